@@ -1,0 +1,20 @@
+/**
+ * Test projects: `unit` (pure code, beside it in src/), `integration` (services on a real
+ * PostgreSQL), `e2e` (HTML through supertest) and `browser` (Debian's Chromium via
+ * playwright-core). One PostgreSQL per run (embedded, or TEST_DATABASE_URL) is started by the
+ * global setup; each test file gets its own database cloned from a migrated template.
+ */
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
+const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+
+module.exports = {
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  transform,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'] },
+  ],
+};

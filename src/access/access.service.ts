@@ -1,0 +1,122 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { ForbiddenError, NotFoundError } from '../common/errors';
+import { User } from '../users/user.entity';
+import { Actor, ActorMembership, isInside, isRootPath } from './actor';
+import { isPermission, Permission } from './permissions';
+import { UserTarget, canActOnUser, canSeeUser } from './policy';
+
+export interface SessionIdentity {
+  userId: number;
+  sessionVersion: number;
+  currentOrganizationId: number | null;
+  ip: string | null;
+}
+
+/** What the guard learns when it resolves a session. */
+export type ActorResolution =
+  | { kind: 'actor'; actor: Actor }
+  | { kind: 'choose-organization'; memberships: ActorMembership[] }
+  | { kind: 'ended' };
+
+/**
+ * The access core: builds the `Actor` of a session from the database and answers the scope
+ * questions of SPEC §3 for objects stored there. The rules themselves live in `policy.ts`.
+ */
+@Injectable()
+export class AccessService {
+  constructor(private readonly em: EntityManager) {}
+
+  async resolve(identity: SessionIdentity): Promise<ActorResolution> {
+    const user = await this.em.findOne(
+      User,
+      { id: identity.userId },
+      { populate: ['contact', 'roles', 'profile', 'memberships.organization'], refresh: true },
+    );
+    if (!user || !user.enabled || user.sessionVersion !== identity.sessionVersion) return { kind: 'ended' };
+
+    const memberships: ActorMembership[] = user.memberships
+      .getItems()
+      .map((m) => ({
+        organizationId: m.organization.id,
+        organizationName: m.organization.name,
+        path: m.organization.path,
+        isAdmin: m.isAdmin,
+      }))
+      .sort((a, b) => a.path.length - b.path.length || a.organizationName.localeCompare(b.organizationName));
+    if (memberships.length === 0) return { kind: 'ended' };
+
+    const current =
+      memberships.find((m) => m.organizationId === identity.currentOrganizationId) ?? (memberships.length === 1 ? memberships[0] : null);
+    if (!current) return { kind: 'choose-organization', memberships };
+
+    const roles = user.roles.getItems();
+    const permissions = new Set<Permission>();
+    for (const role of roles) for (const p of role.permissions) if (isPermission(p)) permissions.add(p);
+    const hasAdministratorRole = roles.some((r) => r.isAdministratorRole);
+
+    const actor: Actor = {
+      userId: user.id,
+      username: user.username,
+      displayName: user.contact.fullName,
+      ip: identity.ip,
+      currentOrganization: current,
+      memberships,
+      permissions,
+      hasAdministratorRole,
+      isAdministrator: hasAdministratorRole && isRootPath(current.path),
+      isOrganizationAdmin: memberships.some((m) => m.isAdmin && isInside(current.path, m.path)),
+      startPage: user.profile?.startPage ?? 'self_service',
+      mustChangePassword: user.mustChangePassword,
+    };
+    return { kind: 'actor', actor };
+  }
+
+  /** The facts about a user that the policy needs, or `null` for an unknown user. */
+  async userTarget(userId: number): Promise<UserTarget | null> {
+    const rows: { path: string | null; is_admin_role: boolean }[] = await this.em.getConnection().execute(
+      `select o.path,
+              exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
+                      where ur.user_id = u.id and r.built_in_key = 'administrator') as is_admin_role
+         from users u
+         left join memberships m on m.user_id = u.id
+         left join organizations o on o.id = m.organization_id
+        where u.id = ?`,
+      [userId],
+    );
+    if (rows.length === 0) return null;
+    return {
+      membershipPaths: rows.map((r) => r.path).filter((p): p is string => p !== null),
+      hasAdministratorRole: rows[0].is_admin_role,
+    };
+  }
+
+  /**
+   * Throws unless the session may act on the user: "not found" when it may not even see them,
+   * "forbidden" when it sees them but may not do this.
+   */
+  async assertCanActOnUser(actor: Actor, userId: number, permission: Permission = 'manage_users'): Promise<void> {
+    const target = await this.userTarget(userId);
+    if (!target || !canSeeUser(actor, target)) throw new NotFoundError();
+    if (!canActOnUser(actor, target, permission)) throw new ForbiddenError('You may not manage this user.');
+  }
+
+  /**
+   * SQL condition (over a users alias) selecting the users the session may see, for lists:
+   * Administrators see everyone, others the users with a membership in their subtree.
+   */
+  visibleUsersCondition(actor: Actor, alias = 'u'): { sql: string; params: unknown[] } {
+    if (actor.isAdministrator) return { sql: 'true', params: [] };
+    return {
+      sql: `exists (select 1 from memberships sm join organizations so on so.id = sm.organization_id
+                     where sm.user_id = ${alias}.id and so.path like ?)`,
+      params: [`${actor.currentOrganization.path}%`],
+    };
+  }
+
+  /** SQL condition (over an organizations alias) selecting the organizations in scope. */
+  organizationsInScopeCondition(actor: Actor, alias = 'o'): { sql: string; params: unknown[] } {
+    if (actor.isAdministrator) return { sql: 'true', params: [] };
+    return { sql: `${alias}.path like ?`, params: [`${actor.currentOrganization.path}%`] };
+  }
+}

@@ -1,0 +1,38 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AccessModule } from './access/access.module';
+import { AccountsModule } from './accounts/accounts.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { FormViewInterceptor } from './common/form';
+import { APP_CONFIG } from './config/config';
+import { ormOptions } from './database/orm-options';
+import { HomeModule } from './home/home.module';
+import { APP_RUNTIME, AppRuntime } from './runtime';
+import { SettingsModule } from './settings/settings.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(runtime: AppRuntime): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        MikroOrmModule.forRoot({ ...ormOptions({ databaseUrl: runtime.databaseUrl, poolMax: runtime.poolMax }), registerRequestContext: true }),
+        AccessModule,
+        AuditModule,
+        SettingsModule,
+        AuthModule,
+        AccountsModule,
+        HomeModule,
+      ],
+      providers: [
+        { provide: APP_RUNTIME, useValue: runtime },
+        { provide: APP_CONFIG, useValue: runtime.config },
+        { provide: APP_INTERCEPTOR, useClass: FormViewInterceptor },
+      ],
+      exports: [APP_RUNTIME, APP_CONFIG],
+    };
+  }
+}

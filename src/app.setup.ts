@@ -1,0 +1,81 @@
+import { NestExpressApplication } from '@nestjs/platform-express';
+import csurf from 'csurf';
+import express, { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import hbs from 'hbs';
+import { join } from 'node:path';
+import passport from 'passport';
+import { SessionStore } from './auth/session-store';
+import { SessionUser } from './auth/session';
+import { HttpErrorFilter } from './common/error.filter';
+import { takeFlash } from './common/flash';
+import { registerHelpers } from './common/hbs-helpers';
+import { projectRoot } from './common/project-root';
+import { AppRuntime } from './runtime';
+
+/** Largest urlencoded form Tessera accepts (uploads have their own limits). */
+const FORM_LIMIT = '1mb';
+
+/**
+ * Configures a Nest application the same way for `main.ts` and for the tests: views, static
+ * files, security headers, sessions, body parsing, CSRF, passport, and the error filter.
+ * The app must be created with `bodyParser: false`: the body parser has to run before csurf.
+ */
+export function configureApp(app: NestExpressApplication, runtime: AppRuntime): void {
+  const root = projectRoot();
+
+  // Proxies on loopback or private networks may tell us the client's address and protocol.
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.disable('x-powered-by');
+
+  app.setBaseViewsDir(join(root, 'views'));
+  app.setViewEngine('hbs');
+  app.set('view options', { layout: 'layouts/main' });
+  hbs.registerPartials(join(root, 'views', 'partials'));
+  registerHelpers(hbs);
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          ...(runtime.config.secureCookies ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: runtime.config.secureCookies ? { maxAge: 15552000, includeSubDomains: false } : false,
+      referrerPolicy: { policy: 'same-origin' },
+    }),
+  );
+  app.useStaticAssets(join(root, 'public'), { prefix: '/public/', maxAge: '1h', index: false });
+
+  app.use(app.get(SessionStore).middleware());
+  app.use(express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 5000 }));
+  app.use(csurf());
+  app.use(passport.initialize());
+  app.use(passport.session());
+  passport.serializeUser<SessionUser>((user, done) => done(null, user as SessionUser));
+  passport.deserializeUser<SessionUser>((user, done) => done(null, user));
+
+  // Page locals: the CSRF token and the flash messages, taken only when a page is rendered.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const render = res.render.bind(res);
+    res.render = ((view: string, options?: object | ((err: Error, html: string) => void), callback?: (err: Error, html: string) => void) => {
+      res.locals.csrfToken = typeof req.csrfToken === 'function' ? req.csrfToken() : '';
+      res.locals.flash = takeFlash(req);
+      res.locals.currentPath = req.originalUrl;
+      return render(view, options as object, callback);
+    }) as Response['render'];
+    next();
+  });
+
+  app.useGlobalFilters(new HttpErrorFilter());
+}

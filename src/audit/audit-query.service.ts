@@ -1,0 +1,67 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import type { Actor } from '../access/actor';
+import { allows } from '../access/policy';
+import { ForbiddenError } from '../common/errors';
+import { AuditEvent } from './audit-event.entity';
+
+export interface AuditFilter {
+  q?: string;
+  action?: string;
+  objectType?: string;
+  from?: Date;
+  to?: Date;
+  /** Keyset cursor: entries older than this id. */
+  before?: string;
+  size: number;
+}
+
+/** Reads the audit log for `/audit` and for the audit trail shown on object pages. */
+@Injectable()
+export class AuditQueryService {
+  constructor(private readonly em: EntityManager) {}
+
+  async list(actor: Actor, filter: AuditFilter): Promise<{ events: AuditEvent[]; nextCursor: string | null; actions: string[] }> {
+    if (!allows(actor, 'view_audit_log')) throw new ForbiddenError();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.q) {
+      where.push(`(actor_name ilike ? or object_label ilike ? or detail ilike ?)`);
+      const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      params.push(like, like, like);
+    }
+    if (filter.action) {
+      where.push('action = ?');
+      params.push(filter.action);
+    }
+    if (filter.objectType) {
+      where.push('object_type = ?');
+      params.push(filter.objectType);
+    }
+    if (filter.from) {
+      where.push('occurred_at >= ?');
+      params.push(filter.from);
+    }
+    if (filter.to) {
+      where.push('occurred_at < ?');
+      params.push(filter.to);
+    }
+    if (filter.before && /^\d+$/.test(filter.before)) {
+      where.push('id < ?');
+      params.push(filter.before);
+    }
+    const rows: Record<string, unknown>[] = await this.em.getConnection().execute(
+      `select * from audit_events ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit ?`,
+      [...params, filter.size + 1],
+    );
+    const events = rows.slice(0, filter.size).map((row) => this.em.map(AuditEvent, row));
+    const nextCursor = rows.length > filter.size ? String(events[events.length - 1].id) : null;
+    const actions: { action: string }[] = await this.em.getConnection().execute('select distinct action from audit_events order by action');
+    return { events, nextCursor, actions: actions.map((a) => a.action) };
+  }
+
+  /** The trail of one object, newest first (e.g. a user page). */
+  trail(objectType: string, objectId: string | number, limit = 50): Promise<AuditEvent[]> {
+    return this.em.find(AuditEvent, { objectType, objectId: String(objectId) }, { orderBy: { id: 'desc' }, limit });
+  }
+}

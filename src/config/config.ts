@@ -1,0 +1,140 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/**
+ * Tessera's configuration: the environment variables of SPEC §1, validated once at start.
+ * Nothing else in the code base reads `process.env`; everything receives an `AppConfig`.
+ */
+export interface AppConfig {
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  sessionSecret: string | null;
+  smtpUrl: string | null;
+  mailFrom: string;
+  adminPassword: string | null;
+  /** `true` when PUBLIC_URL is https: session cookies are then marked `Secure`. */
+  secureCookies: boolean;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function blankToUndefined(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** `Name <addr@host>` or `addr@host`. */
+const MAIL_ADDRESS = /^(?:[^<>]*<\s*[^\s@<>]+@[^\s@<>]+\s*>|[^\s@<>]+@[^\s@<>]+)$/;
+
+/**
+ * Validates the environment and returns the configuration. Every bad variable is named in one
+ * error, so an operator fixes them all in one go.
+ */
+export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
+  const problems: string[] = [];
+
+  const portRaw = blankToUndefined(env.PORT) ?? '3000';
+  const port = Number(portRaw);
+  if (!/^\d+$/.test(portRaw) || port < 1 || port > 65535) {
+    problems.push(`PORT must be a whole number from 1 to 65535 (got "${portRaw}")`);
+  }
+
+  const publicUrlRaw = blankToUndefined(env.PUBLIC_URL) ?? `http://localhost:${portRaw}`;
+  if (!isHttpUrl(publicUrlRaw)) {
+    problems.push(`PUBLIC_URL must be an http:// or https:// URL (got "${publicUrlRaw}")`);
+  }
+
+  const dataDir = resolve(cwd, blankToUndefined(env.DATA_DIR) ?? './data');
+
+  const databaseUrl = blankToUndefined(env.DATABASE_URL) ?? null;
+  if (databaseUrl !== null) {
+    let ok = false;
+    try {
+      const url = new URL(databaseUrl);
+      ok = (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.pathname.length > 1;
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push('DATABASE_URL must look like postgres://user:password@host:5432/database');
+  }
+
+  const sessionSecret = blankToUndefined(env.SESSION_SECRET) ?? null;
+  if (sessionSecret !== null && sessionSecret.length < 32) {
+    problems.push('SESSION_SECRET must be at least 32 characters long (or unset to generate one)');
+  }
+
+  const smtpUrl = blankToUndefined(env.SMTP_URL) ?? null;
+  if (smtpUrl !== null) {
+    let ok = false;
+    try {
+      const url = new URL(smtpUrl);
+      ok = (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push('SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465');
+  }
+
+  const mailFrom = blankToUndefined(env.MAIL_FROM) ?? 'Tessera <no-reply@localhost>';
+  if (!MAIL_ADDRESS.test(mailFrom)) {
+    problems.push(`MAIL_FROM must be an address like "Tessera <no-reply@example.org>" (got "${mailFrom}")`);
+  }
+
+  const adminPassword = env.ADMIN_PASSWORD === undefined || env.ADMIN_PASSWORD === '' ? null : env.ADMIN_PASSWORD;
+  if (adminPassword !== null && (adminPassword.length < 8 || adminPassword.length > 128)) {
+    problems.push('ADMIN_PASSWORD must be 8 to 128 characters long (or unset to generate one)');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const publicUrl = publicUrlRaw.replace(/\/+$/, '');
+  return Object.freeze({
+    port,
+    publicUrl,
+    dataDir,
+    databaseUrl,
+    sessionSecret,
+    smtpUrl,
+    mailFrom,
+    adminPassword,
+    secureCookies: publicUrl.startsWith('https://'),
+  });
+}
+
+/**
+ * Reads `KEY=value` lines from a `.env` file into a copy of `env`; variables already set win.
+ * Kept tiny on purpose: quotes around a value are removed, `#` starts a comment line.
+ */
+export function withDotEnv(env: Env, file = resolve(process.cwd(), '.env')): Env {
+  if (!existsSync(file)) return { ...env };
+  const merged: Env = { ...env };
+  for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (!match || line.trimStart().startsWith('#')) continue;
+    const [, key, rawValue] = match;
+    const value = rawValue.replace(/^(['"])(.*)\1$/, '$2');
+    if (merged[key] === undefined) merged[key] = value;
+  }
+  return merged;
+}

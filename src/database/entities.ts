@@ -1,0 +1,12 @@
+import { AuditEvent } from '../audit/audit-event.entity';
+import { Contact } from '../contacts/contact.entity';
+import { LicenceType } from '../licences/licence-type.entity';
+import { Membership } from '../organizations/membership.entity';
+import { Organization } from '../organizations/organization.entity';
+import { UserProfile } from '../profiles/user-profile.entity';
+import { Role } from '../roles/role.entity';
+import { ClientSettings } from '../settings/client-settings.entity';
+import { User } from '../users/user.entity';
+
+/** Every entity of Tessera, registered explicitly (no folder scanning). */
+export const ENTITIES = [Organization, Membership, Contact, User, Role, UserProfile, LicenceType, ClientSettings, AuditEvent];

@@ -1,0 +1,42 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { AccessService } from '../access/access.service';
+import type { Actor } from '../access/actor';
+
+export interface StartboardCounts {
+  users: number;
+  contacts: number;
+  organizations: number;
+}
+
+@Injectable()
+export class HomeService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly access: AccessService,
+  ) {}
+
+  /** Counts of what the session may see, for the administrator startboard. */
+  async counts(actor: Actor): Promise<StartboardCounts> {
+    const users = this.access.visibleUsersCondition(actor, 'u');
+    const orgs = this.access.organizationsInScopeCondition(actor, 'o');
+    const contactOrgs = this.access.organizationsInScopeCondition(actor, 'co');
+    const [row] = await this.em.getConnection().execute(
+      `select (select count(*) from users u where ${users.sql})::int as users,
+              (select count(*) from contacts c join organizations co on co.id = c.organization_id where ${contactOrgs.sql})::int as contacts,
+              (select count(*) from organizations o where ${orgs.sql})::int as organizations`,
+      [...users.params, ...contactOrgs.params, ...orgs.params],
+    );
+    return row as StartboardCounts;
+  }
+
+  /** Whether the database answers. */
+  async databaseUp(): Promise<boolean> {
+    try {
+      await this.em.getConnection().execute('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

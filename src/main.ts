@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig, withDotEnv } from './config/config';
+import { RunningServer, startServer } from './server';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(withDotEnv(process.env));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Tessera cannot start. ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const logger = new Logger('Tessera');
+  const server: RunningServer = await startServer(config, logger);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: stopping`);
+    try {
+      await server.stop();
+      process.exit(0);
+    } catch (error) {
+      logger.error('Error while stopping', error instanceof Error ? error.stack : String(error));
+      process.exit(1);
+    }
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Tessera failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

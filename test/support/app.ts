@@ -1,0 +1,84 @@
+import 'reflect-metadata';
+import { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/app.setup';
+import { loadConfig } from '../../src/config/config';
+import { PreparedDatabase, prepareDatabase } from '../../src/database/prepare';
+import { AppRuntime } from '../../src/runtime';
+import { createTestDatabase, TestDatabase } from './database';
+
+export const ADMIN_PASSWORD = 'Admin-pass-2026';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  /** The Node HTTP server, for supertest. */
+  http: ReturnType<NestExpressApplication['getHttpServer']>;
+  orm: MikroORM;
+  db: TestDatabase;
+  prepared: PreparedDatabase;
+  /** A fresh EntityManager (its own identity map) for arranging and asserting. */
+  em(): EntityManager;
+  /** Runs SQL directly on the test database. */
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Starts listening on a free loopback port (browser tests); returns the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** `null`: let first start generate the admin password (returned in `prepared`). */
+  adminPassword?: string | null;
+  env?: Record<string, string>;
+}
+
+/**
+ * The real application on a database of this test file's own: same module, same `configureApp`
+ * as `main.ts`, migrated and bootstrapped the way a first start does it.
+ */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-data-'));
+  const adminPassword = options.adminPassword === undefined ? ADMIN_PASSWORD : options.adminPassword;
+  const config = loadConfig({ DATA_DIR: dataDir, ...(adminPassword ? { ADMIN_PASSWORD: adminPassword } : {}), ...options.env });
+  const prepared = await prepareDatabase(db.url, config.adminPassword);
+  const runtime: AppRuntime = {
+    config,
+    databaseUrl: db.url,
+    sessionSecret: 'test-session-secret-test-session-secret-0123',
+    pruneSessions: false,
+    poolMax: 5,
+  };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error', 'warn'] });
+  configureApp(app, runtime);
+  await app.init();
+  const orm = app.get(MikroORM) as MikroORM;
+  const pg = new Client({ connectionString: db.url });
+  await pg.connect();
+
+  return {
+    app,
+    http: app.getHttpServer(),
+    orm,
+    db,
+    prepared,
+    em: () => orm.em.fork(),
+    sql: async <T>(text: string, params: unknown[] = []) => (await pg.query(text, params)).rows as T[],
+    async listen() {
+      await app.listen(0, '127.0.0.1');
+      const address = app.getHttpServer().address();
+      return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    },
+    async close() {
+      await pg.end();
+      await app.close();
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
