@@ -1,0 +1,92 @@
+import { createTestApp, TestApp } from '../support/app';
+import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
+
+/** Constraints and triggers of the core schema: the database itself keeps these rules. */
+describe('core schema', () => {
+  let t: TestApp;
+  let global: OrgRow;
+  beforeAll(async () => {
+    t = await createTestApp();
+    global = await globalOrganization(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const violation = (promise: Promise<unknown>) => promise.then(() => null, (e: { code?: string; constraint?: string }) => e);
+
+  it('maintains the materialized path of the organization tree, including moves of whole subtrees', async () => {
+    const a = await createOrganization(t, 'A');
+    const a1 = await createOrganization(t, 'A1', a);
+    const a11 = await createOrganization(t, 'A11', a1);
+    const b = await createOrganization(t, 'B');
+    expect(a11.path).toBe(`${global.path}${a.id}/${a1.id}/${a11.id}/`);
+
+    await t.sql('update organizations set parent_id = $1 where id = $2', [b.id, a1.id]);
+    const rows = await t.sql<{ id: number; path: string; depth: number }>('select id, path, depth from organizations where id = any($1) order by id', [[a1.id, a11.id]]);
+    expect(rows).toEqual([
+      { id: a1.id, path: `${b.path}${a1.id}/`, depth: 2 },
+      { id: a11.id, path: `${b.path}${a1.id}/${a11.id}/`, depth: 3 },
+    ]);
+  });
+
+  it('refuses to move an organization into its own subtree', async () => {
+    const x = await createOrganization(t, 'X');
+    const x1 = await createOrganization(t, 'X1', x);
+    const error = await violation(t.sql('update organizations set parent_id = $1 where id = $2', [x1.id, x.id]));
+    expect(error).toMatchObject({ code: '23514', constraint: 'organizations_no_cycle' });
+    expect((await t.sql<{ path: string }>('select path from organizations where id = $1', [x.id]))[0].path).toBe(x.path);
+  });
+
+  it('keeps sibling names unique case-insensitively, and a single root', async () => {
+    await createOrganization(t, 'Sales');
+    expect(await violation(createOrganization(t, 'sales'))).toMatchObject({ constraint: 'organizations_sibling_name_unique' });
+    expect(await violation(t.sql(`insert into organizations (name) values ('Another root')`))).toMatchObject({ constraint: 'organizations_single_root' });
+  });
+
+  it('keeps usernames unique case-insensitively', async () => {
+    await createUser(t, { username: 'jsmith' });
+    expect(await violation(createUser(t, { username: 'JSmith' }))).toMatchObject({ constraint: 'users_username_unique' });
+  });
+
+  it("copies the contact's e-mail to the user and keeps user e-mails unique, also when a contact is edited", async () => {
+    const first = await createUser(t, { username: 'mail1', email: 'Same@example.org' });
+    expect((await t.sql<{ email: string }>('select email from users where id = $1', [first.id]))[0].email).toBe('Same@example.org');
+    expect(await violation(createUser(t, { username: 'mail2', email: 'same@EXAMPLE.org' }))).toMatchObject({ constraint: 'users_email_unique' });
+
+    const other = await createUser(t, { username: 'mail3', email: 'other@example.org' });
+    const [{ contact_id }] = await t.sql<{ contact_id: number }>('select contact_id from users where id = $1', [other.id]);
+    expect(await violation(t.sql(`update contacts set email = 'same@example.org' where id = $1`, [contact_id]))).toMatchObject({
+      constraint: 'users_email_unique',
+    });
+    await t.sql(`update contacts set email = 'renamed@example.org' where id = $1`, [contact_id]);
+    expect((await t.sql<{ email: string }>('select email from users where id = $1', [other.id]))[0].email).toBe('renamed@example.org');
+  });
+
+  it('links a contact to at most one user and keeps external ids unique per provider', async () => {
+    const u = await createUser(t, { username: 'linked' });
+    const [{ contact_id }] = await t.sql<{ contact_id: number }>('select contact_id from users where id = $1', [u.id]);
+    expect(await violation(t.sql(`insert into users (contact_id, username) values ($1, 'second')`, [contact_id]))).toMatchObject({
+      constraint: 'users_contact_unique',
+    });
+    const sso1 = await createUser(t, { username: 'sso1', provider: 'azure', password: null });
+    const sso2 = await createUser(t, { username: 'sso2', provider: 'azure', password: null });
+    await t.sql(`update users set external_id = 'E-1' where id = $1`, [sso1.id]);
+    expect(await violation(t.sql(`update users set external_id = 'E-1' where id = $1`, [sso2.id]))).toMatchObject({
+      constraint: 'users_provider_external_id_unique',
+    });
+  });
+
+  it('never stores a password for an SSO user', async () => {
+    const error = await violation(createUser(t, { username: 'sso-with-password', provider: 'azure', password: 'Secret-pass-1' }));
+    expect(error).toMatchObject({ constraint: 'users_sso_has_no_password' });
+  });
+
+  it('allows one membership per user and organization', async () => {
+    const org = await createOrganization(t, 'Members');
+    const u = await createUser(t, { username: 'member1', memberships: [{ org }] });
+    expect(await violation(t.sql('insert into memberships (user_id, organization_id) values ($1, $2)', [u.id, org.id]))).toMatchObject({
+      constraint: 'memberships_user_organization_unique',
+    });
+  });
+});
