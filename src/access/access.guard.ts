@@ -9,6 +9,9 @@ import { Permission } from './permissions';
 import { allows } from './policy';
 import { navigation } from './navigation';
 
+/** The organization chooser (`AuthController`), the one page a session without an organization may use. */
+const ORGANIZATION_CHOOSER = '/session/organization';
+
 /**
  * Global guard: resolves the session into an `Actor` (or ends it), sends sessions that must first
  * choose an organization or change their password there, and checks `@RequirePermission`.
@@ -54,8 +57,10 @@ export class AccessGuard implements CanActivate {
       throw new LoginRequiredError(returnTo, 'ended');
     }
     if (resolution.kind === 'choose-organization') {
-      if (isPublic || isSetupRoute) return true;
-      throw new RedirectRequiredError('/login/organization');
+      // Only the chooser itself works without an actor (other setup routes, e.g. /account, need one).
+      if (isPublic || (isSetupRoute && req.path === ORGANIZATION_CHOOSER)) return true;
+      const next = returnTo && returnTo !== '/' ? `?next=${encodeURIComponent(returnTo)}` : '';
+      throw new RedirectRequiredError(`${ORGANIZATION_CHOOSER}${next}`);
     }
 
     const actor = resolution.actor;

@@ -76,8 +76,10 @@ export class AuthController {
   @Post('logout')
   async logout(@Req() req: Request, @Res() res: Response) {
     const identity = sessionUser(req);
-    if (identity && req.actor) {
-      await this.audit.record(req.actor, { action: 'logout', objectType: 'user', objectId: identity.id, objectLabel: req.actor.username });
+    if (identity) {
+      // A session that has not chosen its organization yet has no actor, but it is still a sign-out.
+      const source = { actorId: identity.id, actorName: req.actor?.username ?? null, ip: req.ip ?? null };
+      await this.audit.write(source, { action: 'logout', objectType: 'user', objectId: identity.id, objectLabel: req.actor?.username });
     }
     await destroySession(req);
     res.clearCookie(SESSION_COOKIE);

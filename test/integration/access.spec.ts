@@ -38,8 +38,11 @@ describe('AccessService', () => {
 
   async function visibleUsernames(actor: Actor): Promise<string[]> {
     const condition = service().visibleUsersCondition(actor, 'u');
-    const rows = await t.em().getConnection().execute(`select username from users u where ${condition.sql} order by username`, condition.params);
-    return rows.map((r: { username: string }) => r.username);
+    const rows: { username: string }[] = await t
+      .em()
+      .getConnection()
+      .execute(`select username from users u where ${condition.sql} order by username`, condition.params);
+    return rows.map((r) => r.username);
   }
 
   it('resolves the built-in admin in Global as an Administrator', async () => {
