@@ -1,6 +1,6 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import csurf from 'csurf';
-import express, { NextFunction, Request, Response } from 'express';
+import express, { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import hbs from 'hbs';
 import { join } from 'node:path';
@@ -53,15 +53,25 @@ export function configureApp(app: NestExpressApplication, runtime: AppRuntime): 
       },
       strictTransportSecurity: runtime.config.secureCookies ? { maxAge: 15552000, includeSubDomains: false } : false,
       referrerPolicy: { policy: 'same-origin' },
+      frameguard: { action: 'deny' },
     }),
   );
   app.useStaticAssets(join(root, 'public'), { prefix: '/public/', maxAge: '1h', index: false });
 
-  app.use(app.get(SessionStore).middleware());
+  // /health is polled by load balancers: it needs no session, so it creates none.
+  const sessionless = (req: Request) => req.path === '/health';
+  const unlessSessionless = (handler: RequestHandler): RequestHandler => (req, res, next) => (sessionless(req) ? next() : handler(req, res, next));
+
+  app.use(unlessSessionless(app.get(SessionStore).middleware()));
   app.use(express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 5000 }));
-  app.use(csurf());
+  // The token is read from the form body (or a header), never from the URL where it could leak.
+  app.use(unlessSessionless(csurf({ value: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : String(req.headers['x-csrf-token'] ?? '')) })));
+  // PostgreSQL text cannot hold a NUL character: such a request is refused (400) before any query.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(containsNul(req.query) || containsNul(req.body) ? Object.assign(new Error('NUL character in the request'), { status: 400 }) : undefined);
+  });
   app.use(passport.initialize());
-  app.use(passport.session());
+  app.use(unlessSessionless(passport.session()));
   passport.serializeUser<SessionUser>((user, done) => done(null, user as SessionUser));
   passport.deserializeUser<SessionUser>((user, done) => done(null, user));
 
@@ -78,4 +88,11 @@ export function configureApp(app: NestExpressApplication, runtime: AppRuntime): 
   });
 
   app.useGlobalFilters(new HttpErrorFilter());
+}
+
+/** Whether a parsed query or form (strings, arrays, nested objects) contains a NUL character. */
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value && typeof value === 'object') return Object.values(value).some(containsNul);
+  return false;
 }

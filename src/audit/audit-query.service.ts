@@ -46,7 +46,8 @@ export class AuditQueryService {
       where.push('occurred_at < ?');
       params.push(filter.to);
     }
-    if (filter.before && /^\d+$/.test(filter.before)) {
+    // At most 18 digits: always inside bigint (a larger cursor would make PostgreSQL fail).
+    if (filter.before && /^\d{1,18}$/.test(filter.before)) {
       where.push('id < ?');
       params.push(filter.before);
     }

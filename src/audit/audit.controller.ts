@@ -9,7 +9,9 @@ import { AuditQueryService } from './audit-query.service';
 function day(value: unknown, addDays = 0): Date | undefined {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
   const date = new Date(`${value}T00:00:00Z`);
-  if (Number.isNaN(date.getTime())) return undefined;
+  // Not a real day (2021-02-30 would roll over), or a year PostgreSQL cannot take (0000, 10000).
+  if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) return undefined;
+  if (date.getUTCFullYear() < 1 || date.getUTCFullYear() > 9998) return undefined;
   date.setUTCDate(date.getUTCDate() + addDays);
   return date;
 }
