@@ -1,0 +1,244 @@
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import type { Actor } from '../access/actor';
+import { PERMISSIONS, PERMISSION_LABELS, Permission, isPermission } from '../access/permissions';
+import { allows } from '../access/policy';
+import { AuditService, diffChanges } from '../audit/audit.service';
+import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { Role } from './role.entity';
+
+export const ROLE_NAME_MAX = 100;
+export const ROLE_DESCRIPTION_MAX = 1000;
+
+export interface RoleInput {
+  name: string;
+  description: string;
+  /** Permission keys as submitted; unknown keys are refused. Ignored for the Administrator role. */
+  permissions: string[];
+}
+
+export interface RoleSummary {
+  id: number;
+  name: string;
+  description: string | null;
+  builtIn: boolean;
+  permissionCount: number;
+  userCount: number;
+  isDefault: boolean;
+}
+
+export interface RoleDetails {
+  role: {
+    id: number;
+    name: string;
+    description: string | null;
+    builtIn: boolean;
+    isAdministratorRole: boolean;
+    permissions: Permission[];
+  };
+  /** The role's permissions with their labels, in catalogue order. */
+  permissions: { key: Permission; label: string }[];
+  userCount: number;
+  /** One of the default roles of new users (client settings). */
+  isDefault: boolean;
+}
+
+const NAME_TAKEN = 'Another role already has this name.';
+const UNIQUE_NAME = { roles_name_unique: ['name', NAME_TAKEN] as [string, string] };
+
+/** The permissions in catalogue order, without duplicates. */
+function inCatalogueOrder(keys: readonly Permission[]): Permission[] {
+  return PERMISSIONS.filter((p) => keys.includes(p));
+}
+
+function snapshot(role: Role): Record<string, unknown> {
+  return { name: role.name, description: role.description, permissions: inCatalogueOrder(role.permissions) };
+}
+
+/** The same fields, all empty: what a created object changes from and a deleted one changes to. */
+function blank(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(fields).map((key) => [key, null]));
+}
+
+function usersHold(count: number): string {
+  return count === 1 ? '1 user holds' : `${count} users hold`;
+}
+
+/**
+ * Roles (user groups): named sets of permissions from the fixed catalogue (SPEC §2). Managed by
+ * sessions allowed `manage_settings`; the Administrator role always keeps every permission.
+ */
+@Injectable()
+export class RolesService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly audit: AuditService,
+  ) {}
+
+  async list(actor: Actor): Promise<RoleSummary[]> {
+    this.assertAllowed(actor);
+    const rows: { id: number; name: string; description: string | null; built_in_key: string | null; permission_count: number; user_count: number; is_default: boolean }[] =
+      await this.em.execute(
+        `select r.id, r.name, r.description, r.built_in_key,
+                coalesce(cardinality(r.permissions), 0)::int as permission_count,
+                (select count(*) from user_roles ur where ur.role_id = r.id)::int as user_count,
+                exists (select 1 from client_settings_default_roles d where d.role_id = r.id) as is_default
+           from roles r
+          order by lower(r.name), r.id`,
+      );
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      builtIn: r.built_in_key !== null,
+      permissionCount: r.permission_count,
+      userCount: r.user_count,
+      isDefault: r.is_default,
+    }));
+  }
+
+  /** One role with its permissions, how many users hold it and whether it is a default role. */
+  async details(actor: Actor, id: number): Promise<RoleDetails> {
+    this.assertAllowed(actor);
+    const role = await this.em.findOne(Role, { id }, { refresh: true });
+    if (!role) throw new NotFoundError();
+    const [counts]: { user_count: number; is_default: boolean }[] = await this.em.execute(
+      `select (select count(*) from user_roles where role_id = ?)::int as user_count,
+              exists (select 1 from client_settings_default_roles where role_id = ?) as is_default`,
+      [id, id],
+    );
+    const permissions = inCatalogueOrder(role.isAdministratorRole ? PERMISSIONS : role.permissions);
+    return {
+      role: {
+        id: role.id,
+        name: role.name,
+        description: role.description,
+        builtIn: role.builtInKey !== null,
+        isAdministratorRole: role.isAdministratorRole,
+        permissions,
+      },
+      permissions: permissions.map((key) => ({ key, label: PERMISSION_LABELS[key] })),
+      userCount: counts.user_count,
+      isDefault: counts.is_default,
+    };
+  }
+
+  async create(actor: Actor, input: RoleInput): Promise<{ id: number; name: string }> {
+    this.assertAllowed(actor);
+    const values = validate(input);
+    try {
+      return await this.em.transactional(async (tx) => {
+        await assertNameFree(tx, values.name, null);
+        const role = Object.assign(new Role(), values);
+        await tx.persistAndFlush(role);
+        await this.audit.record(
+          actor,
+          { action: 'role.created', objectType: 'role', objectId: role.id, objectLabel: role.name, changes: diffChanges(blank(snapshot(role)), snapshot(role)) },
+          tx,
+        );
+        return { id: role.id, name: role.name };
+      });
+    } catch (error) {
+      throw uniqueViolation(error, UNIQUE_NAME) ?? error;
+    }
+  }
+
+  /**
+   * Changes name, description and permissions. The Administrator role ignores the submitted
+   * permissions and keeps (or gets back) every permission of the catalogue.
+   */
+  async update(actor: Actor, id: number, input: RoleInput): Promise<{ id: number; name: string; changed: boolean }> {
+    this.assertAllowed(actor);
+    try {
+      return await this.em.transactional(async (tx) => {
+        const role = await tx.findOne(Role, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+        if (!role) throw new NotFoundError();
+        const values = validate(role.isAdministratorRole ? { ...input, permissions: [...PERMISSIONS] } : input);
+        await assertNameFree(tx, values.name, role.id);
+
+        const before = snapshot(role);
+        role.name = values.name;
+        role.description = values.description;
+        role.permissions = values.permissions;
+        const changes = diffChanges(before, snapshot(role));
+        if (changes) {
+          await tx.flush();
+          await this.audit.record(actor, { action: 'role.updated', objectType: 'role', objectId: role.id, objectLabel: role.name, changes }, tx);
+        }
+        return { id: role.id, name: role.name, changed: changes !== null };
+      });
+    } catch (error) {
+      throw uniqueViolation(error, UNIQUE_NAME) ?? error;
+    }
+  }
+
+  /**
+   * Deletes a role that is not built-in and that no user holds. A default role of the client
+   * settings is removed from them by the database (`on delete cascade`); `wasDefault` says so.
+   */
+  async delete(actor: Actor, id: number): Promise<{ name: string; wasDefault: boolean }> {
+    this.assertAllowed(actor);
+    try {
+      return await this.em.transactional(async (tx) => {
+        // The row lock makes a concurrent assignment of the role wait until this ends.
+        const role = await tx.findOne(Role, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+        if (!role) throw new NotFoundError();
+        if (role.builtInKey !== null) throw new BusinessRuleError('role_built_in', `${role.name} is a built-in role and cannot be deleted.`);
+        const [usage]: { user_count: number; is_default: boolean }[] = await tx.execute(
+          `select (select count(*) from user_roles where role_id = ?)::int as user_count,
+                  exists (select 1 from client_settings_default_roles where role_id = ?) as is_default`,
+          [id, id],
+        );
+        if (usage.user_count > 0) {
+          throw new BusinessRuleError('role_in_use', `Cannot delete ${role.name}: ${usersHold(usage.user_count)} this role. Remove it from them first.`);
+        }
+        const before = snapshot(role);
+        const name = role.name;
+        await tx.execute('delete from roles where id = ?', [id]);
+        await this.audit.record(
+          actor,
+          {
+            action: 'role.deleted',
+            objectType: 'role',
+            objectId: id,
+            objectLabel: name,
+            changes: diffChanges(before, blank(before)),
+            detail: usage.is_default ? 'removed from the default roles of the client settings' : undefined,
+          },
+          tx,
+        );
+        return { name, wasDefault: usage.is_default };
+      });
+    } catch (error) {
+      // A user given the role between the check and the delete (the lock makes this unlikely).
+      if ((error as { code?: string })?.code === '23503') {
+        throw new BusinessRuleError('role_in_use', 'Cannot delete this role: users hold it. Remove it from them first.');
+      }
+      throw error;
+    }
+  }
+
+  private assertAllowed(actor: Actor): void {
+    if (!allows(actor, 'manage_settings')) throw new ForbiddenError();
+  }
+}
+
+function validate(input: RoleInput): { name: string; description: string | null; permissions: Permission[] } {
+  const errors: FieldErrors = {};
+  const name = input.name.trim();
+  if (!name) errors.name = 'Enter a name.';
+  else if ([...name].length > ROLE_NAME_MAX) errors.name = `Use at most ${ROLE_NAME_MAX} characters for the name.`;
+  const description = input.description.trim();
+  if ([...description].length > ROLE_DESCRIPTION_MAX) errors.description = `Use at most ${ROLE_DESCRIPTION_MAX} characters for the description.`;
+  const unknown = input.permissions.filter((p) => !isPermission(p));
+  if (unknown.length > 0) errors.permissions = 'Choose permissions from the list only.';
+  if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+  return { name, description: description || null, permissions: inCatalogueOrder(input.permissions.filter(isPermission)) };
+}
+
+/** Names are unique case-insensitively (the `roles_name_unique` index backs this check). */
+async function assertNameFree(tx: EntityManager, name: string, exceptId: number | null): Promise<void> {
+  const taken = await tx.execute('select 1 from roles where lower(name) = lower(?) and id <> ? limit 1', [name, exceptId ?? 0]);
+  if (taken.length > 0) throw ValidationError.single('name', NAME_TAKEN);
+}
