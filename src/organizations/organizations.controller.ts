@@ -1,0 +1,161 @@
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Actor } from '../access/actor';
+import { CurrentActor, RequirePermission } from '../access/decorators';
+import { ValidationError } from '../common/errors';
+import { flash } from '../common/flash';
+import { FormView, list, parseId, text } from '../common/form';
+import { pageLinks, pageSize } from '../common/pagination';
+import { OrganizationsService } from './organizations.service';
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value.trim().slice(0, 200) : '';
+}
+
+@Controller('organizations')
+@RequirePermission('manage_organizations')
+export class OrganizationsController {
+  constructor(private readonly organizations: OrganizationsService) {}
+
+  @Get()
+  async index(@CurrentActor() actor: Actor, @Res() res: Response) {
+    res.render('organizations/index', { title: 'Organizations', roots: await this.organizations.tree(actor) });
+  }
+
+  @Get('new')
+  async newForm(@CurrentActor() actor: Actor, @Query('parent') parent: string | undefined, @Res() res: Response) {
+    const parentId = parseId(parent) ?? actor.currentOrganization.organizationId;
+    res.render('organizations/form', await this.formLocals(actor, null, parentId));
+  }
+
+  @Post()
+  @FormView('organizations/form')
+  async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const parentId = parseId(body.parentId);
+    try {
+      const created = await this.organizations.create(actor, parentId, { name: text(body, 'name'), description: text(body, 'description') });
+      flash(req, 'success', `Organization ${created.name} created.`);
+      res.redirect(303, `/organizations/${created.id}`);
+    } catch (error) {
+      if (error instanceof ValidationError) Object.assign(res.locals, await this.formLocals(actor, null, parentId));
+      throw error;
+    }
+  }
+
+  @Get(':id')
+  async show(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    const orgId = parseId(id);
+    const details = await this.organizations.page(actor, orgId);
+    const q = str(query.q);
+    const members = await this.organizations.members(actor, orgId, { q, after: str(query.after) || undefined, size: pageSize(query.size) });
+    res.render('organizations/show', {
+      title: details.organization.name,
+      ...details,
+      members: members.rows,
+      q,
+      pages: pageLinks(`/organizations/${orgId}`, query, 'after', members.next),
+    });
+  }
+
+  @Get(':id/edit')
+  async editForm(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
+    res.render('organizations/form', await this.formLocals(actor, parseId(id), null));
+  }
+
+  @Post(':id')
+  @FormView('organizations/form')
+  async update(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const orgId = parseId(id);
+    try {
+      const updated = await this.organizations.update(actor, orgId, {
+        name: text(body, 'name'),
+        description: text(body, 'description'),
+        parentId: body.parentId === undefined ? undefined : parseId(body.parentId),
+      });
+      flash(req, 'success', `Organization ${updated.name} saved.`);
+      res.redirect(303, `/organizations/${updated.id}`);
+    } catch (error) {
+      if (error instanceof ValidationError) Object.assign(res.locals, await this.formLocals(actor, orgId, null));
+      throw error;
+    }
+  }
+
+  @Get(':id/delete')
+  async confirmDelete(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
+    const { organization, blockers } = await this.organizations.contents(actor, parseId(id));
+    res.render('organizations/delete', { title: `Delete ${organization.name}`, organization, blockers });
+  }
+
+  @Post(':id/delete')
+  async delete(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
+    const deleted = await this.organizations.delete(actor, parseId(id));
+    flash(req, 'success', `Organization ${deleted.name} deleted.`);
+    res.redirect(303, deleted.parentId ? `/organizations/${deleted.parentId}` : '/organizations');
+  }
+
+  @Get(':id/members/add')
+  async picker(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    const orgId = parseId(id);
+    const { organization } = await this.organizations.page(actor, orgId);
+    const q = str(query.q);
+    const candidates = await this.organizations.candidates(actor, orgId, { q, after: str(query.after) || undefined, size: pageSize(query.size, 25, 100) });
+    res.render('organizations/picker', {
+      title: `Add members to ${organization.name}`,
+      organization,
+      candidates: candidates.rows,
+      q,
+      pages: pageLinks(`/organizations/${orgId}/members/add`, query, 'after', candidates.next),
+    });
+  }
+
+  @Post(':id/members')
+  async addMembers(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const orgId = parseId(id);
+    const ids = list(body, 'userIds').map(parseId);
+    if (ids.some((v) => v === null)) throw ValidationError.form('The list of users to add is not valid.');
+    const { added, alreadyMembers } = await this.organizations.addMembers(actor, orgId, ids as number[]);
+    if (added.length) flash(req, 'success', `Added ${added.length} member${added.length === 1 ? '' : 's'}: ${added.join(', ')}.`);
+    if (alreadyMembers.length) flash(req, 'info', `Already members, skipped: ${alreadyMembers.join(', ')}.`);
+    res.redirect(303, `/organizations/${orgId}`);
+  }
+
+  @Post(':id/members/:userId/delete')
+  async removeMember(@CurrentActor() actor: Actor, @Param('id') id: string, @Param('userId') userId: string, @Req() req: Request, @Res() res: Response) {
+    const orgId = parseId(id);
+    const username = await this.organizations.removeMember(actor, orgId, parseId(userId));
+    flash(req, 'success', `${username} is no longer a member.`);
+    res.redirect(303, `/organizations/${orgId}`);
+  }
+
+  @Post(':id/members/:userId/admin')
+  async setAdministrator(
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Param('userId') userId: string,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
+    const orgId = parseId(id);
+    const isAdmin = text(body, 'isAdmin') === 'true';
+    const username = await this.organizations.setAdministrator(actor, orgId, parseId(userId), isAdmin);
+    flash(req, 'success', isAdmin ? `${username} is now an organization administrator here.` : `${username} is no longer an organization administrator here.`);
+    res.redirect(303, `/organizations/${orgId}`);
+  }
+
+  /** Locals of the create/edit form: the organization (edit) or its parent (create), move targets. */
+  private async formLocals(actor: Actor, id: number | null, parentId: number | null) {
+    if (id !== null) {
+      const { organization, moveTargets } = await this.organizations.forEdit(actor, id);
+      return {
+        title: `Edit ${organization.name}`,
+        organization,
+        action: `/organizations/${organization.id}`,
+        values: { name: organization.name, description: organization.description ?? '', parentId: organization.parentId },
+        moveTargets,
+      };
+    }
+    const parent = await this.organizations.visible(actor, parentId);
+    return { title: `New organization under ${parent.name}`, parent, action: '/organizations', values: { parentId: parent.id } };
+  }
+}

@@ -1,0 +1,479 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import type { Actor } from '../access/actor';
+import { allows, canManageOrganization, canSeeOrganization } from '../access/policy';
+import { AuditService, diffChanges } from '../audit/audit.service';
+import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { SettingsService } from '../settings/settings.service';
+
+export interface OrganizationRow {
+  id: number;
+  name: string;
+  description: string | null;
+  path: string;
+  depth: number;
+  parentId: number | null;
+}
+
+export interface OrganizationInput {
+  name: string;
+  description: string;
+  /** Only Administrators move organizations; `undefined` keeps the parent. */
+  parentId?: number | null;
+}
+
+export interface TreeNode extends OrganizationRow {
+  memberCount: number;
+  children: TreeNode[];
+}
+
+export interface MemberRow {
+  userId: number;
+  username: string;
+  fullName: string;
+  email: string | null;
+  isAdmin: boolean;
+  enabled: boolean;
+}
+
+export interface CandidateRow {
+  userId: number;
+  username: string;
+  fullName: string;
+  email: string | null;
+}
+
+export interface Page<T> {
+  rows: T[];
+  /** Cursor for the next page (`null` on the last page). */
+  next: string | null;
+}
+
+const NAME_MAX = 200;
+const SIBLING_NAME_TAKEN = 'Another organization with this name already exists at this level.';
+
+/** `%`, `_` and `\` are literal in a search box. */
+export function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * The organization tree and its memberships (SPEC §2 "Organizations", §3, §4 "Organizations").
+ * Every method takes the acting session and checks it first: an organization outside the
+ * session's subtree does not exist for it (404); inside but not manageable is 403.
+ */
+@Injectable()
+export class OrganizationsService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly audit: AuditService,
+    private readonly settings: SettingsService,
+  ) {}
+
+  private get db() {
+    return this.em.getConnection();
+  }
+
+  private async find(id: number | null): Promise<OrganizationRow | null> {
+    if (id === null) return null;
+    const rows: OrganizationRow[] = await this.db.execute(
+      'select id, name, description, path, depth, parent_id as "parentId" from organizations where id = ?',
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The organization when the session may see it; 404 otherwise. */
+  async visible(actor: Actor, id: number | null): Promise<OrganizationRow> {
+    const org = await this.find(id);
+    if (!org || !canSeeOrganization(actor, org.path)) throw new NotFoundError();
+    return org;
+  }
+
+  /** The organization when the session may manage it; 404 when invisible, 403 when only visible. */
+  private async manageable(actor: Actor, id: number | null): Promise<OrganizationRow> {
+    const org = await this.visible(actor, id);
+    if (!canManageOrganization(actor, org.path)) throw new ForbiddenError('You may not change this organization.');
+    return org;
+  }
+
+  /**
+   * Renaming, moving and deleting apply below the session's own organization: an organization
+   * administrator manages the sub-organizations of their organization, not the organization
+   * itself (Administrators may rename Global but never move or delete it).
+   */
+  private async editable(actor: Actor, id: number | null): Promise<OrganizationRow> {
+    const org = await this.manageable(actor, id);
+    if (!actor.isAdministrator && org.path === actor.currentOrganization.path) {
+      throw new ForbiddenError('You manage the organizations below your own; ask an administrator to change this one.');
+    }
+    return org;
+  }
+
+  /** What the edit form may change: Administrators may also rename and describe Global. */
+  private async updatable(actor: Actor, id: number | null): Promise<OrganizationRow> {
+    const org = await this.find(id);
+    return org && org.parentId === null && actor.isAdministrator ? org : this.editable(actor, id);
+  }
+
+  /** The edit form's organization and, for Administrators, where it may be moved. */
+  async forEdit(actor: Actor, id: number | null): Promise<{ organization: OrganizationRow; moveTargets: OrganizationRow[] | null }> {
+    const organization = await this.updatable(actor, id);
+    const moveTargets = actor.isAdministrator && organization.parentId !== null ? await this.moveTargets(organization) : null;
+    return { organization, moveTargets };
+  }
+
+  /** The subtree the session works in, as nested nodes with member counts. */
+  async tree(actor: Actor): Promise<TreeNode[]> {
+    if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
+    const scope = actor.isAdministrator ? '/' : actor.currentOrganization.path;
+    const rows: (OrganizationRow & { memberCount: number })[] = await this.db.execute(
+      `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
+              (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
+         from organizations o
+        where o.path like ?
+        order by o.depth, lower(o.name), o.id`,
+      [`${scope}%`],
+    );
+    const nodes = new Map<number, TreeNode>();
+    const roots: TreeNode[] = [];
+    for (const row of rows) {
+      const node: TreeNode = { ...row, children: [] };
+      nodes.set(row.id, node);
+      const parent = row.parentId === null ? undefined : nodes.get(row.parentId);
+      if (parent) parent.children.push(node);
+      else roots.push(node);
+    }
+    return roots;
+  }
+
+  /** The organization page: details, breadcrumbs inside the scope, sub-organizations, counts. */
+  async page(actor: Actor, id: number | null) {
+    if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
+    const org = await this.visible(actor, id);
+    const ancestorIds = org.path.split('/').filter(Boolean).map(Number).slice(0, -1);
+    const ancestors: OrganizationRow[] = ancestorIds.length
+      ? await this.db.execute(
+          `select id, name, description, path, depth, parent_id as "parentId" from organizations where id in (${ancestorIds.map(() => '?').join(',')}) order by depth`,
+          ancestorIds,
+        )
+      : [];
+    const children: (OrganizationRow & { memberCount: number })[] = await this.db.execute(
+      `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
+              (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
+         from organizations o where o.parent_id = ? order by lower(o.name), o.id`,
+      [org.id],
+    );
+    const [{ count }]: { count: number }[] = await this.db.execute('select count(*)::int as count from memberships where organization_id = ?', [org.id]);
+    const manage = canManageOrganization(actor, org.path);
+    const ownScopeRoot = !actor.isAdministrator && org.path === actor.currentOrganization.path;
+    return {
+      organization: org,
+      breadcrumbs: ancestors.filter((a) => canSeeOrganization(actor, a.path)),
+      children,
+      memberCount: count,
+      isRoot: org.parentId === null,
+      can: {
+        manage,
+        edit: manage && !ownScopeRoot,
+        delete: manage && !ownScopeRoot && org.parentId !== null,
+        move: actor.isAdministrator && org.parentId !== null,
+      },
+    };
+  }
+
+  /** Members of an organization, ordered by username, in keyset pages. */
+  async members(actor: Actor, id: number | null, options: { q?: string; after?: string; size: number }): Promise<Page<MemberRow>> {
+    if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
+    const org = await this.visible(actor, id);
+    const where = ['m.organization_id = ?'];
+    const params: unknown[] = [org.id];
+    if (options.q) {
+      where.push('(u.username ilike ? or c.full_name ilike ? or c.email ilike ?)');
+      const like = likePattern(options.q);
+      params.push(like, like, like);
+    }
+    if (options.after) {
+      where.push('lower(u.username) > ?');
+      params.push(options.after.toLowerCase());
+    }
+    const rows: MemberRow[] = await this.db.execute(
+      `select u.id as "userId", u.username, c.full_name as "fullName", c.email, m.is_admin as "isAdmin", u.enabled
+         from memberships m join users u on u.id = m.user_id join contacts c on c.id = u.contact_id
+        where ${where.join(' and ')}
+        order by lower(u.username)
+        limit ?`,
+      [...params, options.size + 1],
+    );
+    return page(rows, options.size, (r) => r.username.toLowerCase());
+  }
+
+  /**
+   * Users that may be added to the organization (the member picker): with "Limit Organization
+   * Members Visibility" = Yes, only users with a membership in the session's subtree; with No,
+   * every user of the system (name, username and e-mail only). Administrators see everyone.
+   * Current members are left out.
+   */
+  async candidates(actor: Actor, id: number | null, options: { q?: string; after?: string; size: number }): Promise<Page<CandidateRow>> {
+    const org = await this.manageable(actor, id);
+    const { sql, params } = await this.candidateCondition(actor);
+    const where = [sql, 'not exists (select 1 from memberships x where x.user_id = u.id and x.organization_id = ?)'];
+    const values: unknown[] = [...params, org.id];
+    if (options.q) {
+      where.push('(u.username ilike ? or c.full_name ilike ? or c.email ilike ?)');
+      const like = likePattern(options.q);
+      values.push(like, like, like);
+    }
+    if (options.after) {
+      where.push('lower(u.username) > ?');
+      values.push(options.after.toLowerCase());
+    }
+    const rows: CandidateRow[] = await this.db.execute(
+      `select u.id as "userId", u.username, c.full_name as "fullName", c.email
+         from users u join contacts c on c.id = u.contact_id
+        where ${where.join(' and ')}
+        order by lower(u.username)
+        limit ?`,
+      [...values, options.size + 1],
+    );
+    return page(rows, options.size, (r) => r.username.toLowerCase());
+  }
+
+  private async candidateCondition(actor: Actor): Promise<{ sql: string; params: unknown[] }> {
+    if (actor.isAdministrator) return { sql: 'true', params: [] };
+    // Nobody but an Administrator acts on an Administrator (SPEC §3): adding a membership is acting
+    // on them (and `membershipForChange` would not let this session undo it).
+    const notAdministrator = `not exists (select 1 from user_roles ar join roles r on r.id = ar.role_id
+                                          where ar.user_id = u.id and r.built_in_key = 'administrator')`;
+    const settings = await this.settings.get();
+    if (!settings.limitMemberVisibility) return { sql: notAdministrator, params: [] };
+    return {
+      sql: `${notAdministrator} and exists (select 1 from memberships sm join organizations so on so.id = sm.organization_id
+                     where sm.user_id = u.id and so.path like ?)`,
+      params: [`${actor.currentOrganization.path}%`],
+    };
+  }
+
+  async create(actor: Actor, parentId: number | null, input: OrganizationInput): Promise<OrganizationRow> {
+    const parent = await this.manageable(actor, parentId);
+    const values = this.validate(input);
+    try {
+      return await this.em.transactional(async (tx) => {
+        const [created]: OrganizationRow[] = await tx
+          .getConnection()
+          .execute(
+            `insert into organizations (name, description, parent_id) values (?, ?, ?)
+             returning id, name, description, path, depth, parent_id as "parentId"`,
+            [values.name, values.description, parent.id],
+          );
+        await this.audit.record(
+          actor,
+          { action: 'organization.created', objectType: 'organization', objectId: created.id, objectLabel: created.name, detail: `under ${parent.name}` },
+          tx,
+        );
+        return created;
+      });
+    } catch (error) {
+      throw uniqueViolation(error, { organizations_sibling_name_unique: ['name', SIBLING_NAME_TAKEN] }) ?? error;
+    }
+  }
+
+  async update(actor: Actor, id: number | null, input: OrganizationInput): Promise<OrganizationRow> {
+    const current = await this.updatable(actor, id);
+    const values = this.validate(input);
+    let parent: OrganizationRow | null = null;
+    if (input.parentId !== undefined && input.parentId !== current.parentId) {
+      if (!actor.isAdministrator) throw new ForbiddenError('Only administrators move organizations.');
+      if (current.parentId === null) throw ValidationError.single('parentId', 'Global is the root of the tree and cannot be moved.');
+      parent = await this.find(input.parentId);
+      if (!parent) throw ValidationError.single('parentId', 'Choose an existing organization.');
+      if (parent.path.startsWith(current.path)) {
+        throw ValidationError.single('parentId', 'An organization cannot be moved into itself or one of its sub-organizations.');
+      }
+    }
+    try {
+      return await this.em.transactional(async (tx) => {
+        const [updated]: OrganizationRow[] = await tx
+          .getConnection()
+          .execute(
+            `update organizations set name = ?, description = ?, parent_id = ?, updated_at = now() where id = ?
+             returning id, name, description, path, depth, parent_id as "parentId"`,
+            [values.name, values.description, parent ? parent.id : current.parentId, current.id],
+          );
+        const changes = diffChanges(
+          { name: current.name, description: current.description, parent: current.parentId },
+          { name: updated.name, description: updated.description, parent: updated.parentId },
+        );
+        if (changes) {
+          await this.audit.record(
+            actor,
+            { action: parent ? 'organization.moved' : 'organization.updated', objectType: 'organization', objectId: updated.id, objectLabel: updated.name, changes },
+            tx,
+          );
+        }
+        return updated;
+      });
+    } catch (error) {
+      const e = error as { code?: string; constraint?: string };
+      if (e?.code === '23514' && e.constraint === 'organizations_no_cycle') {
+        throw ValidationError.single('parentId', 'An organization cannot be moved into itself or one of its sub-organizations.');
+      }
+      throw uniqueViolation(error, { organizations_sibling_name_unique: ['name', SIBLING_NAME_TAKEN] }) ?? error;
+    }
+  }
+
+  /** What still keeps the organization from being deleted (empty when it can go). */
+  async contents(actor: Actor, id: number | null): Promise<{ organization: OrganizationRow; blockers: string[] }> {
+    const org = await this.editable(actor, id);
+    const [row]: { children: number; members: number; contacts: number }[] = await this.db.execute(
+      `select (select count(*)::int from organizations where parent_id = ?) as children,
+              (select count(*)::int from memberships where organization_id = ?) as members,
+              (select count(*)::int from contacts where organization_id = ?) as contacts`,
+      [org.id, org.id, org.id],
+    );
+    const blockers: string[] = [];
+    if (row.children) blockers.push(`${row.children} sub-organization${row.children === 1 ? '' : 's'}`);
+    if (row.members) blockers.push(`${row.members} member${row.members === 1 ? '' : 's'}`);
+    if (row.contacts) blockers.push(`${row.contacts} contact${row.contacts === 1 ? '' : 's'} (their home organization)`);
+    return { organization: org, blockers };
+  }
+
+  async delete(actor: Actor, id: number | null): Promise<OrganizationRow> {
+    const org = await this.editable(actor, id);
+    if (org.parentId === null) throw new ForbiddenError('Global is the root of the tree and cannot be deleted.');
+    return this.em.transactional(async (tx) => {
+      // Lock the row, then count: a member added concurrently either waits for us or is refused by the FK.
+      await tx.getConnection().execute('select id from organizations where id = ? for update', [org.id]);
+      const { blockers } = await this.contents(actor, org.id);
+      if (blockers.length > 0) {
+        throw new BusinessRuleError('organization_not_empty', `${org.name} cannot be deleted: it still contains ${joinList(blockers)}.`);
+      }
+      await tx.getConnection().execute('delete from organizations where id = ?', [org.id]);
+      await this.audit.record(actor, { action: 'organization.deleted', objectType: 'organization', objectId: org.id, objectLabel: org.name }, tx);
+      return org;
+    });
+  }
+
+  /** Adds the picked users; every id must be one the picker offers this session (404 otherwise). */
+  async addMembers(actor: Actor, id: number | null, userIds: number[]): Promise<{ added: string[]; alreadyMembers: string[] }> {
+    const org = await this.manageable(actor, id);
+    const unique = [...new Set(userIds)];
+    if (unique.length === 0) throw ValidationError.form('Choose at least one user to add.');
+    const { sql, params } = await this.candidateCondition(actor);
+    const rows: { id: number; username: string; member: boolean }[] = await this.db.execute(
+      `select u.id, u.username, exists (select 1 from memberships x where x.user_id = u.id and x.organization_id = ?) as member
+         from users u where u.id in (${unique.map(() => '?').join(',')}) and ${sql}`,
+      [org.id, ...unique, ...params],
+    );
+    if (rows.length !== unique.length) throw new NotFoundError('One of the chosen users does not exist, or you may not add them.');
+    const toAdd = rows.filter((r) => !r.member);
+    await this.em.transactional(async (tx) => {
+      for (const user of toAdd) {
+        await tx
+          .getConnection()
+          .execute('insert into memberships (user_id, organization_id) values (?, ?) on conflict (user_id, organization_id) do nothing', [user.id, org.id]);
+        await this.audit.record(
+          actor,
+          { action: 'membership.added', objectType: 'user', objectId: user.id, objectLabel: user.username, detail: `member of ${org.name}` },
+          tx,
+        );
+      }
+    });
+    return { added: toAdd.map((r) => r.username), alreadyMembers: rows.filter((r) => r.member).map((r) => r.username) };
+  }
+
+  /** The membership of `userId` in the organization, checked for a change by this session. */
+  private async membershipForChange(actor: Actor, org: OrganizationRow, userId: number | null) {
+    if (userId === null) throw new NotFoundError();
+    const rows: { username: string; isAdmin: boolean; administrator: boolean; memberships: number }[] = await this.db.execute(
+      `select u.username, m.is_admin as "isAdmin",
+              exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
+                       where ur.user_id = u.id and r.built_in_key = 'administrator') as administrator,
+              (select count(*)::int from memberships a where a.user_id = u.id) as memberships
+         from memberships m join users u on u.id = m.user_id
+        where m.organization_id = ? and m.user_id = ?`,
+      [org.id, userId],
+    );
+    const membership = rows[0];
+    if (!membership) throw new NotFoundError('This user is not a member of the organization.');
+    if (membership.administrator && !actor.isAdministrator) throw new ForbiddenError('Only an administrator may change the memberships of an administrator.');
+    if (userId === actor.userId && !actor.isAdministrator) throw new ForbiddenError('You cannot change your own membership here.');
+    return membership;
+  }
+
+  async removeMember(actor: Actor, id: number | null, userId: number | null): Promise<string> {
+    const org = await this.manageable(actor, id);
+    const membership = await this.membershipForChange(actor, org, userId);
+    if (membership.memberships <= 1) {
+      throw new BusinessRuleError(
+        'last_membership',
+        `${membership.username} belongs to no other organization. Add them to another organization first: every user belongs to at least one.`,
+      );
+    }
+    if (userId === actor.userId && org.id === actor.currentOrganization.organizationId) {
+      throw new BusinessRuleError('own_current_membership', 'You cannot leave the organization you are working in.');
+    }
+    await this.em.transactional(async (tx) => {
+      await tx.getConnection().execute('delete from memberships where organization_id = ? and user_id = ?', [org.id, userId]);
+      await this.audit.record(
+        actor,
+        { action: 'membership.removed', objectType: 'user', objectId: userId!, objectLabel: membership.username, detail: `no longer member of ${org.name}` },
+        tx,
+      );
+    });
+    return membership.username;
+  }
+
+  async setAdministrator(actor: Actor, id: number | null, userId: number | null, isAdmin: boolean): Promise<string> {
+    const org = await this.manageable(actor, id);
+    const membership = await this.membershipForChange(actor, org, userId);
+    if (membership.isAdmin !== isAdmin) {
+      await this.em.transactional(async (tx) => {
+        await tx.getConnection().execute('update memberships set is_admin = ? where organization_id = ? and user_id = ?', [isAdmin, org.id, userId]);
+        await this.audit.record(
+          actor,
+          {
+            action: 'membership.updated',
+            objectType: 'user',
+            objectId: userId!,
+            objectLabel: membership.username,
+            detail: `in ${org.name}`,
+            changes: { organizationAdministrator: { from: membership.isAdmin, to: isAdmin } },
+          },
+          tx,
+        );
+      });
+    }
+    return membership.username;
+  }
+
+  /** Organizations `org` may be moved under: everything outside its own subtree. */
+  private moveTargets(org: OrganizationRow): Promise<OrganizationRow[]> {
+    return this.db.execute(
+      `select id, name, description, path, depth, parent_id as "parentId" from organizations
+        where path not like ? order by path`,
+      [`${org.path}%`],
+    );
+  }
+
+  private validate(input: OrganizationInput): { name: string; description: string | null } {
+    const errors: Record<string, string> = {};
+    const name = input.name.trim();
+    if (!name) errors.name = 'Enter a name.';
+    else if (name.length > NAME_MAX) errors.name = `Use at most ${NAME_MAX} characters.`;
+    else if (/[\u0000-\u001f]/.test(name)) errors.name = 'The name contains characters that cannot be used.';
+    const description = input.description.trim();
+    if (description.length > 2000) errors.description = 'Use at most 2,000 characters.';
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+    return { name, description: description || null };
+  }
+}
+
+function page<T>(rows: T[], size: number, cursor: (row: T) => string): Page<T> {
+  const visible = rows.slice(0, size);
+  return { rows: visible, next: rows.length > size ? cursor(visible[visible.length - 1]) : null };
+}
+
+function joinList(parts: string[]): string {
+  return parts.length <= 1 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+}

@@ -1,0 +1,137 @@
+import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
+import { databaseFingerprint } from '../support/fingerprint';
+import { Agent, csrfToken, login } from '../support/http';
+
+/** Organization tree pages: create, rename, move, delete, members (SPEC §4 "Organizations"). */
+describe('organizations', () => {
+  let t: TestApp;
+  let admin: Agent;
+  let global: OrgRow;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = await login(t.http, 'admin', ADMIN_PASSWORD);
+    global = await globalOrganization(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function post(agent: Agent, path: string, fields: Record<string, string | string[]>, formPage: string) {
+    const token = await csrfToken(agent, formPage);
+    return agent.post(path).type('form').send({ _csrf: token, ...fields });
+  }
+
+  it('shows the tree as nested lists', async () => {
+    const a = await createOrganization(t, 'Tree A');
+    await createOrganization(t, 'Tree A1', a);
+    const res = await admin.get('/organizations');
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/<a href="\/organizations\/\d+">Global<\/a>[\s\S]*<ul>[\s\S]*Tree A<\/a>[\s\S]*<ul>[\s\S]*Tree A1<\/a>/);
+  });
+
+  it('creates a sub-organization and records it in the audit log', async () => {
+    const res = await post(admin, '/organizations', { parentId: String(global.id), name: 'Finance', description: 'Money' }, `/organizations/new?parent=${global.id}`);
+    expect(res.status).toBe(303);
+    const [org] = await t.sql<{ id: number; path: string; parent_id: number }>(`select id, path, parent_id from organizations where name = 'Finance'`);
+    expect(org.parent_id).toBe(global.id);
+    expect(res.headers.location).toBe(`/organizations/${org.id}`);
+    const page = await admin.get(res.headers.location);
+    expect(page.text).toContain('Organization Finance created.');
+    expect(await t.sql(`select 1 from audit_events where action = 'organization.created' and object_id = $1`, [String(org.id)])).toHaveLength(1);
+  });
+
+  it('refuses a blank or duplicate sibling name with 422, keeping the typed values', async () => {
+    await createOrganization(t, 'Legal');
+    const before = await databaseFingerprint(t);
+    const blank = await post(admin, '/organizations', { parentId: String(global.id), name: '  ', description: 'kept text' }, `/organizations/new?parent=${global.id}`);
+    expect(blank.status).toBe(422);
+    expect(blank.text).toContain('Enter a name.');
+    expect(blank.text).toContain('kept text');
+    const duplicate = await post(admin, '/organizations', { parentId: String(global.id), name: 'LEGAL', description: '' }, `/organizations/new?parent=${global.id}`);
+    expect(duplicate.status).toBe(422);
+    expect(duplicate.text).toContain('Another organization with this name already exists at this level.');
+    expect(await databaseFingerprint(t)).toEqual(before);
+  });
+
+  it('renames and moves an organization with its subtree; refuses a move into its own subtree', async () => {
+    const x = await createOrganization(t, 'X');
+    const x1 = await createOrganization(t, 'X1', x);
+    const y = await createOrganization(t, 'Y');
+    const moved = await post(admin, `/organizations/${x.id}`, { name: 'X renamed', description: '', parentId: String(y.id) }, `/organizations/${x.id}/edit`);
+    expect(moved.status).toBe(303);
+    const [row] = await t.sql<{ path: string }>('select path from organizations where id = $1', [x1.id]);
+    expect(row.path).toBe(`${y.path}${x.id}/${x1.id}/`);
+    const audit = await t.sql<{ changes: Record<string, unknown> }>(`select changes from audit_events where action = 'organization.moved' and object_id = $1`, [String(x.id)]);
+    expect(audit[0].changes).toEqual({ name: { from: 'X', to: 'X renamed' }, parent: { from: global.id, to: y.id } });
+
+    const before = await databaseFingerprint(t);
+    const cycle = await post(admin, `/organizations/${y.id}`, { name: 'Y', description: '', parentId: String(x1.id) }, `/organizations/${y.id}/edit`);
+    expect(cycle.status).toBe(422);
+    expect(cycle.text).toContain('cannot be moved into itself or one of its sub-organizations');
+    expect(await databaseFingerprint(t)).toEqual(before);
+  });
+
+  it('deletes only empty organizations and says what is still inside', async () => {
+    const full = await createOrganization(t, 'Full');
+    await createOrganization(t, 'Full child', full);
+    await createUser(t, { username: 'inside1', memberships: [{ org: full }] });
+    const confirm = await admin.get(`/organizations/${full.id}/delete`);
+    expect(confirm.text).toContain('1 sub-organization');
+    expect(confirm.text).toContain('1 member');
+    expect(confirm.text).toContain('1 contact');
+    const before = await databaseFingerprint(t);
+    const refused = await post(admin, `/organizations/${full.id}/delete`, {}, `/organizations/${full.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('Full cannot be deleted: it still contains 1 sub-organization, 1 member and 1 contact');
+    expect(await databaseFingerprint(t)).toEqual(before);
+
+    const empty = await createOrganization(t, 'Empty');
+    const deleted = await post(admin, `/organizations/${empty.id}/delete`, {}, `/organizations/${empty.id}/delete`);
+    expect(deleted.status).toBe(303);
+    expect(await t.sql('select 1 from organizations where id = $1', [empty.id])).toHaveLength(0);
+  });
+
+  it('never deletes or moves Global', async () => {
+    const before = await databaseFingerprint(t);
+    const res = await post(admin, `/organizations/${global.id}/delete`, {}, `/organizations/${global.id}`);
+    expect(res.status).toBe(403);
+    expect(await databaseFingerprint(t)).toEqual(before);
+  });
+
+  it('adds members through the picker, flags an organization administrator, removes a member', async () => {
+    const team = await createOrganization(t, 'Team');
+    const u = await createUser(t, { username: 'picked', fullName: 'Picked Person' });
+    const picker = await admin.get(`/organizations/${team.id}/members/add?q=picked`);
+    expect(picker.status).toBe(200);
+    expect(picker.text).toContain('Picked Person');
+    const added = await post(admin, `/organizations/${team.id}/members`, { userIds: [String(u.id)] }, `/organizations/${team.id}/members/add`);
+    expect(added.status).toBe(303);
+    expect((await admin.get(`/organizations/${team.id}`)).text).toContain('Added 1 member: picked.');
+
+    const flagged = await post(admin, `/organizations/${team.id}/members/${u.id}/admin`, { isAdmin: 'true' }, `/organizations/${team.id}`);
+    expect(flagged.status).toBe(303);
+    expect(await t.sql('select is_admin from memberships where user_id = $1 and organization_id = $2', [u.id, team.id])).toEqual([{ is_admin: true }]);
+
+    const removed = await post(admin, `/organizations/${team.id}/members/${u.id}/delete`, {}, `/organizations/${team.id}`);
+    expect(removed.status).toBe(303);
+    expect(await t.sql('select 1 from memberships where user_id = $1 and organization_id = $2', [u.id, team.id])).toHaveLength(0);
+  });
+
+  it("refuses to remove a user's last membership", async () => {
+    const solo = await createOrganization(t, 'Solo');
+    const u = await createUser(t, { username: 'onlyhere', memberships: [{ org: solo }] });
+    const before = await databaseFingerprint(t);
+    const res = await post(admin, `/organizations/${solo.id}/members/${u.id}/delete`, {}, `/organizations/${solo.id}`);
+    expect(res.status).toBe(409);
+    expect(res.text).toContain('onlyhere belongs to no other organization');
+    expect(await databaseFingerprint(t)).toEqual(before);
+  });
+
+  it('answers 404 for unknown or malformed ids', async () => {
+    expect((await admin.get('/organizations/999999')).status).toBe(404);
+    expect((await admin.get('/organizations/abc')).status).toBe(404);
+    expect((await admin.get('/organizations/999999/members/add')).status).toBe(404);
+  });
+});
