@@ -9,6 +9,11 @@ import { FormViewInterceptor } from './common/form';
 import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
 import { HomeModule } from './home/home.module';
+import { LicencesModule } from './licences/licences.module';
+import { OrganizationsModule } from './organizations/organizations.module';
+import { UsersModule } from './users/users.module';
+import { ProfilesModule } from './profiles/profiles.module';
+import { RolesModule } from './roles/roles.module';
 import { APP_RUNTIME, AppRuntime } from './runtime';
 import { SettingsModule } from './settings/settings.module';
 
@@ -26,6 +31,11 @@ export class AppModule {
         AuthModule,
         AccountsModule,
         HomeModule,
+        RolesModule,
+        ProfilesModule,
+        LicencesModule,
+        OrganizationsModule,
+        UsersModule,
       ],
       providers: [
         { provide: APP_RUNTIME, useValue: runtime },

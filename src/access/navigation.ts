@@ -1,5 +1,5 @@
 import type { Actor } from './actor';
-import { allows } from './policy';
+import { allows, canListUsers } from './policy';
 
 export interface NavItem {
   href: string;
@@ -13,6 +13,12 @@ export interface NavItem {
 export function navigation(actor: Actor): NavItem[] {
   const items: NavItem[] = [];
   if (actor.startPage === 'administrator') items.push({ href: '/', label: 'Startboard' });
+  if (allows(actor, 'manage_organizations')) items.push({ href: '/organizations', label: 'Organizations' });
+  if (canListUsers(actor)) items.push({ href: '/users', label: 'Users' });
+  if (allows(actor, 'manage_settings')) {
+    items.push({ href: '/settings', label: 'Settings' });
+    items.push({ href: '/roles', label: 'Roles' }, { href: '/profiles', label: 'User profiles' }, { href: '/licences', label: 'Licences' });
+  }
   if (allows(actor, 'view_audit_log')) items.push({ href: '/audit', label: 'Audit log' });
   items.push({ href: '/account', label: 'My account' });
   return items;

@@ -38,13 +38,18 @@ export interface UserTarget {
   hasAdministratorRole: boolean;
 }
 
+/** May open the users list (it shows only the users of the session's subtree). */
+export function canListUsers(actor: Actor): boolean {
+  return actor.isAdministrator || actor.isOrganizationAdmin || allows(actor, 'manage_users');
+}
+
 /**
  * A user is visible to a non-Administrator when at least one of their memberships lies in the
  * session's subtree (the users list shows the subtree of the current organization).
  */
 export function canSeeUser(actor: Actor, target: UserTarget): boolean {
   if (actor.isAdministrator) return true;
-  if (!actor.isOrganizationAdmin && !allows(actor, 'manage_users')) return false;
+  if (!canListUsers(actor)) return false;
   return target.membershipPaths.some((path) => inScope(actor, path));
 }
 

@@ -1,0 +1,66 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { AccessService } from '../access/access.service';
+import type { Actor } from '../access/actor';
+import { canListUsers } from '../access/policy';
+import { ForbiddenError } from '../common/errors';
+import { likePattern } from '../organizations/organizations.service';
+
+export interface UserListRow {
+  id: number;
+  username: string;
+  fullName: string;
+  email: string | null;
+  organizations: string[];
+  roles: string[];
+  enabled: boolean;
+  locked: boolean;
+  lastLoginAt: Date | null;
+}
+
+export interface UserListQuery {
+  q?: string;
+  /** Keyset cursor: the lower-cased username of the last row of the previous page. */
+  after?: string;
+  size: number;
+}
+
+/** The users list: only the users the session may see (SPEC §3), keyset-paged by username. */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly access: AccessService,
+  ) {}
+
+  async list(actor: Actor, query: UserListQuery): Promise<{ rows: UserListRow[]; next: string | null }> {
+    if (!canListUsers(actor)) throw new ForbiddenError();
+    const scope = this.access.visibleUsersCondition(actor, 'u');
+    const where = [scope.sql];
+    const params: unknown[] = [...scope.params];
+    if (query.q) {
+      where.push('(u.username ilike ? or c.full_name ilike ? or c.email ilike ?)');
+      const like = likePattern(query.q);
+      params.push(like, like, like);
+    }
+    if (query.after) {
+      where.push('lower(u.username) > ?');
+      params.push(query.after.toLowerCase());
+    }
+    const rows: UserListRow[] = await this.em.getConnection().execute(
+      `select u.id, u.username, c.full_name as "fullName", c.email, u.enabled,
+              coalesce(u.locked_until > now(), false) as locked, u.last_login_at as "lastLoginAt",
+              array(select o.name from memberships m join organizations o on o.id = m.organization_id
+                     where m.user_id = u.id order by o.path) as organizations,
+              array(select r.name from user_roles ur join roles r on r.id = ur.role_id
+                     where ur.user_id = u.id order by r.name) as roles
+         from users u join contacts c on c.id = u.contact_id
+        where ${where.join(' and ')}
+        order by lower(u.username)
+        limit ?`,
+      [...params, query.size + 1],
+    );
+    const visible = rows.slice(0, query.size);
+    return { rows: visible, next: rows.length > query.size ? visible[visible.length - 1].username.toLowerCase() : null };
+  }
+}
