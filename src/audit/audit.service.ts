@@ -36,6 +36,20 @@ export function diffChanges(before: Record<string, unknown>, after: Record<strin
   return Object.keys(changes).length > 0 ? changes : null;
 }
 
+/** The changes of a created object: every field from `null` to its value. */
+export function createdChanges(fields: Record<string, unknown>): AuditChanges | null {
+  return diffChanges(nulls(fields), fields);
+}
+
+/** The changes of a deleted object: every field from its value to `null`. */
+export function deletedChanges(fields: Record<string, unknown>): AuditChanges | null {
+  return diffChanges(fields, nulls(fields));
+}
+
+function nulls(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(fields).map((key) => [key, null]));
+}
+
 /** Records audit events in the caller's unit of work (same transaction as the change itself). */
 @Injectable()
 export class AuditService {

@@ -3,7 +3,8 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
-import { AuditService, diffChanges } from '../audit/audit.service';
+import { assertNameFree } from '../common/unique-name';
+import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { LicenceType } from './licence-type.entity';
 import { isFull, parseSeats, usageText } from './licence-usage';
@@ -40,10 +41,6 @@ function snapshot(licence: LicenceType): Record<string, unknown> {
 }
 
 /** The same fields, all empty: what a created object changes from and a deleted one changes to. */
-function blank(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(fields).map((key) => [key, null]));
-}
-
 function usersHold(count: number): string {
   return count === 1 ? '1 user holds' : `${count} users hold`;
 }
@@ -109,12 +106,12 @@ export class LicencesService {
     const values = validate(input);
     try {
       return await this.em.transactional(async (tx) => {
-        await assertNameFree(tx, values.name, null);
+        await assertNameFree(tx, 'licence_types', values.name, null, NAME_TAKEN);
         const licence = tx.create(LicenceType, values);
         await tx.flush();
         await this.audit.record(
           actor,
-          { action: 'licence.created', objectType: 'licence', objectId: licence.id, objectLabel: licence.name, changes: diffChanges(blank(snapshot(licence)), snapshot(licence)) },
+          { action: 'licence.created', objectType: 'licence', objectId: licence.id, objectLabel: licence.name, changes: createdChanges(snapshot(licence)) },
           tx,
         );
         return { id: licence.id, name: licence.name };
@@ -133,7 +130,7 @@ export class LicencesService {
         const licence = await tx.findOne(LicenceType, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
         if (!licence) throw new NotFoundError();
         const values = validate(input);
-        await assertNameFree(tx, values.name, licence.id);
+        await assertNameFree(tx, 'licence_types', values.name, licence.id, NAME_TAKEN);
         if (values.seats !== null && values.seats !== licence.seats) {
           const [{ used }]: { used: number }[] = await tx.execute('select count(*)::int as used from users where licence_id = ? and enabled', [id]);
           if (values.seats < used) {
@@ -192,7 +189,7 @@ export class LicencesService {
             objectType: 'licence',
             objectId: id,
             objectLabel: name,
-            changes: diffChanges(before, blank(before)),
+            changes: deletedChanges(before),
             detail: usage.is_default ? 'was the default licence of the client settings (now none)' : undefined,
           },
           tx,
@@ -223,8 +220,3 @@ function validate(input: LicenceInput): { name: string; seats: number | null } {
   return { name, seats: seats ?? null };
 }
 
-/** Names are unique case-insensitively (the `licence_types_name_unique` index backs this check). */
-async function assertNameFree(tx: EntityManager, name: string, exceptId: number | null): Promise<void> {
-  const taken = await tx.execute('select 1 from licence_types where lower(name) = lower(?) and id <> ? limit 1', [name, exceptId ?? 0]);
-  if (taken.length > 0) throw ValidationError.single('name', NAME_TAKEN);
-}

@@ -3,7 +3,8 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
-import { AuditService, diffChanges } from '../audit/audit.service';
+import { assertNameFree } from '../common/unique-name';
+import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { ProfileStartPage, UserProfile } from './user-profile.entity';
 
@@ -45,10 +46,6 @@ function snapshot(profile: UserProfile): Record<string, unknown> {
 }
 
 /** The same fields, all empty: what a created object changes from and a deleted one changes to. */
-function blank(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(fields).map((key) => [key, null]));
-}
-
 function usersHave(count: number): string {
   return count === 1 ? '1 user has' : `${count} users have`;
 }
@@ -111,12 +108,12 @@ export class ProfilesService {
     const values = validate(input);
     try {
       return await this.em.transactional(async (tx) => {
-        await assertNameFree(tx, values.name, null);
+        await assertNameFree(tx, 'user_profiles', values.name, null, NAME_TAKEN);
         const profile = tx.create(UserProfile, values);
         await tx.flush();
         await this.audit.record(
           actor,
-          { action: 'profile.created', objectType: 'profile', objectId: profile.id, objectLabel: profile.name, changes: diffChanges(blank(snapshot(profile)), snapshot(profile)) },
+          { action: 'profile.created', objectType: 'profile', objectId: profile.id, objectLabel: profile.name, changes: createdChanges(snapshot(profile)) },
           tx,
         );
         return { id: profile.id, name: profile.name };
@@ -133,7 +130,7 @@ export class ProfilesService {
         const profile = await tx.findOne(UserProfile, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
         if (!profile) throw new NotFoundError();
         const values = validate(profile.builtInKey !== null ? { ...input, startPage: profile.startPage } : input);
-        await assertNameFree(tx, values.name, profile.id);
+        await assertNameFree(tx, 'user_profiles', values.name, profile.id, NAME_TAKEN);
 
         const before = snapshot(profile);
         profile.name = values.name;
@@ -186,7 +183,7 @@ export class ProfilesService {
             objectType: 'profile',
             objectId: id,
             objectLabel: name,
-            changes: diffChanges(before, blank(before)),
+            changes: deletedChanges(before),
             detail: usage.is_default ? 'was the default profile of the client settings (now none)' : undefined,
           },
           tx,
@@ -218,8 +215,3 @@ function validate(input: ProfileInput): { name: string; description: string | nu
   return { name, description: description || null, startPage: input.startPage as ProfileStartPage };
 }
 
-/** Names are unique case-insensitively (the `user_profiles_name_unique` index backs this check). */
-async function assertNameFree(tx: EntityManager, name: string, exceptId: number | null): Promise<void> {
-  const taken = await tx.execute('select 1 from user_profiles where lower(name) = lower(?) and id <> ? limit 1', [name, exceptId ?? 0]);
-  if (taken.length > 0) throw ValidationError.single('name', NAME_TAKEN);
-}

@@ -4,7 +4,8 @@ import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { PERMISSIONS, PERMISSION_LABELS, Permission, isPermission } from '../access/permissions';
 import { allows } from '../access/policy';
-import { AuditService, diffChanges } from '../audit/audit.service';
+import { assertNameFree } from '../common/unique-name';
+import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { Role } from './role.entity';
 
@@ -57,10 +58,6 @@ function snapshot(role: Role): Record<string, unknown> {
 }
 
 /** The same fields, all empty: what a created object changes from and a deleted one changes to. */
-function blank(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(fields).map((key) => [key, null]));
-}
-
 function usersHold(count: number): string {
   return count === 1 ? '1 user holds' : `${count} users hold`;
 }
@@ -129,12 +126,12 @@ export class RolesService {
     const values = validate(input);
     try {
       return await this.em.transactional(async (tx) => {
-        await assertNameFree(tx, values.name, null);
+        await assertNameFree(tx, 'roles', values.name, null, NAME_TAKEN);
         const role = Object.assign(new Role(), values);
         await tx.persistAndFlush(role);
         await this.audit.record(
           actor,
-          { action: 'role.created', objectType: 'role', objectId: role.id, objectLabel: role.name, changes: diffChanges(blank(snapshot(role)), snapshot(role)) },
+          { action: 'role.created', objectType: 'role', objectId: role.id, objectLabel: role.name, changes: createdChanges(snapshot(role)) },
           tx,
         );
         return { id: role.id, name: role.name };
@@ -155,7 +152,7 @@ export class RolesService {
         const role = await tx.findOne(Role, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
         if (!role) throw new NotFoundError();
         const values = validate(role.isAdministratorRole ? { ...input, permissions: [...PERMISSIONS] } : input);
-        await assertNameFree(tx, values.name, role.id);
+        await assertNameFree(tx, 'roles', values.name, role.id, NAME_TAKEN);
 
         const before = snapshot(role);
         role.name = values.name;
@@ -203,7 +200,7 @@ export class RolesService {
             objectType: 'role',
             objectId: id,
             objectLabel: name,
-            changes: diffChanges(before, blank(before)),
+            changes: deletedChanges(before),
             detail: usage.is_default ? 'removed from the default roles of the client settings' : undefined,
           },
           tx,
@@ -237,8 +234,3 @@ function validate(input: RoleInput): { name: string; description: string | null;
   return { name, description: description || null, permissions: inCatalogueOrder(input.permissions.filter(isPermission)) };
 }
 
-/** Names are unique case-insensitively (the `roles_name_unique` index backs this check). */
-async function assertNameFree(tx: EntityManager, name: string, exceptId: number | null): Promise<void> {
-  const taken = await tx.execute('select 1 from roles where lower(name) = lower(?) and id <> ? limit 1', [name, exceptId ?? 0]);
-  if (taken.length > 0) throw ValidationError.single('name', NAME_TAKEN);
-}
