@@ -34,6 +34,8 @@ export interface MemberRow {
   email: string | null;
   isAdmin: boolean;
   enabled: boolean;
+  /** This session may change the membership (not its own, not an Administrator's unless it is one). */
+  changeable: boolean;
 }
 
 export interface CandidateRow {
@@ -197,15 +199,22 @@ export class OrganizationsService {
       where.push('lower(u.username) > ?');
       params.push(options.after.toLowerCase());
     }
-    const rows: MemberRow[] = await this.db.execute(
-      `select u.id as "userId", u.username, c.full_name as "fullName", c.email, m.is_admin as "isAdmin", u.enabled
+    const rows: (Omit<MemberRow, 'changeable'> & { administrator: boolean })[] = await this.db.execute(
+      `select u.id as "userId", u.username, c.full_name as "fullName", c.email, m.is_admin as "isAdmin", u.enabled,
+              exists (select 1 from user_roles ar join roles r on r.id = ar.role_id
+                       where ar.user_id = u.id and r.built_in_key = 'administrator') as administrator
          from memberships m join users u on u.id = m.user_id join contacts c on c.id = u.contact_id
         where ${where.join(' and ')}
         order by lower(u.username)
         limit ?`,
       [...params, options.size + 1],
     );
-    return page(rows, options.size, (r) => r.username.toLowerCase());
+    const manage = canManageOrganization(actor, org.path);
+    const members = rows.map(({ administrator, ...row }) => ({
+      ...row,
+      changeable: manage && (actor.isAdministrator || (!administrator && row.userId !== actor.userId)),
+    }));
+    return page(members, options.size, (r) => r.username.toLowerCase());
   }
 
   /**

@@ -11,7 +11,10 @@ export interface UserListRow {
   username: string;
   fullName: string;
   email: string | null;
+  /** The user's organizations inside the session's scope (names outside it are not shown). */
   organizations: string[];
+  /** How many of the user's organizations lie outside the session's scope. */
+  otherOrganizations: number;
   roles: string[];
   enabled: boolean;
   locked: boolean;
@@ -47,18 +50,21 @@ export class UsersService {
       where.push('lower(u.username) > ?');
       params.push(query.after.toLowerCase());
     }
+    const scopePath = actor.isAdministrator ? '/' : actor.currentOrganization.path;
     const rows: UserListRow[] = await this.em.getConnection().execute(
       `select u.id, u.username, c.full_name as "fullName", c.email, u.enabled,
               coalesce(u.locked_until > now(), false) as locked, u.last_login_at as "lastLoginAt",
               array(select o.name from memberships m join organizations o on o.id = m.organization_id
-                     where m.user_id = u.id order by o.path) as organizations,
+                     where m.user_id = u.id and o.path like ? order by o.path) as organizations,
+              (select count(*)::int from memberships m join organizations o on o.id = m.organization_id
+                where m.user_id = u.id and o.path not like ?) as "otherOrganizations",
               array(select r.name from user_roles ur join roles r on r.id = ur.role_id
                      where ur.user_id = u.id order by r.name) as roles
          from users u join contacts c on c.id = u.contact_id
         where ${where.join(' and ')}
         order by lower(u.username)
         limit ?`,
-      [...params, query.size + 1],
+      [`${scopePath}%`, `${scopePath}%`, ...params, query.size + 1],
     );
     const visible = rows.slice(0, query.size);
     return { rows: visible, next: rows.length > query.size ? visible[visible.length - 1].username.toLowerCase() : null };

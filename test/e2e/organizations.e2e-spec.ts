@@ -2,6 +2,7 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { Agent, csrfToken, login } from '../support/http';
+import { loginTo } from '../support/sessions';
 
 /** Organization tree pages: create, rename, move, delete, members (SPEC §4 "Organizations"). */
 describe('organizations', () => {
@@ -127,6 +128,34 @@ describe('organizations', () => {
     expect(res.status).toBe(409);
     expect(res.text).toContain('onlyhere belongs to no other organization');
     expect(await databaseFingerprint(t)).toEqual(before);
+  });
+
+  it("offers an organization administrator no buttons for their own or an Administrator's membership", async () => {
+    const unit = await createOrganization(t, 'Unit');
+    await createUser(t, { username: 'unitadmin', roles: ['user_manager'], memberships: [{ org: unit, isAdmin: true }] });
+    await createUser(t, { username: 'unitboss', roles: ['administrator'], memberships: [{ org: unit }] });
+    await createUser(t, { username: 'unitmember', memberships: [{ org: unit }] });
+    const agent = await loginTo(t, 'unitadmin', 'Secret-pass-1', unit);
+    const page = await agent.get(`/organizations/${unit.id}`);
+    expect(page.status).toBe(200);
+    const rowOf = (username: string) => new RegExp(`<tr>\\s*<td>${username}</td>[\\s\\S]*?</tr>`).exec(page.text)?.[0] ?? '';
+    expect(rowOf('unitadmin')).not.toContain('<form');
+    expect(rowOf('unitadmin')).toContain('you');
+    expect(rowOf('unitboss')).not.toContain('<form');
+    expect(rowOf('unitmember')).toContain('members/');
+  });
+
+  it('shows in the users list only the organizations inside the session scope', async () => {
+    const home = await createOrganization(t, 'Home');
+    const away = await createOrganization(t, 'Away');
+    await createUser(t, { username: 'homeadmin', roles: ['user_manager'], memberships: [{ org: home, isAdmin: true }] });
+    await createUser(t, { username: 'commuter', memberships: [{ org: home }, { org: away }] });
+    const agent = await loginTo(t, 'homeadmin', 'Secret-pass-1', home);
+    const list = await agent.get('/users?q=commuter');
+    expect(list.status).toBe(200);
+    expect(list.text).toContain('commuter');
+    expect(list.text).not.toContain('Away');
+    expect(list.text).toContain('+1 outside your organization');
   });
 
   it('answers 404 for unknown or malformed ids', async () => {
