@@ -63,6 +63,19 @@ export function configureApp(app: NestExpressApplication, runtime: AppRuntime): 
   const unlessSessionless = (handler: RequestHandler): RequestHandler => (req, res, next) => (sessionless(req) ? next() : handler(req, res, next));
 
   app.use(unlessSessionless(app.get(SessionStore).middleware()));
+  // express-session saves a changed session while the response ends, after the headers went out:
+  // a browser follows a 303 as soon as it has the headers, so the next request could still read
+  // the old session (lost flash message, sign-in time or session version: "session ended" right
+  // after a password change). Redirects therefore wait until the session is saved.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
+    res.redirect = ((...args: unknown[]) => {
+      if (!req.session) return redirect(...args);
+      // A failed save is retried, and reported, by express-session when the response ends.
+      req.session.save(() => redirect(...args));
+    }) as Response['redirect'];
+    next();
+  });
   app.use(express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 5000 }));
   // The token is read from the form body (or a header), never from the URL where it could leak.
   app.use(unlessSessionless(csurf({ value: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : String(req.headers['x-csrf-token'] ?? '')) })));

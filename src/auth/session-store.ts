@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import type { RequestHandler } from 'express';
@@ -17,9 +17,15 @@ import { SESSION_IDLE_MS } from './session';
 export class SessionStore implements OnApplicationShutdown {
   private readonly pool: Pool;
   private readonly store: session.Store & { close?: () => Promise<void> | void };
+  private closing = false;
 
   constructor(@Inject(APP_RUNTIME) private readonly runtime: AppRuntime) {
     this.pool = new Pool({ connectionString: runtime.databaseUrl, max: 5 });
+    // An idle client that loses its connection (PostgreSQL restarting or stopping, even during our
+    // own shutdown) makes the pool emit 'error': without a listener that would end the process.
+    this.pool.on('error', (error) => {
+      if (!this.closing) new Logger('Sessions').warn(`Idle session-store connection lost: ${error.message}`);
+    });
     const PgStore = connectPgSimple(session);
     this.store = new PgStore({
       pool: this.pool,
@@ -49,6 +55,7 @@ export class SessionStore implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     await this.store.close?.();
     await this.pool.end().catch(() => undefined);
   }

@@ -1,0 +1,124 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BrowserContext, chromium, Page } from 'playwright-core';
+import { createTestApp, TestApp } from '../support/app';
+
+/**
+ * The first sign-in of the built-in admin in a real browser (Debian's Chromium) with JavaScript
+ * switched off: every step is plain HTML forms, links and redirects. Only locators, `fill` and
+ * `click` are used; nothing runs inside the page.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = resolve(__dirname, '..', 'artifacts');
+const NEW_PASSWORD = 'Brand-new-pass-42';
+const TIMEOUT = 30_000;
+
+jest.setTimeout(120_000);
+
+describe('sign-in in a browser (JavaScript off)', () => {
+  let t: TestApp | undefined;
+  let baseUrl: string;
+  let profileDir: string | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium is missing at ${CHROMIUM}: the browser tests need Debian's Chromium. ` +
+          'Install it with `apt-get update && apt-get install -y chromium` and run them again.',
+      );
+    }
+    t = await createTestApp({ adminPassword: null });
+    baseUrl = await t.listen();
+    profileDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      javaScriptEnabled: false,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    context.setDefaultTimeout(TIMEOUT);
+    context.setDefaultNavigationTimeout(TIMEOUT);
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await t?.close();
+  });
+
+  /** The input of a form field by its label (the label also holds a required-marker `*`). */
+  const field = (label: string) => page.getByLabel(new RegExp(`^${label}\\b`));
+
+  /** Fills and submits the sign-in form, then waits for the page the server answers with. */
+  async function signIn(username: string, password: string): Promise<void> {
+    await field('Username').fill(username);
+    await field('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForLoadState('load');
+  }
+
+  const path = () => new URL(page.url()).pathname;
+
+  /** Waits until the browser shows `pathname`; on timeout says where it is and what it shows. */
+  async function waitForPath(pathname: string): Promise<void> {
+    try {
+      await page.waitForURL((url) => url.pathname === pathname);
+    } catch (error) {
+      const shown = await page.locator('body').innerText({ timeout: 1_000 }).catch(() => '(no page)');
+      throw new Error(`Expected the browser at ${pathname}, but it is at ${page.url()} showing:\n${shown}\n\n${String(error)}`);
+    }
+  }
+  const text = (selector: string) => page.locator(selector).first().innerText();
+
+  it('signs in with the generated password, forces a new one, signs out and back in', async () => {
+    const generated = t!.prepared.generatedAdminPassword;
+    expect(typeof generated).toBe('string');
+
+    // Sign-in page.
+    const response = await page.goto(`${baseUrl}/login`);
+    expect(response?.status()).toBe(200);
+    expect(await text('h1')).toBe('Sign in to Tessera');
+
+    // First sign-in: the password must be changed before anything else.
+    await signIn('admin', generated!);
+    await waitForPath('/account');
+    expect(await text('h1')).toBe('My account');
+    expect(await page.getByRole('alert').first().innerText()).toContain('You must choose a new password before you continue.');
+
+    await field('Current password').fill(generated!);
+    await field('New password').fill(NEW_PASSWORD);
+    await field('Repeat the new password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+
+    // The startboard, with the success message and the session in the header.
+    await waitForPath('/');
+    expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Startboard');
+    expect(await text('.flash-success')).toContain('Your password has been changed.');
+    expect(await text('header .who')).toContain('(admin)');
+    expect(await text('header .current-org')).toContain('Global');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'startboard.png'), fullPage: true });
+
+    // Sign out.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await waitForPath('/login');
+    expect(await text('main [role="status"]')).toContain('You have signed out');
+    expect(await page.locator('header .who').count()).toBe(0);
+
+    // The old password is refused...
+    await signIn('admin', generated!);
+    expect(path()).toBe('/login');
+    expect(await text('.error-summary')).toContain('The username or password is incorrect.');
+
+    // ...and the new one lets admin straight in to the startboard.
+    await signIn('admin', NEW_PASSWORD);
+    await waitForPath('/');
+    expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Startboard');
+    expect(await text('header .who')).toContain('(admin)');
+  });
+});

@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BrowserContext, chromium, Page } from 'playwright-core';
+import { createTestApp, TestApp } from '../support/app';
+import { createOrganization, createUser, OrgRow } from '../support/factories';
+
+/**
+ * An organization administrator in a real browser (Debian's Chromium) with JavaScript switched
+ * off: signs in, chooses A1 in the organization chooser, sees only the A1 subtree in the
+ * organization tree, and adds a member through the picker (search, tick, submit). Only locators,
+ * `fill`, `check` and `click` are used; nothing runs inside the page.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = resolve(__dirname, '..', 'artifacts');
+const TIMEOUT = 30_000;
+
+jest.setTimeout(120_000);
+
+describe('organization administrator in a browser (JavaScript off)', () => {
+  let t: TestApp | undefined;
+  let baseUrl: string;
+  let profileDir: string | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  let A1: OrgRow;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium is missing at ${CHROMIUM}: the browser tests need Debian's Chromium. ` +
+          'Install it with `apt-get update && apt-get install -y chromium` and run them again.',
+      );
+    }
+    t = await createTestApp();
+    const A = await createOrganization(t, 'A');
+    A1 = await createOrganization(t, 'A1', A);
+    const A11 = await createOrganization(t, 'A11', A1);
+    const B = await createOrganization(t, 'B');
+    // Administrator of A1, also a plain member of B: the chooser appears after sign-in.
+    await createUser(t, {
+      username: 'orgadmin',
+      fullName: 'Olga Admin',
+      roles: ['user_manager'],
+      profile: 'administrator',
+      memberships: [{ org: A1, isAdmin: true }, { org: B }],
+    });
+    await createUser(t, { username: 'candice', password: null, fullName: 'Candice Example', email: 'candice@example.test', memberships: [{ org: A11 }] });
+    await createUser(t, { username: 'cando', password: null, fullName: 'Cando Other', memberships: [{ org: A11 }] });
+    await createUser(t, { username: 'someone', password: null, fullName: 'Some One', memberships: [{ org: A }] });
+
+    baseUrl = await t.listen();
+    profileDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      javaScriptEnabled: false,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    context.setDefaultTimeout(TIMEOUT);
+    context.setDefaultNavigationTimeout(TIMEOUT);
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await t?.close();
+  });
+
+  /** The input of a form field by its label (the label also holds a required-marker `*`). */
+  const field = (label: string) => page.getByLabel(new RegExp(`^${label}\\b`));
+
+  /** Waits until the browser shows `pathname`; on timeout says where it is and what it shows. */
+  async function waitForPath(pathname: string | RegExp): Promise<void> {
+    try {
+      await page.waitForURL((url) => (typeof pathname === 'string' ? url.pathname === pathname : pathname.test(url.pathname)));
+    } catch (error) {
+      const shown = await page.locator('body').innerText({ timeout: 1_000 }).catch(() => '(no page)');
+      throw new Error(`Expected the browser at ${String(pathname)}, but it is at ${page.url()} showing:\n${shown}\n\n${String(error)}`);
+    }
+  }
+  const text = (selector: string) => page.locator(selector).first().innerText();
+
+  it('signs in to A1, sees only the A1 subtree, and adds a member through the picker', async () => {
+    expect((await page.goto(`${baseUrl}/login`))?.status()).toBe(200);
+    await field('Username').fill('orgadmin');
+    await field('Password').fill('Secret-pass-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    // Two memberships: the chooser asks which organization to work in.
+    await waitForPath('/session/organization');
+    expect(await text('h1')).toBe('Choose an organization');
+    await page.getByLabel('A1 (organization administrator)').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await waitForPath('/');
+    expect(await text('header .current-org')).toContain('A1');
+    expect(await text('.flash-info')).toContain('You are now working in A1.');
+
+    // The organization tree shows A1 and A11 only.
+    await page.locator('header nav').getByRole('link', { name: 'Organizations', exact: true }).click();
+    await waitForPath('/organizations');
+    expect(await text('h1')).toBe('Organizations');
+    expect((await page.locator('ul.tree a').allInnerTexts()).map((s) => s.trim())).toEqual(['A1', 'A11']);
+    const mainText = await text('main');
+    for (const outside of ['Global', 'B']) expect(mainText).not.toMatch(new RegExp(`\\b${outside}\\b`));
+    expect(await page.locator('ul.tree').getByRole('link', { name: 'A', exact: true }).count()).toBe(0);
+
+    // A1 → Add members → search → tick → add.
+    await page.locator('ul.tree').getByRole('link', { name: 'A1', exact: true }).click();
+    await waitForPath(`/organizations/${A1.id}`);
+    expect(await text('h1')).toBe('A1');
+    await page.getByRole('link', { name: 'Add members' }).click();
+    await waitForPath(`/organizations/${A1.id}/members/add`);
+    expect(await text('h1')).toBe('Add members to A1');
+
+    await page.getByLabel('Search users (name, username or e-mail)').fill('cand');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL((url) => url.searchParams.get('q') === 'cand');
+    const offered = (await page.locator('table.data tbody tr td:nth-child(2)').allInnerTexts()).map((s) => s.trim());
+    expect(offered.sort()).toEqual(['candice', 'cando']);
+
+    await page.getByLabel('Add candice').check();
+    await page.getByRole('button', { name: 'Add selected users' }).click();
+
+    await waitForPath(`/organizations/${A1.id}`);
+    expect(await text('.flash-success')).toContain('Added 1 member: candice.');
+    const members = (await page.locator('table.data tbody tr td:first-child').allInnerTexts()).map((s) => s.trim());
+    expect(members).toContain('candice');
+    expect(members).not.toContain('cando');
+    expect(await text('#members')).toContain('Members');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'organization-admin.png'), fullPage: true });
+
+    expect(await t!.sql('select 1 from memberships m join users u on u.id = m.user_id where u.username = $1 and m.organization_id = $2', ['candice', A1.id])).toHaveLength(1);
+  });
+});
