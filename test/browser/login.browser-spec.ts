@@ -1,57 +1,39 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { BrowserContext, chromium, Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { createTestApp, TestApp } from '../support/app';
+import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
 
 /**
  * The first sign-in of the built-in admin in a real browser (Debian's Chromium) with JavaScript
  * switched off: every step is plain HTML forms, links and redirects. Only locators, `fill` and
  * `click` are used; nothing runs inside the page.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = resolve(__dirname, '..', 'artifacts');
 const NEW_PASSWORD = 'Brand-new-pass-42';
-const TIMEOUT = 30_000;
 
 jest.setTimeout(120_000);
 
 describe('sign-in in a browser (JavaScript off)', () => {
   let t: TestApp | undefined;
   let baseUrl: string;
-  let profileDir: string | undefined;
-  let context: BrowserContext | undefined;
+  let browser: Browser | undefined;
   let page: Page;
+  let field: ReturnType<typeof pageHelpers>['field'];
+  let text: ReturnType<typeof pageHelpers>['text'];
+  let waitForPath: ReturnType<typeof pageHelpers>['waitForPath'];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM}: the browser tests need Debian's Chromium. ` +
-          'Install it with `apt-get update && apt-get install -y chromium` and run them again.',
-      );
-    }
     t = await createTestApp({ adminPassword: null });
     baseUrl = await t.listen();
-    profileDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      javaScriptEnabled: false,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    context.setDefaultTimeout(TIMEOUT);
-    context.setDefaultNavigationTimeout(TIMEOUT);
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openBrowser();
+    page = browser.page;
+    ({ field, text, waitForPath } = pageHelpers(page));
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await t?.close();
   });
-
-  /** The input of a form field by its label (the label also holds a required-marker `*`). */
-  const field = (label: string) => page.getByLabel(new RegExp(`^${label}\\b`));
 
   /** Fills and submits the sign-in form, then waits for the page the server answers with. */
   async function signIn(username: string, password: string): Promise<void> {
@@ -63,16 +45,6 @@ describe('sign-in in a browser (JavaScript off)', () => {
 
   const path = () => new URL(page.url()).pathname;
 
-  /** Waits until the browser shows `pathname`; on timeout says where it is and what it shows. */
-  async function waitForPath(pathname: string): Promise<void> {
-    try {
-      await page.waitForURL((url) => url.pathname === pathname);
-    } catch (error) {
-      const shown = await page.locator('body').innerText({ timeout: 1_000 }).catch(() => '(no page)');
-      throw new Error(`Expected the browser at ${pathname}, but it is at ${page.url()} showing:\n${shown}\n\n${String(error)}`);
-    }
-  }
-  const text = (selector: string) => page.locator(selector).first().innerText();
 
   it('signs in with the generated password, forces a new one, signs out and back in', async () => {
     const generated = t!.prepared.generatedAdminPassword;

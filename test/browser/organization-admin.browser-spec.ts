@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { BrowserContext, chromium, Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { createTestApp, TestApp } from '../support/app';
+import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 
 /**
@@ -11,27 +11,20 @@ import { createOrganization, createUser, OrgRow } from '../support/factories';
  * organization tree, and adds a member through the picker (search, tick, submit). Only locators,
  * `fill`, `check` and `click` are used; nothing runs inside the page.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = resolve(__dirname, '..', 'artifacts');
-const TIMEOUT = 30_000;
 
 jest.setTimeout(120_000);
 
 describe('organization administrator in a browser (JavaScript off)', () => {
   let t: TestApp | undefined;
   let baseUrl: string;
-  let profileDir: string | undefined;
-  let context: BrowserContext | undefined;
+  let browser: Browser | undefined;
   let page: Page;
+  let field: ReturnType<typeof pageHelpers>['field'];
+  let text: ReturnType<typeof pageHelpers>['text'];
+  let waitForPath: ReturnType<typeof pageHelpers>['waitForPath'];
   let A1: OrgRow;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM}: the browser tests need Debian's Chromium. ` +
-          'Install it with `apt-get update && apt-get install -y chromium` and run them again.',
-      );
-    }
     t = await createTestApp();
     const A = await createOrganization(t, 'A');
     A1 = await createOrganization(t, 'A1', A);
@@ -50,37 +43,16 @@ describe('organization administrator in a browser (JavaScript off)', () => {
     await createUser(t, { username: 'someone', password: null, fullName: 'Some One', memberships: [{ org: A }] });
 
     baseUrl = await t.listen();
-    profileDir = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      javaScriptEnabled: false,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    context.setDefaultTimeout(TIMEOUT);
-    context.setDefaultNavigationTimeout(TIMEOUT);
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openBrowser();
+    page = browser.page;
+    ({ field, text, waitForPath } = pageHelpers(page));
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await t?.close();
   });
 
-  /** The input of a form field by its label (the label also holds a required-marker `*`). */
-  const field = (label: string) => page.getByLabel(new RegExp(`^${label}\\b`));
-
-  /** Waits until the browser shows `pathname`; on timeout says where it is and what it shows. */
-  async function waitForPath(pathname: string | RegExp): Promise<void> {
-    try {
-      await page.waitForURL((url) => (typeof pathname === 'string' ? url.pathname === pathname : pathname.test(url.pathname)));
-    } catch (error) {
-      const shown = await page.locator('body').innerText({ timeout: 1_000 }).catch(() => '(no page)');
-      throw new Error(`Expected the browser at ${String(pathname)}, but it is at ${page.url()} showing:\n${shown}\n\n${String(error)}`);
-    }
-  }
-  const text = (selector: string) => page.locator(selector).first().innerText();
 
   it('signs in to A1, sees only the A1 subtree, and adds a member through the picker', async () => {
     expect((await page.goto(`${baseUrl}/login`))?.status()).toBe(200);
