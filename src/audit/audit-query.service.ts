@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
 import { ForbiddenError } from '../common/errors';
+import { textSearch } from '../common/search';
 import { AuditEvent } from './audit-event.entity';
 
 export interface AuditFilter {
@@ -25,10 +26,10 @@ export class AuditQueryService {
     if (!allows(actor, 'view_audit_log')) throw new ForbiddenError();
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.q) {
-      where.push(`(actor_name ilike ? or object_label ilike ? or detail ilike ?)`);
-      const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      params.push(like, like, like);
+    const search = textSearch(filter.q, ['actor_name', 'object_label', 'detail']);
+    if (search) {
+      where.push(search.sql);
+      params.push(...search.params);
     }
     if (filter.action) {
       where.push('action = ?');

@@ -2,6 +2,7 @@ import { Controller, Get, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
+import { queryText } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
 import { AuditQueryService } from './audit-query.service';
 
@@ -16,10 +17,6 @@ function day(value: unknown, addDays = 0): Date | undefined {
   return date;
 }
 
-function str(value: unknown): string {
-  return typeof value === 'string' ? value.trim().slice(0, 200) : '';
-}
-
 @Controller('audit')
 @RequirePermission('view_audit_log')
 export class AuditController {
@@ -28,12 +25,12 @@ export class AuditController {
   @Get()
   async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
     const filter = {
-      q: str(query.q) || undefined,
-      action: str(query.action) || undefined,
-      objectType: str(query.objectType) || undefined,
+      q: queryText(query.q) || undefined,
+      action: queryText(query.action) || undefined,
+      objectType: queryText(query.objectType) || undefined,
       from: day(query.from),
       to: day(query.to, 1),
-      before: str(query.before) || undefined,
+      before: queryText(query.before) || undefined,
       size: pageSize(query.size),
     };
     const { events, nextCursor, actions } = await this.auditLog.list(actor, filter);
@@ -41,7 +38,7 @@ export class AuditController {
       title: 'Audit log',
       events,
       actions,
-      values: { q: filter.q ?? '', action: filter.action ?? '', objectType: filter.objectType ?? '', from: str(query.from), to: str(query.to) },
+      values: { q: filter.q ?? '', action: filter.action ?? '', objectType: filter.objectType ?? '', from: queryText(query.from), to: queryText(query.to) },
       pages: pageLinks('/audit', query, 'before', nextCursor),
     });
   }

@@ -75,6 +75,11 @@ export function text(body: unknown, field: string): string {
   return typeof value === 'string' ? value.trim() : '';
 }
 
+/** Reads a query-string parameter (search boxes, filters, cursors): trimmed, at most 200 characters. */
+export function queryText(value: unknown): string {
+  return typeof value === 'string' ? value.trim().slice(0, 200) : '';
+}
+
 /** Reads a field without trimming (passwords may begin or end with spaces). */
 export function raw(body: unknown, field: string): string {
   const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[field] : undefined;

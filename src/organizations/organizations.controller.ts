@@ -4,13 +4,9 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, text } from '../common/form';
+import { FormView, list, parseId, text, queryText } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
 import { OrganizationsService } from './organizations.service';
-
-function str(value: unknown): string {
-  return typeof value === 'string' ? value.trim().slice(0, 200) : '';
-}
 
 @Controller('organizations')
 @RequirePermission('manage_organizations')
@@ -46,8 +42,8 @@ export class OrganizationsController {
   async show(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Res() res: Response) {
     const orgId = parseId(id);
     const details = await this.organizations.page(actor, orgId);
-    const q = str(query.q);
-    const members = await this.organizations.members(actor, orgId, { q, after: str(query.after) || undefined, size: pageSize(query.size) });
+    const q = queryText(query.q);
+    const members = await this.organizations.members(actor, orgId, { q, after: queryText(query.after) || undefined, size: pageSize(query.size) });
     res.render('organizations/show', {
       title: details.organization.name,
       ...details,
@@ -97,8 +93,8 @@ export class OrganizationsController {
   async picker(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Res() res: Response) {
     const orgId = parseId(id);
     const { organization } = await this.organizations.page(actor, orgId);
-    const q = str(query.q);
-    const candidates = await this.organizations.candidates(actor, orgId, { q, after: str(query.after) || undefined, size: pageSize(query.size, 25, 100) });
+    const q = queryText(query.q);
+    const candidates = await this.organizations.candidates(actor, orgId, { q, after: queryText(query.after) || undefined, size: pageSize(query.size, 25, 100) });
     res.render('organizations/picker', {
       title: `Add members to ${organization.name}`,
       organization,

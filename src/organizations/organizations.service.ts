@@ -1,10 +1,12 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
 import { allows, canManageOrganization, canSeeOrganization } from '../access/policy';
 import { AuditService, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { SettingsService } from '../settings/settings.service';
+import { SqlCondition, allOf, userListConditions } from '../common/search';
 
 export interface OrganizationRow {
   id: number;
@@ -54,11 +56,6 @@ export interface Page<T> {
 const NAME_MAX = 200;
 const SIBLING_NAME_TAKEN = 'Another organization with this name already exists at this level.';
 
-/** `%`, `_` and `\` are literal in a search box. */
-export function likePattern(q: string): string {
-  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 /**
  * The organization tree and its memberships (SPEC §2 "Organizations", §3, §4 "Organizations").
  * Every method takes the acting session and checks it first: an organization outside the
@@ -70,6 +67,7 @@ export class OrganizationsService {
     private readonly em: EntityManager,
     private readonly audit: AuditService,
     private readonly settings: SettingsService,
+    private readonly access: AccessService,
   ) {}
 
   private get db() {
@@ -188,26 +186,16 @@ export class OrganizationsService {
   async members(actor: Actor, id: number | null, options: { q?: string; after?: string; size: number }): Promise<Page<MemberRow>> {
     if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
     const org = await this.visible(actor, id);
-    const where = ['m.organization_id = ?'];
-    const params: unknown[] = [org.id];
-    if (options.q) {
-      where.push('(u.username ilike ? or c.full_name ilike ? or c.email ilike ?)');
-      const like = likePattern(options.q);
-      params.push(like, like, like);
-    }
-    if (options.after) {
-      where.push('lower(u.username) > ?');
-      params.push(options.after.toLowerCase());
-    }
+    const where = allOf([{ sql: 'm.organization_id = ?', params: [org.id] }, ...userListConditions(options.q, options.after)]);
     const rows: (Omit<MemberRow, 'changeable'> & { administrator: boolean })[] = await this.db.execute(
       `select u.id as "userId", u.username, c.full_name as "fullName", c.email, m.is_admin as "isAdmin", u.enabled,
               exists (select 1 from user_roles ar join roles r on r.id = ar.role_id
                        where ar.user_id = u.id and r.built_in_key = 'administrator') as administrator
          from memberships m join users u on u.id = m.user_id join contacts c on c.id = u.contact_id
-        where ${where.join(' and ')}
+        where ${where.sql}
         order by lower(u.username)
         limit ?`,
-      [...params, options.size + 1],
+      [...where.params, options.size + 1],
     );
     const manage = canManageOrganization(actor, org.path);
     const members = rows.map(({ administrator, ...row }) => ({
@@ -225,30 +213,23 @@ export class OrganizationsService {
    */
   async candidates(actor: Actor, id: number | null, options: { q?: string; after?: string; size: number }): Promise<Page<CandidateRow>> {
     const org = await this.manageable(actor, id);
-    const { sql, params } = await this.candidateCondition(actor);
-    const where = [sql, 'not exists (select 1 from memberships x where x.user_id = u.id and x.organization_id = ?)'];
-    const values: unknown[] = [...params, org.id];
-    if (options.q) {
-      where.push('(u.username ilike ? or c.full_name ilike ? or c.email ilike ?)');
-      const like = likePattern(options.q);
-      values.push(like, like, like);
-    }
-    if (options.after) {
-      where.push('lower(u.username) > ?');
-      values.push(options.after.toLowerCase());
-    }
+    const where = allOf([
+      await this.candidateCondition(actor),
+      { sql: 'not exists (select 1 from memberships x where x.user_id = u.id and x.organization_id = ?)', params: [org.id] },
+      ...userListConditions(options.q, options.after),
+    ]);
     const rows: CandidateRow[] = await this.db.execute(
       `select u.id as "userId", u.username, c.full_name as "fullName", c.email
          from users u join contacts c on c.id = u.contact_id
-        where ${where.join(' and ')}
+        where ${where.sql}
         order by lower(u.username)
         limit ?`,
-      [...values, options.size + 1],
+      [...where.params, options.size + 1],
     );
     return page(rows, options.size, (r) => r.username.toLowerCase());
   }
 
-  private async candidateCondition(actor: Actor): Promise<{ sql: string; params: unknown[] }> {
+  private async candidateCondition(actor: Actor): Promise<SqlCondition> {
     if (actor.isAdministrator) return { sql: 'true', params: [] };
     // Nobody but an Administrator acts on an Administrator (SPEC §3): adding a membership is acting
     // on them (and `membershipForChange` would not let this session undo it).
@@ -256,11 +237,7 @@ export class OrganizationsService {
                                           where ar.user_id = u.id and r.built_in_key = 'administrator')`;
     const settings = await this.settings.get();
     if (!settings.limitMemberVisibility) return { sql: notAdministrator, params: [] };
-    return {
-      sql: `${notAdministrator} and exists (select 1 from memberships sm join organizations so on so.id = sm.organization_id
-                     where sm.user_id = u.id and so.path like ?)`,
-      params: [`${actor.currentOrganization.path}%`],
-    };
+    return allOf([{ sql: notAdministrator, params: [] }, this.access.visibleUsersCondition(actor, 'u')]);
   }
 
   async create(actor: Actor, parentId: number | null, input: OrganizationInput): Promise<OrganizationRow> {

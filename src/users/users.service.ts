@@ -4,7 +4,7 @@ import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
 import { canListUsers } from '../access/policy';
 import { ForbiddenError } from '../common/errors';
-import { likePattern } from '../organizations/organizations.service';
+import { allOf, userListConditions } from '../common/search';
 
 export interface UserListRow {
   id: number;
@@ -38,18 +38,7 @@ export class UsersService {
 
   async list(actor: Actor, query: UserListQuery): Promise<{ rows: UserListRow[]; next: string | null }> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    const scope = this.access.visibleUsersCondition(actor, 'u');
-    const where = [scope.sql];
-    const params: unknown[] = [...scope.params];
-    if (query.q) {
-      where.push('(u.username ilike ? or c.full_name ilike ? or c.email ilike ?)');
-      const like = likePattern(query.q);
-      params.push(like, like, like);
-    }
-    if (query.after) {
-      where.push('lower(u.username) > ?');
-      params.push(query.after.toLowerCase());
-    }
+    const where = allOf([this.access.visibleUsersCondition(actor, 'u'), ...userListConditions(query.q, query.after)]);
     const scopePath = actor.isAdministrator ? '/' : actor.currentOrganization.path;
     const rows: UserListRow[] = await this.em.getConnection().execute(
       `select u.id, u.username, c.full_name as "fullName", c.email, u.enabled,
@@ -61,10 +50,10 @@ export class UsersService {
               array(select r.name from user_roles ur join roles r on r.id = ur.role_id
                      where ur.user_id = u.id order by r.name) as roles
          from users u join contacts c on c.id = u.contact_id
-        where ${where.join(' and ')}
+        where ${where.sql}
         order by lower(u.username)
         limit ?`,
-      [`${scopePath}%`, `${scopePath}%`, ...params, query.size + 1],
+      [`${scopePath}%`, `${scopePath}%`, ...where.params, query.size + 1],
     );
     const visible = rows.slice(0, query.size);
     return { rows: visible, next: rows.length > query.size ? visible[visible.length - 1].username.toLowerCase() : null };
