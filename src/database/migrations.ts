@@ -1,7 +1,11 @@
 import { Migration20261122000000_initial } from '../../migrations/Migration20261122000000_initial';
+import { Migration20261122100000_contacts_users } from '../../migrations/Migration20261122100000_contacts_users';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
  * tests all run the same classes without scanning folders for `.ts` or `.js` files.
  */
-export const MIGRATIONS = [{ name: 'Migration20261122000000_initial', class: Migration20261122000000_initial }];
+export const MIGRATIONS = [
+  { name: 'Migration20261122000000_initial', class: Migration20261122000000_initial },
+  { name: 'Migration20261122100000_contacts_users', class: Migration20261122100000_contacts_users },
+];

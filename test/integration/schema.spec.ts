@@ -89,4 +89,25 @@ describe('core schema', () => {
       constraint: 'memberships_user_organization_unique',
     });
   });
+  it('keeps department and custom property names unique regardless of case', async () => {
+    await t.sql(`insert into departments (name) values ('Sales')`);
+    expect(await violation(t.sql(`insert into departments (name) values ('SALES')`))).toMatchObject({ constraint: 'departments_name_unique' });
+    await t.sql(`insert into custom_properties (name) values ('Cost centre')`);
+    expect(await violation(t.sql(`insert into custom_properties (name) values ('cost CENTRE')`))).toMatchObject({
+      constraint: 'custom_properties_name_unique',
+    });
+  });
+
+  it('lets a single-valued custom property hold one value per user, a multi-valued one several', async () => {
+    const u = await createUser(t, { username: 'props' });
+    const [single] = await t.sql<{ id: number }>(`insert into custom_properties (name) values ('Site') returning id`);
+    const [multi] = await t.sql<{ id: number }>(`insert into custom_properties (name, multi_valued) values ('Skills', true) returning id`);
+    await t.sql(`insert into user_property_values (user_id, property_id, value) values ($1, $2, 'Berlin')`, [u.id, single.id]);
+    expect(await violation(t.sql(`insert into user_property_values (user_id, property_id, value) values ($1, $2, 'Paris')`, [u.id, single.id]))).toMatchObject({
+      constraint: 'user_property_values_single',
+    });
+    await t.sql(`insert into user_property_values (user_id, property_id, value) values ($1, $2, 'Go'), ($1, $2, 'SQL')`, [u.id, multi.id]);
+    const rows = await t.sql<{ value: string }>('select value from user_property_values where user_id = $1 order by value', [u.id]);
+    expect(rows.map((r) => r.value)).toEqual(['Berlin', 'Go', 'SQL']);
+  });
 });
