@@ -5,6 +5,8 @@ import { AccessModule } from './access/access.module';
 import { AccountsModule } from './accounts/accounts.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ContactsModule } from './contacts/contacts.module';
+import { DepartmentsModule } from './departments/departments.module';
 import { FormViewInterceptor } from './common/form';
 import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
@@ -36,6 +38,8 @@ export class AppModule {
         LicencesModule,
         OrganizationsModule,
         UsersModule,
+        ContactsModule,
+        DepartmentsModule,
       ],
       providers: [
         { provide: APP_RUNTIME, useValue: runtime },

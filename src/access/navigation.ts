@@ -1,4 +1,5 @@
 import type { Actor } from './actor';
+import { canListContacts } from '../contacts/contact-policy';
 import { allows, canListUsers } from './policy';
 
 export interface NavItem {
@@ -14,6 +15,7 @@ export function navigation(actor: Actor): NavItem[] {
   const items: NavItem[] = [];
   if (actor.startPage === 'administrator') items.push({ href: '/', label: 'Startboard' });
   if (allows(actor, 'manage_organizations')) items.push({ href: '/organizations', label: 'Organizations' });
+  if (canListContacts(actor)) items.push({ href: '/contacts', label: 'Contacts' });
   if (canListUsers(actor)) items.push({ href: '/users', label: 'Users' });
   if (allows(actor, 'manage_settings')) {
     items.push({ href: '/settings', label: 'Settings' });

@@ -1,0 +1,68 @@
+import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Actor } from '../access/actor';
+import { CurrentActor, RequirePermission } from '../access/decorators';
+import { ValidationError } from '../common/errors';
+import { flash } from '../common/flash';
+import { FormView, parseId, text } from '../common/form';
+import { DepartmentsService } from './departments.service';
+
+/** Settings → Departments: the names the Department pull-down of the contact form offers. */
+@Controller('settings/departments')
+@RequirePermission('manage_settings')
+export class DepartmentsController {
+  constructor(private readonly departments: DepartmentsService) {}
+
+  @Get()
+  async index(@CurrentActor() actor: Actor, @Res() res: Response) {
+    res.render('departments/index', { title: 'Settings: Departments', tab: 'departments', departments: await this.departments.list(actor) });
+  }
+
+  @Post()
+  @FormView('departments/index', { title: 'Settings: Departments', tab: 'departments' })
+  async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    try {
+      const created = await this.departments.create(actor, text(body, 'name'));
+      flash(req, 'success', `Department ${created.name} added.`);
+      res.redirect(303, '/settings/departments');
+    } catch (error) {
+      if (error instanceof ValidationError) res.locals.departments = await this.departments.list(actor);
+      throw error;
+    }
+  }
+
+  @Get(':id/edit')
+  async editForm(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
+    const department = await this.departments.get(actor, parseId(id));
+    res.render('departments/edit', { title: `Rename ${department.name}`, tab: 'departments', department, values: { name: department.name } });
+  }
+
+  @Post(':id')
+  @FormView('departments/edit', { tab: 'departments' })
+  async rename(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    try {
+      const renamed = await this.departments.rename(actor, parseId(id), text(body, 'name'));
+      flash(req, 'success', `Department ${renamed.name} saved.`);
+      res.redirect(303, '/settings/departments');
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        const department = await this.departments.get(actor, parseId(id));
+        Object.assign(res.locals, { title: `Rename ${department.name}`, department });
+      }
+      throw error;
+    }
+  }
+
+  @Get(':id/delete')
+  async confirmDelete(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
+    const department = await this.departments.get(actor, parseId(id));
+    res.render('departments/delete', { title: `Delete ${department.name}`, tab: 'departments', department });
+  }
+
+  @Post(':id/delete')
+  async delete(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
+    const deleted = await this.departments.delete(actor, parseId(id));
+    flash(req, 'success', `Department ${deleted.name} deleted.${deleted.contactCount ? ` ${deleted.contactCount} contact${deleted.contactCount === 1 ? '' : 's'} keep the name.` : ''}`);
+    res.redirect(303, '/settings/departments');
+  }
+}

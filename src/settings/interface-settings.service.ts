@@ -1,0 +1,161 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import type { Actor } from '../access/actor';
+import { allows } from '../access/policy';
+import { AuditService, diffChanges } from '../audit/audit.service';
+import { FieldErrors, ForbiddenError, ValidationError } from '../common/errors';
+import { UsernameSource, renderUsername, usernameFormatProblem } from '../users/username-format';
+
+export interface InterfaceSettingsInput {
+  usernameFormat: string;
+  /** Role ids; unparseable ids arrive as 0 (and are refused). */
+  defaultRoleIds: number[];
+  /** `null`: no default profile. */
+  defaultProfileId: number | null;
+  /** `null`: no default licence. */
+  defaultLicenceId: number | null;
+}
+
+export interface InterfaceSettingsValues {
+  usernameFormat: string;
+  defaultRoleIds: number[];
+  defaultProfileId: number | null;
+  defaultLicenceId: number | null;
+}
+
+interface Named {
+  id: number;
+  name: string;
+}
+
+/** The sample contacts the page previews the username format with. */
+export const PREVIEW_SAMPLES: { label: string; source: UsernameSource }[] = [
+  {
+    label: 'Zoë Ångström, zoe.angstrom@example.org',
+    source: { kind: 'person', firstName: 'Zoë', lastName: 'Ångström', fullName: 'Zoë Ångström', email: 'zoe.angstrom@example.org' },
+  },
+  {
+    label: 'Organization contact Nordwind Logistik GmbH, info@nordwind.example',
+    source: { kind: 'organization', fullName: 'Nordwind Logistik GmbH', email: 'info@nordwind.example' },
+  },
+];
+
+/**
+ * Settings → Interface (SPEC §2 "Client settings"): the username format and the default roles,
+ * user profile and licence that Enable Access, Create User and imports give new users.
+ */
+@Injectable()
+export class InterfaceSettingsService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly audit: AuditService,
+  ) {}
+
+  private get db() {
+    return this.em.getConnection();
+  }
+
+  private assertAllowed(actor: Actor): void {
+    if (!allows(actor, 'manage_settings')) throw new ForbiddenError();
+  }
+
+  /** The saved values with the page's choices and previews. */
+  async forEdit(actor: Actor) {
+    this.assertAllowed(actor);
+    const values = await this.current();
+    return { values, ...(await this.page(values)) };
+  }
+
+  /** The page for typed values that are not saved: the preview of the typed format. */
+  async preview(actor: Actor, input: InterfaceSettingsInput) {
+    this.assertAllowed(actor);
+    const problem = usernameFormatProblem(input.usernameFormat);
+    if (problem) throw ValidationError.single('usernameFormat', problem);
+    return { values: input, ...(await this.page(input)), previewed: true };
+  }
+
+  /** Everything the page shows besides the values (also for re-rendering a rejected form). */
+  async page(values: InterfaceSettingsValues) {
+    const [roles, profiles, licences] = await Promise.all([
+      this.db.execute('select id, name, built_in_key as "builtInKey" from roles order by lower(name)') as Promise<(Named & { builtInKey: string | null })[]>,
+      this.db.execute('select id, name from user_profiles order by lower(name)') as Promise<Named[]>,
+      this.db.execute('select id, name from licence_types order by lower(name)') as Promise<Named[]>,
+    ]);
+    const chosen = new Set(values.defaultRoleIds);
+    const warnings: string[] = [];
+    if (chosen.size === 0) warnings.push('No default role: new users cannot log in until they are given a role.');
+    if (values.defaultProfileId === null) warnings.push('No default user profile: new users cannot log in until they are given a user profile.');
+    if (values.defaultLicenceId === null) warnings.push('No default licence: new users cannot log in until they are given a licence.');
+    if (roles.some((r) => r.builtInKey === 'administrator' && chosen.has(r.id))) {
+      warnings.push('Administrator is a default role: only Administrators can then enable access or create users.');
+    }
+    return {
+      roles: roles.map((r) => ({ id: r.id, name: r.name, checked: chosen.has(r.id) })),
+      profiles,
+      licences,
+      previews: usernameFormatProblem(values.usernameFormat) ? [] : PREVIEW_SAMPLES.map((s) => ({ label: s.label, username: renderUsername(values.usernameFormat, s.source) || '(empty)' })),
+      warnings,
+    };
+  }
+
+  async update(actor: Actor, input: InterfaceSettingsInput): Promise<void> {
+    this.assertAllowed(actor);
+    const errors: FieldErrors = {};
+    const format = input.usernameFormat.trim();
+    const problem = usernameFormatProblem(format);
+    if (problem) errors.usernameFormat = problem;
+    const roleIds = [...new Set(input.defaultRoleIds)];
+    const roles: Named[] = roleIds.length ? await this.db.execute('select id, name from roles where id in (?) order by lower(name)', [roleIds]) : [];
+    if (roles.length !== roleIds.length) errors.defaultRoleIds = 'Choose roles from the list.';
+    const profile = await this.named('user_profiles', input.defaultProfileId);
+    if (profile === undefined) errors.defaultProfileId = 'Choose a user profile from the list.';
+    const licence = await this.named('licence_types', input.defaultLicenceId);
+    if (licence === undefined) errors.defaultLicenceId = 'Choose a licence from the list.';
+    if (Object.keys(errors).length > 0) throw new ValidationError(errors);
+
+    await this.em.transactional(async (tx) => {
+      const conn = tx.getConnection();
+      const before = await this.snapshot(tx);
+      await conn.execute('update client_settings set username_format = ?, default_profile_id = ?, default_licence_id = ?, updated_at = now() where id = 1', [
+        format,
+        input.defaultProfileId,
+        input.defaultLicenceId,
+      ]);
+      await conn.execute('delete from client_settings_default_roles where settings_id = 1');
+      if (roleIds.length) await conn.execute('insert into client_settings_default_roles (settings_id, role_id) select 1, id from roles where id in (?)', [roleIds]);
+      const changes = diffChanges(before, await this.snapshot(tx));
+      if (changes) await this.audit.record(actor, { action: 'settings.updated', objectType: 'settings', objectLabel: 'Interface', changes }, tx);
+    });
+  }
+
+  private async current(): Promise<InterfaceSettingsValues> {
+    const [row]: { username_format: string; default_profile_id: number | null; default_licence_id: number | null }[] = await this.db.execute(
+      'select username_format, default_profile_id, default_licence_id from client_settings where id = 1',
+    );
+    const roles: { role_id: number }[] = await this.db.execute('select role_id from client_settings_default_roles where settings_id = 1');
+    return {
+      usernameFormat: row.username_format,
+      defaultRoleIds: roles.map((r) => r.role_id),
+      defaultProfileId: row.default_profile_id,
+      defaultLicenceId: row.default_licence_id,
+    };
+  }
+
+  /** The audited view of the settings: names, not ids. */
+  private async snapshot(tx: EntityManager): Promise<Record<string, unknown>> {
+    const [row]: { format: string; profile: string | null; licence: string | null; roles: string[] }[] = await tx.getConnection().execute(
+      `select s.username_format as format, p.name as profile, l.name as licence,
+              array(select r.name from client_settings_default_roles dr join roles r on r.id = dr.role_id where dr.settings_id = s.id order by lower(r.name)) as roles
+         from client_settings s left join user_profiles p on p.id = s.default_profile_id left join licence_types l on l.id = s.default_licence_id
+        where s.id = 1`,
+    );
+    return { usernameFormat: row.format, defaultRoles: row.roles, defaultProfile: row.profile, defaultLicence: row.licence };
+  }
+
+  /** The name of the row, `null` for no id, `undefined` for an id that does not exist. */
+  private async named(table: 'user_profiles' | 'licence_types', id: number | null): Promise<string | null | undefined> {
+    if (id === null) return null;
+    const [row]: { name: string }[] = await this.db.execute(`select name from ${table} where id = ?`, [id]);
+    return row ? row.name : undefined;
+  }
+}
