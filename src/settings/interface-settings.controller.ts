@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
@@ -37,6 +37,7 @@ export class InterfaceSettingsController {
 
   /** The "Preview" button: the page again with the typed values and their preview, nothing saved. */
   @Post('interface/preview')
+  @HttpCode(200)
   @FormView('settings/interface', PAGE)
   async preview(@CurrentActor() actor: Actor, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const input = interfaceInput(body);
