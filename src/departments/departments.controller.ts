@@ -62,7 +62,7 @@ export class DepartmentsController {
   @Post(':id/delete')
   async delete(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
     const deleted = await this.departments.delete(actor, parseId(id));
-    flash(req, 'success', `Department ${deleted.name} deleted.${deleted.contactCount ? ` ${deleted.contactCount} contact${deleted.contactCount === 1 ? '' : 's'} keep the name.` : ''}`);
+    flash(req, 'success', `Department ${deleted.name} deleted.${deleted.contactCount ? ` ${deleted.contactCount} contact${deleted.contactCount === 1 ? ' keeps' : 's keep'} the name.` : ''}`);
     res.redirect(303, '/settings/departments');
   }
 }
