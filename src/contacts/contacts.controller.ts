@@ -7,7 +7,8 @@ import { flash } from '../common/flash';
 import { FormView, list, parseId, queryText, text } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
 import type { ContactKind } from './contact.entity';
-import { CONTACT_SORTS, ContactFormOptions, ContactInput, ContactSort, ContactsService } from './contacts.service';
+import { CONTACT_SORTS, ContactSort } from './contact-list';
+import { ContactFormOptions, ContactInput, ContactsService } from './contacts.service';
 
 const KIND_LABELS: Record<ContactKind, string> = { person: 'Person', organization: 'Organization contact' };
 

@@ -8,10 +8,9 @@ import { AppError, BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError
 import { SqlCondition, allOf, textSearch } from '../common/search';
 import { UserProvisioningService } from '../users/user-provisioning.service';
 import type { ContactKind } from './contact.entity';
+import { ContactSort, SORT_KEYS, decodeCursor, encodeCursor } from './contact-list';
 import { canListContacts, canManageUsersOfContact } from './contact-policy';
 
-export type ContactSort = 'name' | 'email' | 'organization';
-export const CONTACT_SORTS: ContactSort[] = ['name', 'email', 'organization'];
 
 export interface ContactListQuery {
   q?: string;
@@ -94,24 +93,6 @@ export interface BulkEnableResult {
   skipped: string[];
 }
 
-/** Every sort: the key expressions (the last is always the contact id, so keys are unique). */
-const SORT_KEYS: Record<ContactSort, { sql: string; type: 'string' | 'number' | 'boolean' }[]> = {
-  name: [
-    { sql: 'lower(c.full_name)', type: 'string' },
-    { sql: 'c.id', type: 'number' },
-  ],
-  email: [
-    { sql: '(c.email is null)', type: 'boolean' },
-    { sql: "lower(coalesce(c.email, ''))", type: 'string' },
-    { sql: 'c.id', type: 'number' },
-  ],
-  organization: [
-    { sql: 'lower(o.name)', type: 'string' },
-    { sql: 'o.id', type: 'number' },
-    { sql: 'lower(c.full_name)', type: 'string' },
-    { sql: 'c.id', type: 'number' },
-  ],
-};
 
 const CONTACT_COLUMNS = `c.id, c.kind, c.first_name as "firstName", c.last_name as "lastName", c.full_name as "fullName", c.email,
   c.mobile, c.phone, c.department, c.job_title as "jobTitle", c.employer_id as "employerId",
@@ -583,22 +564,4 @@ function check(errors: FieldErrors, field: string, value: string, max: number): 
 
 function hasUserMessage(contact: ContactDetails): string {
   return `${contact.fullName} has a user account (${contact.username}); delete the user first.`;
-}
-
-/** Keyset cursors travel in the URL as base64url JSON of the last row's sort keys. */
-export function encodeCursor(values: unknown[]): string {
-  return Buffer.from(JSON.stringify(values), 'utf8').toString('base64url');
-}
-
-/** The cursor's values when they fit the sort's keys; `null` (first page) for anything else. */
-export function decodeCursor(after: string | undefined, keys: { type: 'string' | 'number' | 'boolean' }[]): unknown[] | null {
-  if (!after) return null;
-  try {
-    const values: unknown = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
-    if (!Array.isArray(values) || values.length !== keys.length) return null;
-    const fits = values.every((v, i) => typeof v === keys[i].type && (typeof v !== 'number' || Number.isSafeInteger(v)) && (typeof v !== 'string' || !v.includes('\u0000')));
-    return fits ? values : null;
-  } catch {
-    return null;
-  }
 }
