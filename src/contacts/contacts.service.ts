@@ -230,7 +230,12 @@ export class ContactsService {
   /** The edit form's contact and pull-downs. */
   async forEdit(actor: Actor, id: number | null) {
     const contact = await this.manageable(actor, id);
-    return { contact, options: await this.formOptions(actor, contact.id, contact.department) };
+    const options = await this.formOptions(actor, contact.id, contact.department);
+    // An employer outside the session's scope is kept (shown by name only, not linked).
+    if (contact.employerId !== null && contact.employerName !== null && !options.employers.some((e) => e.id === contact.employerId)) {
+      options.employers.unshift({ id: contact.employerId, name: contact.employerName });
+    }
+    return { contact, options };
   }
 
   /** Pull-down options for a create/edit form (also used to re-render a rejected form). */
@@ -478,7 +483,11 @@ export class ContactsService {
     let employerName: string | null = null;
     if (person && input.employerId !== null) {
       const employer = await this.find(input.employerId);
-      if (!employer || !canSeeContact(actor, employer.organizationPath)) throw new NotFoundError('The chosen employer does not exist, or you may not see it.');
+      // The current employer may stay even when it lies outside the session's scope.
+      const keeps = employer !== null && employer.id === current?.employerId;
+      if (!employer || (!keeps && !canSeeContact(actor, employer.organizationPath))) {
+        throw new NotFoundError('The chosen employer does not exist, or you may not see it.');
+      }
       if (employer.kind !== 'organization' || employer.id === current?.id) errors.employerId = 'Choose an organization contact as the employer.';
       employerId = employer.id;
       employerName = employer.fullName;

@@ -259,6 +259,24 @@ describe('contacts', () => {
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     });
 
+    it('keeps an employer outside the scope when an in-scope person is edited, but refuses picking one', async () => {
+      const foreign = await createContact(t, { kind: 'organization', full: 'Foreign Corp', org: B });
+      const person = await createContact(t, { first: 'Kept', last: 'Employer', employerId: foreign.id, org: A11 });
+      const form = await orgAdmin.get(`/contacts/${person.id}/edit`);
+      expect(form.text).toContain(`<option value="${foreign.id}" selected>Foreign Corp</option>`);
+      const saved = await post(orgAdmin, `/contacts/${person.id}`, personFields({ firstName: 'Kept', lastName: 'Employer', jobTitle: 'Agent', employerId: String(foreign.id), organizationId: String(A11.id) }));
+      expect(saved.status).toBe(303);
+      expect(await contactRow(person.id)).toMatchObject({ employer_id: foreign.id, job_title: 'Agent' });
+      const page = await orgAdmin.get(`/contacts/${person.id}`);
+      expect(page.text).toContain('<dd>Foreign Corp</dd>');
+      expect(page.text).not.toContain(`href="/contacts/${foreign.id}"`);
+
+      const before = await databaseFingerprint(t, { includeAudit: true });
+      const forged = await post(orgAdmin, '/contacts', personFields({ lastName: 'Forged', employerId: String(foreign.id) }));
+      expect(forged.status).toBe(404);
+      expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
+    });
+
     it('refuses sessions without contact permissions (403), and the menu shows Contacts only to those who may see them', async () => {
       await createUser(t, { username: 'oa_plain', roles: ['member'], memberships: [{ org: A1, isAdmin: true }] });
       const plain = await loginTo(t, 'oa_plain', 'Secret-pass-1', A1);
