@@ -1,3 +1,4 @@
+import { safeReturnPath } from './form';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, LoginRequiredError, RedirectRequiredError, ValidationError } from './errors';
@@ -8,9 +9,11 @@ const STATUS_TEXT: Record<number, { title: string; message: string }> = {
   403: { title: 'Not allowed', message: 'You are not allowed to do this.' },
   404: { title: 'Not found', message: 'The page or object you asked for does not exist, or you may not see it.' },
   405: { title: 'Not allowed', message: 'This address does not accept that kind of request.' },
+  409: { title: 'Not possible', message: 'This cannot be done in the current state: nothing was changed.' },
   413: { title: 'Too large', message: 'What you sent is larger than Tessera accepts.' },
   415: { title: 'Unsupported', message: 'Tessera cannot read what you sent.' },
   422: { title: 'Check the form', message: 'Some values are not valid.' },
+  503: { title: 'Try again', message: 'Tessera is busy: please try again in a moment.' },
   500: { title: 'Something went wrong', message: 'Tessera could not complete the request. The error has been logged; please try again.' },
 };
 
@@ -77,7 +80,7 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   private errorPage(req: Request, res: Response, status: number, message?: string): void {
     const text = STATUS_TEXT[status] ?? { title: `Error ${status}`, message: 'The request failed.' };
-    this.render(req, res, status, 'errors/error', { title: text.title, status, message: message ?? text.message });
+    this.render(req, res, status, 'errors/error', { title: text.title, status, message: message ?? text.message, back: backLink(req) });
   }
 
   private render(req: Request, res: Response, status: number, view: string, locals: Record<string, unknown>): void {
@@ -94,5 +97,19 @@ export class HttpErrorFilter implements ExceptionFilter {
       }
       res.send(html);
     });
+  }
+}
+
+/** The page the user came from, when it is a page of this site: the error page links back to it. */
+function backLink(req: Request): string | null {
+  const referer = req.get('referer');
+  if (!referer) return null;
+  try {
+    const url = new URL(referer);
+    if (url.host !== req.get('host')) return null;
+    const path = safeReturnPath(url.pathname + url.search);
+    return path === '/' || path === req.originalUrl ? null : path;
+  } catch {
+    return null;
   }
 }
