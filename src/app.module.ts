@@ -5,6 +5,7 @@ import { AccessModule } from './access/access.module';
 import { AccountsModule } from './accounts/accounts.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { CustomPropertiesModule } from './custom-properties/custom-properties.module';
 import { FormViewInterceptor } from './common/form';
 import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
@@ -35,6 +36,7 @@ export class AppModule {
         ProfilesModule,
         LicencesModule,
         OrganizationsModule,
+        CustomPropertiesModule,
         UsersModule,
       ],
       providers: [
