@@ -4,7 +4,7 @@ import { hashPassword } from '../accounts/password-hasher';
 import { describePolicy, passwordPolicyMessage } from '../accounts/password-policy';
 import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
-import { allows, canActOnUser, canSeeUser, inScope } from '../access/policy';
+import { allows, canActOnUser, canListUsers, canSeeUser, inScope } from '../access/policy';
 import { AuditService, deletedChanges, diffChanges } from '../audit/audit.service';
 import { FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { CustomPropertiesService, PropertyField, PropertyValues } from '../custom-properties/custom-properties.service';
@@ -90,6 +90,7 @@ export class UserAdminService {
   // ----- viewing ------------------------------------------------------------------------------
 
   async details(actor: Actor, id: number) {
+    if (!canListUsers(actor)) throw new ForbiddenError();
     const target = await this.access.userTarget(id);
     if (!target || !canSeeUser(actor, target)) throw new NotFoundError();
     const user = await this.row(this.em, id);
@@ -143,7 +144,7 @@ export class UserAdminService {
 
   /** The delete confirmation page: the user's details, for sessions that may delete them. */
   async deleteForm(actor: Actor, id: number) {
-    await this.access.assertCanActOnUser(actor, id);
+    await this.assertCanAct(actor, id);
     const details = await this.details(actor, id);
     if (details.user.builtIn) throw new ForbiddenError('The built-in admin cannot be deleted.');
     if (id === actor.userId) throw new ForbiddenError('You cannot delete your own account.');
@@ -152,7 +153,7 @@ export class UserAdminService {
 
   /** The stored values of the edit form and its choices. */
   async editForm(actor: Actor, id: number) {
-    await this.access.assertCanActOnUser(actor, id);
+    await this.assertCanAct(actor, id);
     const user = await this.row(this.em, id);
     const roleIds: { role_id: number }[] = await this.em.execute('select role_id from user_roles where user_id = ?', [id]);
     const values = (await this.properties.valuesFor([id])).get(id) ?? new Map<number, string[]>();
@@ -173,7 +174,7 @@ export class UserAdminService {
 
   /** The choices of the edit form again, with the submitted values (after a refusal). */
   async editFormAgain(actor: Actor, id: number, body: unknown, roleIds: string[]) {
-    await this.access.assertCanActOnUser(actor, id);
+    await this.assertCanAct(actor, id);
     const user = await this.row(this.em, id);
     const defs = await this.properties.definitions();
     return { user: this.view(user), ...(await this.choices(actor, roleIds.map(Number), this.properties.submittedValues(defs, body), user.department)) };
@@ -182,7 +183,7 @@ export class UserAdminService {
   // ----- changing -----------------------------------------------------------------------------
 
   async update(actor: Actor, id: number, input: UserEditInput): Promise<{ username: string; changed: boolean }> {
-    await this.access.assertCanActOnUser(actor, id);
+    await this.assertCanAct(actor, id);
     try {
       return await this.em.transactional(async (tx) => {
         const user = await this.row(tx, id, true);
@@ -252,7 +253,7 @@ export class UserAdminService {
 
   /** Enables or disables one user. Disabling ends their sessions; enabling needs a free seat. */
   async setEnabled(actor: Actor, id: number, enabled: boolean): Promise<{ username: string; changed: boolean }> {
-    await this.access.assertCanActOnUser(actor, id);
+    await this.assertCanAct(actor, id);
     return this.em.transactional(async (tx) => {
       const user = await this.row(tx, id, true);
       if (!enabled && user.built_in) throw new ForbiddenError('The built-in admin cannot be disabled.');
@@ -281,7 +282,7 @@ export class UserAdminService {
 
   /** Deletes the user (memberships, roles and property values go with it); the contact stays. */
   async delete(actor: Actor, id: number): Promise<{ username: string; contactName: string }> {
-    await this.access.assertCanActOnUser(actor, id);
+    await this.assertCanAct(actor, id);
     return this.em.transactional(async (tx) => {
       const user = await this.row(tx, id, true);
       if (user.built_in) throw new ForbiddenError('The built-in admin cannot be deleted.');
@@ -305,7 +306,7 @@ export class UserAdminService {
 
   /** Ends every session of the user (they sign in again). */
   async endSessions(actor: Actor, id: number): Promise<{ username: string }> {
-    await this.access.assertCanActOnUser(actor, id);
+    await this.assertCanAct(actor, id);
     return this.em.transactional(async (tx) => {
       const user = await this.row(tx, id, true);
       if (id === actor.userId) throw new ForbiddenError('To end your own session, sign out.');
@@ -317,7 +318,7 @@ export class UserAdminService {
 
   /** The "User licences" pull-down: `null` removes the licence. A seat is needed for an enabled user. */
   async setLicence(actor: Actor, id: number, licenceId: number | null): Promise<{ username: string; licence: string | null; changed: boolean }> {
-    await this.access.assertCanActOnUser(actor, id);
+    await this.assertCanAct(actor, id);
     return this.em.transactional(async (tx) => {
       const user = await this.row(tx, id, true);
       let name: string | null = null;
@@ -425,7 +426,14 @@ export class UserAdminService {
 
   // ----- helpers ------------------------------------------------------------------------------
 
+  /** Sessions that may not use the users pages at all get 403; then out of scope 404, not allowed 403. */
+  private async assertCanAct(actor: Actor, id: number): Promise<void> {
+    if (!canListUsers(actor)) throw new ForbiddenError();
+    await this.access.assertCanActOnUser(actor, id);
+  }
+
   private async creatableIn(actor: Actor, organizationId: number): Promise<{ id: number; name: string }> {
+    if (!canListUsers(actor)) throw new ForbiddenError();
     const [org]: { id: number; name: string; path: string }[] = await this.em.execute('select id, name, path from organizations where id = ?', [organizationId]);
     if (!org || !inScope(actor, org.path)) throw new NotFoundError();
     if (!allows(actor, 'manage_users')) throw new ForbiddenError('You may not create users.');
