@@ -233,7 +233,7 @@ export class CustomPropertiesService {
       let submitted: string[];
       if (def.allowedValues.length > 0 && def.multiValued) submitted = list(body, field).map((v) => v.trim());
       else if (def.multiValued) submitted = valueLines(text(body, field));
-      else submitted = [text(body, field)];
+      else submitted = list(body, field).map((v) => v.trim()); // a forged second value is refused below
       const clean: string[] = [];
       for (const v of submitted) if (v !== '' && !clean.includes(v)) clean.push(v);
       if (clean.some((v) => v.includes('\u0000'))) errors[field] = `${def.name}: remove the invalid characters.`;

@@ -66,6 +66,7 @@ describe('create user', () => {
     expect(res.text).toContain('<option value="Sales" >Sales</option>');
     expect(res.text).toMatch(/<label for="field-prop_\d+">Badge colour<\/label>/);
     expect((await admin.get('/users')).text).toMatch(/<a class="button" href="\/users\/new\?org&#x3D;\d+">Create User<\/a>/);
+    expect((await admin.get(`/organizations/${A1.id}`)).text).toContain(`href="/users/new?org=${A1.id}">Create User</a>`);
   });
 
   it('creates the contact, the user (member of the organization), roles, password and property values in one go', async () => {
@@ -253,6 +254,8 @@ describe('create user', () => {
 
     const memberAdmin = await loginTo(t, 'ca_member_admin', PASSWORD, A);
     expect((await memberAdmin.get(`/users/new?org=${A1.id}`)).status).toBe(403);
+    expect((await memberAdmin.get(`/organizations/${A1.id}`)).text).not.toContain('>Create User</a>');
+    expect((await memberAdmin.get('/users')).text).not.toContain('>Create User</a>');
   });
 });
 
