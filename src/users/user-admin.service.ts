@@ -131,6 +131,7 @@ export class UserAdminService {
         detail: e.detail,
       })),
       trailMore: trail.length > TRAIL_LIMIT,
+      auditHref: `/audit?objectType=user&q=${encodeURIComponent(user.username)}`,
       can: {
         manage,
         disable: manage && user.enabled && !user.built_in && id !== actor.userId,
