@@ -56,7 +56,11 @@ export function propertyField(id: number): string {
 }
 
 const NAME_TAKEN = 'Another custom property already has this name.';
-const UNIQUE_NAME = { custom_properties_name_unique: ['name', NAME_TAKEN] as [string, string] };
+const UNIQUE_NAME = {
+  custom_properties_name_unique: ['name', NAME_TAKEN] as [string, string],
+  // A user given a second value between the check and the switch to single-valued.
+  user_property_values_single: ['valueMode', 'Cannot make this property single-valued: some users hold several values. Leave one value per user first.'] as [string, string],
+};
 
 function snapshot(p: PropertyDefinition): Record<string, unknown> {
   return { name: p.name, description: p.description, allowedValues: p.allowedValues, multiValued: p.multiValued };

@@ -470,13 +470,12 @@ export class UserAdminService {
     const defs = await this.properties.definitions();
     const propertyFields: PropertyField[] = this.properties.formFields(defs, values);
     return {
-      roles: roles.map((r) => ({
-        id: r.id,
-        name: r.name,
-        checked: checkedRoleIds.includes(r.id),
-        // Only an Administrator may give or take away the Administrator role.
-        disabled: r.built_in_key === 'administrator' && !actor.isAdministrator,
-      })),
+      roles: roles.map((r) => {
+        // Only an Administrator may give the Administrator role (and only Administrators edit
+        // users who hold it), so for anyone else it is never ticked, even as a default role.
+        const disabled = r.built_in_key === 'administrator' && !actor.isAdministrator;
+        return { id: r.id, name: r.name, checked: !disabled && checkedRoleIds.includes(r.id), disabled };
+      }),
       profiles,
       departments,
       propertyFields,
