@@ -51,6 +51,7 @@ describe('user page', () => {
     expect(res.text).toMatch(/<option value="\d+" selected>Standard \(\d+ used \(unlimited\)\)<\/option>|<option value="\d+" selected>Standard \(\d+ of \d+ seats? used\)<\/option>/);
     expect(res.text).toContain('<dt>Password send date</dt><dd>—</dd>');
     expect(res.text).toContain('user.updated');
+    expect(res.text).toContain('<a href="/audit?objectType&#x3D;user&amp;q&#x3D;page_u">This user in the audit log</a>');
     expect(res.text).toContain('href="/users/' + u.id + '/credentials">Change username/password</a>');
     for (const action of ['edit', 'disable', 'end-sessions', 'delete']) expect(res.text).toContain(`/users/${u.id}/${action}`);
     // An organization administrator of A sees the user but not the name of B.
