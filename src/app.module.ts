@@ -7,6 +7,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ContactsModule } from './contacts/contacts.module';
 import { DepartmentsModule } from './departments/departments.module';
+import { CustomPropertiesModule } from './custom-properties/custom-properties.module';
 import { FormViewInterceptor } from './common/form';
 import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
@@ -37,6 +38,7 @@ export class AppModule {
         ProfilesModule,
         LicencesModule,
         OrganizationsModule,
+        CustomPropertiesModule,
         UsersModule,
         ContactsModule,
         DepartmentsModule,

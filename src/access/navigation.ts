@@ -19,7 +19,7 @@ export function navigation(actor: Actor): NavItem[] {
   if (canListUsers(actor)) items.push({ href: '/users', label: 'Users' });
   if (allows(actor, 'manage_settings')) {
     items.push({ href: '/settings', label: 'Settings' });
-    items.push({ href: '/roles', label: 'Roles' }, { href: '/profiles', label: 'User profiles' }, { href: '/licences', label: 'Licences' });
+    items.push({ href: '/roles', label: 'Roles' }, { href: '/profiles', label: 'User profiles' }, { href: '/licences', label: 'Licences' }, { href: '/custom-properties', label: 'Custom properties' });
   }
   if (allows(actor, 'view_audit_log')) items.push({ href: '/audit', label: 'Audit log' });
   items.push({ href: '/account', label: 'My account' });

@@ -2,6 +2,7 @@ import { Migration20261122000000_initial } from '../../migrations/Migration20261
 import { Migration20261122100000_contacts_users } from '../../migrations/Migration20261122100000_contacts_users';
 import { Migration20261122100100_password_send } from '../../migrations/Migration20261122100100_password_send';
 import { Migration20261122110000_contacts_email_sort } from '../../migrations/Migration20261122110000_contacts_email_sort';
+import { Migration20261122120000_users_list } from '../../migrations/Migration20261122120000_users_list';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -12,4 +13,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261122100000_contacts_users', class: Migration20261122100000_contacts_users },
   { name: 'Migration20261122100100_password_send', class: Migration20261122100100_password_send },
   { name: 'Migration20261122110000_contacts_email_sort', class: Migration20261122110000_contacts_email_sort },
+  { name: 'Migration20261122120000_users_list', class: Migration20261122120000_users_list },
 ];

@@ -178,6 +178,8 @@ export class OrganizationsService {
         edit: manage && !ownScopeRoot,
         delete: manage && !ownScopeRoot && org.parentId !== null,
         move: actor.isAdministrator && org.parentId !== null,
+        // The page is only shown inside the scope, so "manage users" is all Create User needs.
+        createUser: allows(actor, 'manage_users'),
       },
     };
   }

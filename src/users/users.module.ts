@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
+import { CustomPropertiesModule } from '../custom-properties/custom-properties.module';
 import { UsersController } from './users.controller';
 import { UserProvisioningService } from './user-provisioning.service';
+import { UserAdminService } from './user-admin.service';
 import { UsersService } from './users.service';
 
 @Module({
+  imports: [CustomPropertiesModule],
   controllers: [UsersController],
-  providers: [UsersService, UserProvisioningService],
+  providers: [UsersService, UserAdminService, UserProvisioningService],
   exports: [UsersService, UserProvisioningService],
 })
 export class UsersModule {}

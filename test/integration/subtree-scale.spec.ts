@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { AccessService } from '../../src/access/access.service';
 import type { Actor } from '../../src/access/actor';
+import { AuditService } from '../../src/audit/audit.service';
 import { UsersService } from '../../src/users/users.service';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createUser, OrgRow, UserRow } from '../support/factories';
@@ -132,7 +133,7 @@ describe('subtree queries at scale (1,000+ organizations, 10,000 users)', () => 
     const spy = jest.spyOn(connection, 'execute');
     let statement: [string, unknown[]];
     try {
-      const page = await new UsersService(em, access).list(actor, { size: 50 });
+      const page = await new UsersService(em, access, new AuditService(em)).list(actor, { size: 50, sort: 'username', direction: 'asc' });
       expect(page.rows).toHaveLength(50);
       expect(page.next).not.toBeNull();
       const call = spy.mock.calls.find(([sql]) => typeof sql === 'string' && /from users u join contacts c/.test(sql));
@@ -141,7 +142,7 @@ describe('subtree queries at scale (1,000+ organizations, 10,000 users)', () => 
     } finally {
       spy.mockRestore();
     }
-    expect(statement[0]).toMatch(/order by lower\(u\.username\)\s+limit \?/);
+    expect(statement[0]).toMatch(/order by lower\(u\.username\) asc\s+limit \?/);
     expect(statement[1][statement[1].length - 1]).toBe(51);
 
     const [row] = await connection.execute<{ 'QUERY PLAN': { Plan: PlanNode }[] }[]>(`explain (format json) ${statement[0]}`, statement[1]);

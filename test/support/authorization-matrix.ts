@@ -5,6 +5,8 @@ import { databaseFingerprint } from './fingerprint';
 import { Agent, csrfFrom, csrfToken, login } from './http';
 import { loginTo } from './sessions';
 import { CONTACTS_CASES } from './matrix/contacts.cases';
+import { CUSTOM_PROPERTIES_CASES } from './matrix/custom-properties.cases';
+import { USERS_CASES } from './matrix/users.cases';
 
 /**
  * The authorization matrix of SPEC §3: who may call which route on which object. A table of
@@ -35,7 +37,7 @@ export const MATRIX_ACTORS: { key: ActorKey; label: string }[] = [
 ];
 
 /** Route families whose every route must have at least one row (checked against the running app). */
-export const MATRIX_PREFIXES: string[] = ['/organizations', '/users', '/settings', '/audit', '/contacts'];
+export const MATRIX_PREFIXES: string[] = ['/organizations', '/users', '/settings', '/audit', '/contacts', '/custom-properties'];
 
 export interface MatrixWorld {
   t: TestApp;
@@ -517,7 +519,15 @@ export const SETTINGS_CASES: RouteCase[] = [
 export const AUDIT_CASES: RouteCase[] = [{ method: 'GET', route: '/audit', target: 'the audit log', path: () => '/audit', expect: statuses(200, 403, 403, 403) }];
 
 /** Every row; later features append theirs. */
-export const MATRIX_CASES: RouteCase[] = [...ORGANIZATION_CASES, ...USER_CASES, ...SETTINGS_CASES, ...AUDIT_CASES, ...CONTACTS_CASES];
+export const MATRIX_CASES: RouteCase[] = [
+  ...ORGANIZATION_CASES,
+  ...USER_CASES,
+  ...SETTINGS_CASES,
+  ...AUDIT_CASES,
+  ...CONTACTS_CASES,
+  ...USERS_CASES,
+  ...CUSTOM_PROPERTIES_CASES,
+];
 
 interface RouterLayer {
   route?: { path: string | string[]; methods: Record<string, boolean> };

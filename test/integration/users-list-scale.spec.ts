@@ -1,0 +1,169 @@
+import { AccessService } from '../../src/access/access.service';
+import type { Actor } from '../../src/access/actor';
+import { AuditService } from '../../src/audit/audit.service';
+import { UserListQuery, UsersService } from '../../src/users/users.service';
+import { createTestApp, TestApp } from '../support/app';
+import { createUser, OrgRow } from '../support/factories';
+
+/**
+ * SPEC §4 "Users list … paging (fast at 100,000 users)". 100,000 users in 300 organizations,
+ * seeded with set-based SQL; the statements `UsersService.list` sends for the default page, a
+ * search, an organization filter (with and without sub-organizations), the other sort orders and
+ * a later page must reach `users` and `contacts` through indexes, never a sequential scan. Only
+ * plans are asserted, no timings.
+ */
+jest.setTimeout(180_000);
+
+const USERS = 100_000;
+const ORGS = 300;
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function planNodes(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
+}
+
+describe('users list at scale (100,000 users, 300 organizations)', () => {
+  let t: TestApp;
+  let admin: Actor;
+  let orgAdmin: Actor;
+  let parent: OrgRow;
+  let leaf: OrgRow;
+
+  async function actorFor(userId: number, organizationId: number): Promise<Actor> {
+    const access = new AccessService(t.em());
+    const [{ session_version }] = await t.sql<{ session_version: number }>('select session_version from users where id = $1', [userId]);
+    const r = await access.resolve({ userId, sessionVersion: session_version, currentOrganizationId: organizationId, ip: null });
+    if (r.kind !== 'actor') throw new Error(`expected an actor, got ${r.kind}`);
+    return r.actor;
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    // 30 parents under Global, 9 children each: 300 organizations.
+    await t.sql(`insert into organizations (name, parent_id) select 'P' || g, (select id from organizations where parent_id is null) from generate_series(1, 30) g`);
+    await t.sql(`insert into organizations (name, parent_id) select p.name || '-' || g, p.id from organizations p cross join generate_series(1, 9) g where p.name like 'P%'`);
+    await t.sql(
+      `with orgs as (select array_agg(id order by id) as ids from organizations where parent_id is not null)
+       insert into contacts (kind, first_name, last_name, full_name, email, organization_id)
+       select 'person', 'First' || g, 'Last' || (g % 9973), 'First' || g || ' Last' || (g % 9973), 'user' || g || '@scale.example',
+              orgs.ids[1 + (g * 7919) % array_length(orgs.ids, 1)]
+         from orgs, generate_series(1, $1::int) g`,
+      [USERS],
+    );
+    await t.sql(
+      `insert into users (contact_id, username, password_hash, profile_id, licence_id, last_login_at, enabled)
+       select c.id, 'u' || split_part(c.email, '@', 1), null,
+              (select id from user_profiles where built_in_key = 'self_service'),
+              (select id from licence_types where built_in_key = 'standard'),
+              case when c.id % 3 = 0 then null else now() - (c.id % 5000) * interval '1 minute' end,
+              c.id % 50 <> 0
+         from contacts c where c.email like '%@scale.example'`,
+    );
+    await t.sql(`insert into memberships (user_id, organization_id) select u.id, c.organization_id from users u join contacts c on c.id = u.contact_id where c.email like '%@scale.example'`);
+    await t.sql(`insert into user_roles (user_id, role_id) select u.id, (select id from roles where built_in_key = 'member') from users u where u.username like 'uuser%'`);
+    [parent] = await t.sql<OrgRow>(`select id, path, name from organizations where name = 'P7'`);
+    [leaf] = await t.sql<OrgRow>(`select id, path, name from organizations where name = 'P7-3'`);
+    const manager = await createUser(t, { username: 'scale_manager', roles: ['user_manager'], memberships: [{ org: parent, isAdmin: true }] });
+    await t.sql('analyze');
+    const [{ id: adminId }] = await t.sql<{ id: number }>('select id from users where built_in');
+    const [{ id: globalId }] = await t.sql<{ id: number }>('select id from organizations where parent_id is null');
+    admin = await actorFor(adminId, globalId);
+    orgAdmin = await actorFor(manager.id, parent.id);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** The users query the list sends for `query`, its plan, and the page it returned. */
+  async function planOf(actor: Actor, query: Partial<UserListQuery>) {
+    const em = t.em();
+    const service = new UsersService(em, new AccessService(em), new AuditService(em));
+    const connection = em.getConnection();
+    const spy = jest.spyOn(connection, 'execute');
+    let statement: [string, unknown[]];
+    let page;
+    try {
+      page = await service.list(actor, { sort: 'username', direction: 'asc', size: 50, ...query });
+      const call = spy.mock.calls.find(([sql]) => typeof sql === 'string' && /from users u join contacts c/.test(sql));
+      if (!call) throw new Error('UsersService.list sent no users query');
+      statement = [call[0] as string, (call[1] as unknown[]) ?? []];
+    } finally {
+      spy.mockRestore();
+    }
+    const [row] = await connection.execute<{ 'QUERY PLAN': { Plan: PlanNode }[] }[]>(`explain (format json) ${statement[0]}`, statement[1]);
+    const nodes = planNodes(row['QUERY PLAN'][0].Plan);
+    const summary = nodes.map((n) => `${n['Node Type']}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}${n['Index Name'] ? ` using ${n['Index Name']}` : ''}`);
+    return { nodes, summary, page };
+  }
+
+  function expectIndexBacked(result: { nodes: PlanNode[]; summary: string[] }) {
+    const { nodes, summary } = result;
+    const touched = (table: string) => nodes.filter((n) => n['Relation Name'] === table);
+    expect({ plan: summary, reachesUsers: touched('users').length > 0, reachesContacts: touched('contacts').length > 0 }).toEqual({
+      plan: summary,
+      reachesUsers: true,
+      reachesContacts: true,
+    });
+    // (The per-row organization and role names may read the small organizations and roles tables
+    // whole: a few pages at 1,000 organizations; the tables that grow with the users may not.)
+    const seq = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && ['users', 'contacts', 'memberships', 'user_roles', 'user_property_values'].includes(n['Relation Name'] ?? ''));
+    expect({ plan: summary, seqScans: seq.map((n) => n['Relation Name']) }).toEqual({ plan: summary, seqScans: [] });
+  }
+
+  it('seeded 100,000 users in 300 organizations', async () => {
+    const [c] = await t.sql<{ users: number; orgs: number }>(
+      `select (select count(*)::int from users) as users, (select count(*)::int from organizations where parent_id is not null) as orgs`,
+    );
+    expect(c.users).toBeGreaterThanOrEqual(USERS);
+    expect(c.orgs).toBe(ORGS);
+  });
+
+  it('the default page (Administrator, by username) walks the username index', async () => {
+    const result = await planOf(admin, {});
+    expectIndexBacked(result);
+    expect(result.summary).toContain('Index Scan on users using users_username_unique');
+    expect(result.page.rows).toHaveLength(50);
+    expect(result.page.totalCapped).toBe(true);
+  });
+
+  it('a search goes through the trigram indexes of username, full name and e-mail', async () => {
+    const result = await planOf(admin, { q: 'user4242' });
+    expectIndexBacked(result);
+    const indexes = result.nodes.map((n) => n['Index Name']).filter(Boolean);
+    expect(indexes).toEqual(expect.arrayContaining(['users_username_trgm_idx', 'contacts_full_name_trgm_idx', 'contacts_email_trgm_idx']));
+    expect(result.page.rows.map((r) => r.username)).toContain('uuser4242');
+    const byName = await planOf(admin, { q: 'Last4242 ', sort: 'name' });
+    expectIndexBacked(byName);
+  });
+
+  it('an organization filter, with and without sub-organizations, starts from the memberships index', async () => {
+    const exact = await planOf(admin, { organizationId: leaf.id });
+    expectIndexBacked(exact);
+    expect(exact.nodes.map((n) => n['Index Name'])).toContain('memberships_organization_idx');
+    expect(exact.page.rows.length).toBeGreaterThan(0);
+    const subtree = await planOf(admin, { organizationId: parent.id, withSubOrganizations: true, status: 'enabled' });
+    expectIndexBacked(subtree);
+    expect(subtree.page.rows).toHaveLength(50);
+  });
+
+  it('the other sort orders and a later page are index-backed too, also for an organization administrator', async () => {
+    const byName = await planOf(admin, { sort: 'name', direction: 'desc' });
+    expectIndexBacked(byName);
+    expect(byName.summary.join()).toContain('contacts_full_name_idx');
+    const page2 = await planOf(admin, { sort: 'name', direction: 'desc', after: byName.page.next! });
+    expectIndexBacked(page2);
+    expect(page2.page.rows[0].fullName.toLowerCase() <= byName.page.rows[49].fullName.toLowerCase()).toBe(true);
+    const byLogin = await planOf(admin, { sort: 'lastLogin', direction: 'desc' });
+    expectIndexBacked(byLogin);
+    expect(byLogin.summary.join()).toContain('users_last_login_sort_idx');
+    const scoped = await planOf(orgAdmin, {});
+    expectIndexBacked(scoped);
+    expect(scoped.page.rows).toHaveLength(50);
+  });
+});
