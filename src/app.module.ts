@@ -1,5 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AccessModule } from './access/access.module';
 import { AccountsModule } from './accounts/accounts.module';
@@ -8,8 +9,10 @@ import { AuthModule } from './auth/auth.module';
 import { FormViewInterceptor } from './common/form';
 import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
+import { CredentialsModule } from './credentials/credentials.module';
 import { HomeModule } from './home/home.module';
 import { LicencesModule } from './licences/licences.module';
+import { MailModule } from './mail/mail.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { UsersModule } from './users/users.module';
 import { ProfilesModule } from './profiles/profiles.module';
@@ -35,6 +38,10 @@ export class AppModule {
         ProfilesModule,
         LicencesModule,
         OrganizationsModule,
+        ScheduleModule.forRoot(),
+        MailModule,
+        // Before UsersModule: its static routes (/users/password-send-date) must win over /users/:id.
+        CredentialsModule,
         UsersModule,
       ],
       providers: [

@@ -1,6 +1,7 @@
 import { Migration20261122000000_initial } from '../../migrations/Migration20261122000000_initial';
 import { Migration20261122100000_contacts_users } from '../../migrations/Migration20261122100000_contacts_users';
 import { Migration20261122100100_password_send } from '../../migrations/Migration20261122100100_password_send';
+import { Migration20261122130000_credential_mail } from '../../migrations/Migration20261122130000_credential_mail';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -10,4 +11,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261122000000_initial', class: Migration20261122000000_initial },
   { name: 'Migration20261122100000_contacts_users', class: Migration20261122100000_contacts_users },
   { name: 'Migration20261122100100_password_send', class: Migration20261122100100_password_send },
+  { name: 'Migration20261122130000_credential_mail', class: Migration20261122130000_credential_mail },
 ];
