@@ -44,7 +44,8 @@ export function renderCredentialMail(data: CredentialMailData): { subject: strin
 }
 
 /** "2026-11-29 14:05" in the given IANA time zone. */
-export function formatInZone(date: Date, timeZone: string): string {
+export function formatInZone(value: Date | string, timeZone: string): string {
+  const date = value instanceof Date ? value : new Date(value);
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
       .formatToParts(date)

@@ -22,11 +22,11 @@ interface UserFacts {
   provider: string;
   enabled: boolean;
   built_in: boolean;
-  password_send_at: Date | null;
+  password_send_at: Date | string | null;
   password_send_status: string | null;
   password_send_error: string | null;
   must_change_password: boolean;
-  password_expires_at: Date | null;
+  password_expires_at: Date | string | null;
   live_job: string | null;
 }
 
@@ -189,7 +189,7 @@ export class CredentialsService {
 
   /** Cancels the user's pending job (and its queued message) and creates a new one. */
   private async replaceJob(tx: EntityManager, actor: Actor, user: UserFacts, recipient: Recipient, dueAt: Date, to: string, product: string): Promise<void> {
-    await this.cancelPending(tx, [user.id]);
+    await this.cancelPending(tx, user.id);
     const [job]: { id: number }[] = await tx.execute(
       `insert into credential_jobs (user_id, recipient_kind, recipient_user_id, due_at, next_attempt_at, requested_by, requested_by_name)
        values (?, ?, ?, ?, ?, ?, ?) returning id`,
@@ -204,13 +204,13 @@ export class CredentialsService {
     await tx.execute(`update users set password_send_at = ?, password_send_status = 'pending', password_send_error = null where id = ?`, [dueAt, user.id]);
   }
 
-  private async cancelPending(tx: EntityManager, userIds: number[]): Promise<number[]> {
-    const rows: { id: number; user_id: number }[] = await tx.execute(
-      `update credential_jobs set status = 'cancelled', lease_until = null where user_id = any(?) and status = 'pending' returning id, user_id`,
-      [userIds],
+  /** Cancels the user's pending job, if any, and removes its queued message. */
+  private async cancelPending(tx: EntityManager, userId: number): Promise<void> {
+    const rows: { id: number }[] = await tx.execute(
+      `update credential_jobs set status = 'cancelled', lease_until = null where user_id = ? and status = 'pending' returning id`,
+      [userId],
     );
-    if (rows.length > 0) await tx.execute(`delete from mail_messages where job_id = any(?) and status = 'queued'`, [rows.map((r) => r.id)]);
-    return rows.map((r) => r.user_id);
+    for (const row of rows) await tx.execute(`delete from mail_messages where job_id = ? and status = 'queued'`, [row.id]);
   }
 
   /** The users of a bulk action the session may act on, and the others as "skipped" lines. */
@@ -259,7 +259,7 @@ export class CredentialsService {
             objectType: 'user',
             objectId: user.id,
             objectLabel: user.username,
-            changes: { passwordSendAt: { from: user.password_send_at?.toISOString() ?? null, to: dueAt.toISOString() } },
+            changes: { passwordSendAt: { from: isoOrNull(user.password_send_at), to: dueAt.toISOString() } },
             detail: `New password to be e-mailed to ${user.email} at ${when}.`,
           },
           tx,
@@ -287,7 +287,7 @@ export class CredentialsService {
           skipped.push(`${user.username}: no password send date to clear.`);
           continue;
         }
-        await this.cancelPending(tx, [user.id]);
+        await this.cancelPending(tx, user.id);
         await tx.execute('update users set password_send_at = null, password_send_status = null, password_send_error = null where id = ?', [user.id]);
         await this.audit.record(
           actor,
@@ -296,7 +296,7 @@ export class CredentialsService {
             objectType: 'user',
             objectId: user.id,
             objectLabel: user.username,
-            changes: { passwordSendAt: { from: user.password_send_at?.toISOString() ?? null, to: null } },
+            changes: { passwordSendAt: { from: isoOrNull(user.password_send_at), to: null } },
           },
           tx,
         );
@@ -307,3 +307,8 @@ export class CredentialsService {
   }
 }
 
+
+/** Timestamps of raw queries arrive as strings or dates. */
+function isoOrNull(value: Date | string | null): string | null {
+  return value === null ? null : new Date(value).toISOString();
+}
