@@ -30,22 +30,22 @@ export class PasswordSettingsController {
     if (text(body, 'preset') === 'asvs') {
       // Fills the form with the preset; nothing is saved until the administrator presses Save.
       const values = asvsPreset(await this.settings.passwordValues(actor));
-      const filled = { ...values, initialPasswordValidityDays: text(body, 'initialPasswordValidityDays') || values.initialPasswordValidityDays };
-      res.render('settings/passwords', { ...PASSWORDS, values: filled, presetFilled: true, policy: describePolicy(toPolicyPreview(filled)) });
+      const filled = { ...values, initialValidityDays: text(body, 'initialValidityDays') || values.initialValidityDays };
+      res.status(200).render('settings/passwords', { ...PASSWORDS, values: filled, presetFilled: true, policy: describePolicy(toPolicyPreview(filled)) });
       return;
     }
     res.locals.policy = describePolicy(toPolicyPreview(await this.settings.passwordValues(actor)));
     const checked = (field: string) => text(body, field) === 'on';
     const changed = await this.settings.updatePasswords(actor, {
-      passwordMinLength: text(body, 'passwordMinLength'),
-      passwordMaxLength: text(body, 'passwordMaxLength'),
-      passwordRequireLetter: checked('passwordRequireLetter'),
-      passwordRequireDigit: checked('passwordRequireDigit'),
-      passwordRequireUpper: checked('passwordRequireUpper'),
-      passwordRequireLower: checked('passwordRequireLower'),
-      passwordRequireSymbol: checked('passwordRequireSymbol'),
+      minLength: text(body, 'minLength'),
+      maxLength: text(body, 'maxLength'),
+      requireLetter: checked('requireLetter'),
+      requireDigit: checked('requireDigit'),
+      requireUpper: checked('requireUpper'),
+      requireLower: checked('requireLower'),
+      requireSymbol: checked('requireSymbol'),
       mustChangeAtFirstLogin: checked('mustChangeAtFirstLogin'),
-      initialPasswordValidityDays: text(body, 'initialPasswordValidityDays'),
+      initialValidityDays: text(body, 'initialValidityDays'),
       lockoutThreshold: text(body, 'lockoutThreshold'),
       lockoutMinutes: text(body, 'lockoutMinutes'),
     });

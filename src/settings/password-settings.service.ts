@@ -15,27 +15,28 @@ export const PASSWORD_LENGTH_CEILING = 128;
 
 /** The form of the Password requirements tab (strings and checkbox values as submitted). */
 export interface PasswordSettingsInput {
-  passwordMinLength: string;
-  passwordMaxLength: string;
-  passwordRequireLetter: boolean;
-  passwordRequireDigit: boolean;
-  passwordRequireUpper: boolean;
-  passwordRequireLower: boolean;
-  passwordRequireSymbol: boolean;
+  minLength: string;
+  maxLength: string;
+  requireLetter: boolean;
+  requireDigit: boolean;
+  requireUpper: boolean;
+  requireLower: boolean;
+  requireSymbol: boolean;
   mustChangeAtFirstLogin: boolean;
-  initialPasswordValidityDays: string;
+  initialValidityDays: string;
   lockoutThreshold: string;
   lockoutMinutes: string;
 }
 
-const BOOLEAN_FIELDS = [
-  'passwordRequireLetter',
-  'passwordRequireDigit',
-  'passwordRequireUpper',
-  'passwordRequireLower',
-  'passwordRequireSymbol',
-  'mustChangeAtFirstLogin',
-] as const;
+/** Form field → settings property (form fields never mention "password": forms and the audit log hide such fields). */
+const BOOLEAN_FIELDS = {
+  requireLetter: 'passwordRequireLetter',
+  requireDigit: 'passwordRequireDigit',
+  requireUpper: 'passwordRequireUpper',
+  requireLower: 'passwordRequireLower',
+  requireSymbol: 'passwordRequireSymbol',
+  mustChangeAtFirstLogin: 'mustChangeAtFirstLogin',
+} as const;
 
 const MAIL_ADDRESS = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$|^[^\s@<>"]+@localhost$/;
 
@@ -65,10 +66,10 @@ export class PasswordSettingsService {
   async passwordValues(actor: Actor): Promise<Record<string, unknown>> {
     const s = await this.load(actor);
     return {
-      passwordMinLength: String(s.passwordMinLength),
-      passwordMaxLength: String(s.passwordMaxLength),
-      ...Object.fromEntries(BOOLEAN_FIELDS.map((f) => [f, s[f]])),
-      initialPasswordValidityDays: String(s.initialPasswordValidityDays),
+      minLength: String(s.passwordMinLength),
+      maxLength: String(s.passwordMaxLength),
+      ...Object.fromEntries(Object.entries(BOOLEAN_FIELDS).map(([field, prop]) => [field, s[prop]])),
+      initialValidityDays: String(s.initialPasswordValidityDays),
       lockoutThreshold: String(s.lockoutThreshold),
       lockoutMinutes: String(s.lockoutMinutes),
     };
@@ -85,13 +86,14 @@ export class PasswordSettingsService {
       }
       return Number(raw);
     };
-    const min = int('passwordMinLength', 'Minimum length', PASSWORD_LENGTH_FLOOR, PASSWORD_LENGTH_CEILING);
-    const max = int('passwordMaxLength', 'Maximum length', PASSWORD_LENGTH_FLOOR, PASSWORD_LENGTH_CEILING);
-    if (!errors.passwordMinLength && !errors.passwordMaxLength && max < min) errors.passwordMaxLength = 'Maximum length must not be less than the minimum length.';
-    const classes = (['passwordRequireUpper', 'passwordRequireLower', 'passwordRequireDigit', 'passwordRequireSymbol'] as const).filter((f) => input[f]).length +
-      (input.passwordRequireLetter && !input.passwordRequireUpper && !input.passwordRequireLower ? 1 : 0);
-    if (!errors.passwordMaxLength && !Number.isNaN(max) && classes > max) errors.passwordMaxLength = 'The maximum length is too short for the required kinds of characters.';
-    const validity = int('initialPasswordValidityDays', 'Validity of an initial password', 0, 365);
+    const min = int('minLength', 'Minimum length', PASSWORD_LENGTH_FLOOR, PASSWORD_LENGTH_CEILING);
+    const max = int('maxLength', 'Maximum length', PASSWORD_LENGTH_FLOOR, PASSWORD_LENGTH_CEILING);
+    if (!errors.minLength && !errors.maxLength && max < min) errors.maxLength = 'Maximum length must not be less than the minimum length.';
+    const classes =
+      (['requireUpper', 'requireLower', 'requireDigit', 'requireSymbol'] as const).filter((f) => input[f]).length +
+      (input.requireLetter && !input.requireUpper && !input.requireLower ? 1 : 0);
+    if (!errors.maxLength && !Number.isNaN(max) && classes > max) errors.maxLength = 'The maximum length is too short for the required kinds of characters.';
+    const validity = int('initialValidityDays', 'Validity of an initial password', 0, 365);
     const threshold = int('lockoutThreshold', 'Failed attempts before lock-out', 1, 100);
     const minutes = int('lockoutMinutes', 'Lock duration', 1, 1440);
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
@@ -99,11 +101,11 @@ export class PasswordSettingsService {
     const before = { ...(await this.passwordValues(actor)) };
     settings.passwordMinLength = min;
     settings.passwordMaxLength = max;
-    for (const f of BOOLEAN_FIELDS) settings[f] = input[f];
+    for (const [field, prop] of Object.entries(BOOLEAN_FIELDS)) settings[prop] = input[field as keyof typeof BOOLEAN_FIELDS];
     settings.initialPasswordValidityDays = validity;
     settings.lockoutThreshold = threshold;
     settings.lockoutMinutes = minutes;
-    return this.save(actor, 'Password requirements', auditKeys(before), auditKeys(await this.passwordValues(actor)));
+    return this.save(actor, 'Password requirements', numbers(before), numbers(await this.passwordValues(actor)));
   }
 
   async authenticationValues(actor: Actor): Promise<Record<string, unknown>> {
@@ -164,26 +166,17 @@ export class PasswordSettingsService {
 export function asvsPreset(values: Record<string, unknown>): Record<string, unknown> {
   return {
     ...values,
-    passwordMinLength: String(ASVS_PASSWORD_POLICY.minLength),
-    passwordMaxLength: String(ASVS_PASSWORD_POLICY.maxLength),
-    passwordRequireLetter: false,
-    passwordRequireDigit: false,
-    passwordRequireUpper: false,
-    passwordRequireLower: false,
-    passwordRequireSymbol: false,
+    minLength: String(ASVS_PASSWORD_POLICY.minLength),
+    maxLength: String(ASVS_PASSWORD_POLICY.maxLength),
+    requireLetter: false,
+    requireDigit: false,
+    requireUpper: false,
+    requireLower: false,
+    requireSymbol: false,
   };
 }
 
-/**
- * Audit names of the password settings: the audit log hides every field whose name mentions a
- * password, so the settings are recorded under names that do not (`minLength`, not
- * `passwordMinLength`), with numbers as numbers.
- */
-function auditKeys(values: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(values).map(([k, v]) => {
-      const key = k.replace(/^password/, '').replace(/^initialPassword/, 'initial');
-      return [key.charAt(0).toLowerCase() + key.slice(1), typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v];
-    }),
-  );
+/** Numeric form values as numbers, for the audit log. */
+function numbers(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v]));
 }

@@ -1,0 +1,69 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { credentialParts, credentialsIn, setEmail } from '../support/credentials-factories';
+import { createOrganization, createUser } from '../support/factories';
+import { Agent, csrfToken, login, submitLogin } from '../support/http';
+import { parseMessage } from '../support/smtp-sink';
+
+/** Without SMTP_URL, mail is stored as .eml files and listed on /mail (SPEC §1 "Embedded default"). */
+describe('mail in file mode', () => {
+  let t: TestApp;
+  let admin: Agent;
+  let parts: ReturnType<typeof credentialParts>;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { SCHEDULER: 'off' } });
+    parts = credentialParts(t);
+    admin = await login(t.http, 'admin', ADMIN_PASSWORD);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('stores a credential e-mail as a private .eml file that Administrators alone may download', async () => {
+    const org = await createOrganization(t, 'Plant');
+    const lea = await createUser(t, { username: 'lea', email: 'lea@example.org', memberships: [{ org }] });
+    await createUser(t, { username: 'boss', roles: ['user_manager'], memberships: [{ org, isAdmin: true }] });
+    await setEmail(t, 'admin', 'admin@example.org');
+    const token = await csrfToken(admin, `/users/${lea.id}/credentials`);
+    expect((await admin.post(`/users/${lea.id}/credentials/email`).type('form').send({ _csrf: token, recipient: 'user' })).status).toBe(303);
+    await parts.dispatcher.whenIdle();
+
+    const dir = join(parts.config.dataDir, 'mail');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    expect(files).toHaveLength(1);
+    expect(statSync(join(dir, files[0])).mode & 0o077).toBe(0);
+
+    const [message] = await t.sql<{ id: number; status: string; eml_file: string }>('select id, status, eml_file from mail_messages');
+    expect(message).toMatchObject({ status: 'sent', eml_file: files[0] });
+    const page = await admin.get('/mail');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`href="/mail/${message.id}/eml"`);
+
+    const eml = await admin.get(`/mail/${message.id}/eml`).buffer(true).parse((res, done) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      res.on('end', () => done(null, body));
+    });
+    expect(eml.status).toBe(200);
+    expect(eml.headers['content-type']).toContain('message/rfc822');
+    const mail = parseMessage(eml.body as string);
+    const { username, password } = credentialsIn(mail.text);
+    expect(username).toBe('lea');
+    expect((await submitLogin(request.agent(t.http), 'lea', password)).status).toBe(303);
+
+    // An organization administrator who may send credentials sees the message, not its content.
+    const boss = await login(t.http, 'boss', 'Secret-pass-1');
+    const bossPage = await boss.get('/mail');
+    expect(bossPage.status).toBe(200);
+    expect(bossPage.text).toContain('lea@example.org');
+    expect(bossPage.text).not.toContain('/eml"');
+    expect((await boss.get(`/mail/${message.id}/eml`)).status).toBe(403);
+  });
+
+  it('answers 404 for a message that does not exist', async () => {
+    expect((await admin.get('/mail/999999/eml')).status).toBe(404);
+    expect((await admin.get('/mail/abc/eml')).status).toBe(404);
+  });
+});
