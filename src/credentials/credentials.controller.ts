@@ -46,6 +46,7 @@ export class CredentialsController {
   }
 
   @Post(':id/credentials/username')
+  @RequirePermission('manage_users')
   @FormView('credentials/show')
   async rename(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const userId = parseId(id);
@@ -60,6 +61,7 @@ export class CredentialsController {
   }
 
   @Post(':id/credentials/email')
+  @RequirePermission('send_credentials')
   async email(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const userId = parseId(id);
     const recipient = text(body, 'recipient') === 'self' ? 'self' : 'user';
