@@ -119,13 +119,18 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
       const settings = await em.findOneOrFail(ClientSettings, { id: 1 });
       let next = 0;
       const worker = async () => {
-        while (next < jobs.length) {
+        while (next < jobs.length && !this.stopping) {
           const job = jobs[next++];
+          // The batch was leased as a whole: renew this job's lease, or leave it if another
+          // instance took it over meanwhile (a slow mail server can outlast the first lease).
+          if (!(await this.renewLease(job.id))) continue;
           const outcome = await this.process(job, settings);
           result[outcome] += 1;
         }
       };
       await Promise.all(Array.from({ length: Math.min(SMTP_POOL_SIZE, jobs.length) }, worker));
+      // Stopping: hand the jobs not started back at once instead of leaving them to their lease.
+      if (next < jobs.length) await this.release(jobs.slice(next).map((j) => j.id));
     }
     return result;
   }
@@ -147,6 +152,25 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
         returning j.id, j.user_id, j.recipient_kind, j.recipient_user_id, j.attempts, j.requested_by, j.requested_by_name`,
       [new Date(now.getTime() + LEASE_MS), this.instanceId, now, now, limit],
     );
+  }
+
+  private async release(jobIds: number[]): Promise<void> {
+    for (const id of jobIds) {
+      await this.orm.em
+        .getConnection()
+        .execute(
+          `update credential_jobs set status = 'pending', attempts = attempts - 1, lease_until = null, claimed_by = null where id = ? and status = 'sending' and claimed_by = ?`,
+          [id, this.instanceId],
+        );
+    }
+  }
+
+  private async renewLease(jobId: number): Promise<boolean> {
+    const rows: { id: number }[] = await this.orm.em.getConnection().execute(
+      `update credential_jobs set lease_until = ? where id = ? and status = 'sending' and claimed_by = ? returning id`,
+      [new Date(this.clock.now().getTime() + LEASE_MS), jobId, this.instanceId],
+    );
+    return rows.length === 1;
   }
 
   private async process(job: ClaimedJob, settings: ClientSettings): Promise<keyof DispatchResult> {

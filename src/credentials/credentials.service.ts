@@ -49,6 +49,9 @@ export interface BulkResult {
   when?: string;
 }
 
+const BUSY = (username: string) =>
+  new BusinessRuleError('credentials_busy', `Credentials of ${username} were scheduled or sent by someone else at the same moment. Reload the page and try again.`);
+
 const USERNAME_TAKEN = 'This username is already taken (usernames are compared without regard to case).';
 
 /**
@@ -169,7 +172,7 @@ export class CredentialsService {
     if (user.live_job === 'sending') throw new BusinessRuleError('credentials_busy', `A credential e-mail for ${user.username} is being sent right now. Try again in a minute.`);
     const to = recipient === 'user' ? user.email! : actorEmail!;
     const settings = await this.settings.get();
-    await this.em.transactional(async (tx) => {
+    await this.liveJobRace(user.username, () => this.em.transactional(async (tx) => {
       await this.replaceJob(tx, actor, user, recipient, this.clock.now(), to, settings.mailSenderName ?? 'Tessera');
       await this.audit.record(
         actor,
@@ -182,7 +185,7 @@ export class CredentialsService {
         },
         tx,
       );
-    });
+    }));
     void this.dispatcher.kick();
     return { username: user.username, to };
   }
@@ -202,6 +205,17 @@ export class CredentialsService {
       job.id,
     ]);
     await tx.execute(`update users set password_send_at = ?, password_send_status = 'pending', password_send_error = null where id = ?`, [dueAt, user.id]);
+  }
+
+  /** Two requests creating a job for the same user at once: the database keeps one, the other gets a clear message. */
+  private async liveJobRace<T>(usernames: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const e = error as { code?: string; constraint?: string };
+      if (e?.code === '23505' && e.constraint === 'credential_jobs_one_live_per_user') throw BUSY(usernames);
+      throw error;
+    }
   }
 
   /** Cancels the user's pending job, if any, and removes its queued message. */
@@ -240,7 +254,7 @@ export class CredentialsService {
     const { allowed, skipped } = await this.targets(actor, ids);
     const done: string[] = [];
     const when = `${formatInZone(dueAt, settings.timeZone)} (${settings.timeZone})`;
-    await this.em.transactional(async (tx) => {
+    await this.liveJobRace(allowed.map((u) => u.username).join(', '), () => this.em.transactional(async (tx) => {
       for (const user of allowed) {
         const refusal = this.refusal(user, 'user', null);
         if (refusal) {
@@ -266,7 +280,7 @@ export class CredentialsService {
         );
         done.push(user.username);
       }
-    });
+    }));
     if (done.length > 0 && dueAt.getTime() <= this.clock.now().getTime()) void this.dispatcher.kick();
     return { done, skipped, when };
   }

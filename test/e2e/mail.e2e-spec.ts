@@ -1,6 +1,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import request from 'supertest';
+import { CredentialScheduler } from '../../src/credentials/credential-scheduler';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { credentialParts, credentialsIn, setEmail } from '../support/credentials-factories';
 import { createOrganization, createUser } from '../support/factories';
@@ -60,6 +62,22 @@ describe('mail in file mode', () => {
     expect(bossPage.text).toContain('lea@example.org');
     expect(bossPage.text).not.toContain('/eml"');
     expect((await boss.get(`/mail/${message.id}/eml`)).status).toBe(403);
+  });
+
+  it('runs the scheduler every minute unless SCHEDULER=off; its pass sends due jobs outside any request', async () => {
+    expect(t.app.get(SchedulerRegistry).getCronJob('credential-mails').isActive).toBe(false);
+    const on = await createTestApp();
+    try {
+      expect(on.app.get(SchedulerRegistry).getCronJob('credential-mails').isActive).toBe(true);
+      const max = await createUser(on, { username: 'max', email: 'max@example.org' });
+      await on.sql(`insert into credential_jobs (user_id, recipient_kind, recipient_user_id, due_at, next_attempt_at) values ($1, 'user', $1, now(), now())`, [max.id]);
+      await on.app.get(CredentialScheduler).tick();
+      const [job] = await on.sql<{ status: string }>('select status from credential_jobs where user_id = $1', [max.id]);
+      expect(job.status).toBe('sent');
+      expect(readdirSync(join(credentialParts(on).config.dataDir, 'mail'))).toHaveLength(1);
+    } finally {
+      await on.close();
+    }
   });
 
   it('answers 404 for a message that does not exist', async () => {

@@ -100,7 +100,7 @@ describe('credential dispatch across instances', () => {
     expect(n).toBe(30);
   });
 
-  it('finishes its claimed batch when an instance stops mid-run; the other sends the rest', async () => {
+  it('an instance stopping mid-run finishes the mails in hand and hands its other claims back at once; the other sends them', async () => {
     const ids = await dueJobs('stop', 200);
     const running = b.kick();
     await sink.waitFor(sink.messages.length + 10);
@@ -108,6 +108,8 @@ describe('credential dispatch across instances', () => {
     await running;
     const sentBeforeStop = received('stop').length;
     expect(sentBeforeStop).toBeLessThan(200);
+    // Nothing is left waiting for a lease to expire.
+    expect((await jobStates(ids)).find((s) => s.status === 'sending')).toBeUndefined();
     await a.dispatchDue();
     const to = received('stop');
     expect(to).toHaveLength(200);
