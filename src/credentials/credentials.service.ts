@@ -82,7 +82,8 @@ export class CredentialsService {
   }
 
   /** Why credentials cannot be e-mailed for this user (to `recipient`), or `null`. */
-  private refusal(user: UserFacts, recipient: Recipient, actorEmail: string | null): string | null {
+  private refusal(actor: Actor, user: UserFacts, recipient: Recipient, actorEmail: string | null): string | null {
+    if (user.id === actor.userId) return 'This is your own account: change your password on My account.';
     if (user.provider !== LOCAL_PROVIDER) return `${user.username} signs in with ${user.provider} (single sign-on): Tessera sends no password for SSO users.`;
     if (!user.enabled) return `${user.username} is disabled: enable the account before sending credentials.`;
     if (recipient === 'user' && !user.email) return `${user.username} has no e-mail address: add one to their contact, or use "Email new password to myself".`;
@@ -116,8 +117,8 @@ export class CredentialsService {
       user: { ...user, sendAt: user.password_send_at ? formatInZone(user.password_send_at, tz) : null },
       canRename,
       canSend,
-      toUserRefusal: this.refusal(user, 'user', actorEmail),
-      toSelfRefusal: this.refusal(user, 'self', actorEmail),
+      toUserRefusal: this.refusal(actor, user, 'user', actorEmail),
+      toSelfRefusal: this.refusal(actor, user, 'self', actorEmail),
       actorEmail,
       messages: messages.map((m) => ({
         id: m.id,
@@ -167,7 +168,7 @@ export class CredentialsService {
     const user = await this.facts(userId);
     if (!user) throw new NotFoundError();
     const actorEmail = await this.actorEmail(actor);
-    const refusal = this.refusal(user, recipient, actorEmail);
+    const refusal = this.refusal(actor, user, recipient, actorEmail);
     if (refusal) throw new BusinessRuleError('credentials_refused', refusal, 409);
     if (user.live_job === 'sending') throw new BusinessRuleError('credentials_busy', `A credential e-mail for ${user.username} is being sent right now. Try again in a minute.`);
     const to = recipient === 'user' ? user.email! : actorEmail!;
@@ -256,7 +257,7 @@ export class CredentialsService {
     const when = `${formatInZone(dueAt, settings.timeZone)} (${settings.timeZone})`;
     await this.liveJobRace(allowed.map((u) => u.username).join(', '), () => this.em.transactional(async (tx) => {
       for (const user of allowed) {
-        const refusal = this.refusal(user, 'user', null);
+        const refusal = this.refusal(actor, user, 'user', null);
         if (refusal) {
           skipped.push(refusal);
           continue;

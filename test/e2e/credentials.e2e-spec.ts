@@ -244,6 +244,18 @@ describe('credential e-mails over SMTP', () => {
     }
   });
 
+  it('refuses to e-mail a new password for the acting account itself (now or scheduled)', async () => {
+    const [me] = await t.sql<{ id: number }>(`select id from users where username = 'admin'`);
+    expect((await admin.get(`/users/${me.id}/credentials`)).text).toContain('This is your own account');
+    const before = await databaseFingerprint(t, { includeAudit: true });
+    expect((await send(admin, me.id, 'self')).status).toBe(409);
+    const token = await csrfToken(admin, '/account');
+    const res = await admin.post('/users/password-send-date').type('form').send({ _csrf: token, ids: String(me.id), sendAt: '2099-01-01T10:00' });
+    expect(res.status).toBe(303);
+    expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
+    expect((await admin.get('/account')).text).toContain('This is your own account');
+  });
+
   it('refuses to log in with an expired initial password, saying so', async () => {
     const hal = await createUser(t, { username: 'hal', email: 'hal@example.org' });
     await t.sql(`update users set password_expires_at = now() - interval '1 hour', must_change_password = true where id = $1`, [hal.id]);
