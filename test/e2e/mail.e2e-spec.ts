@@ -80,6 +80,24 @@ describe('mail in file mode', () => {
     }
   });
 
+  it('pages the message list newest first and filters it by status', async () => {
+    await t.sql(
+      `insert into mail_messages (kind, recipient, subject, status) select 'credentials', 'page' || g || '@example.org', 'Paged ' || g, case when g % 2 = 0 then 'sent' else 'failed' end from generate_series(1, 60) g`,
+    );
+    const first = await admin.get('/mail');
+    expect(first.text).toContain('page60@example.org');
+    expect(first.text).not.toContain('page10@example.org');
+    const next = /href="([^"]+)" rel="next"/.exec(first.text)?.[1].replace(/&#x3D;/g, '=');
+    expect(next).toMatch(/^\/mail\?after=\d+$/);
+    expect(next).toBeDefined();
+    const second = await admin.get(next!);
+    expect(second.text).toContain('page10@example.org');
+    expect(second.text).not.toContain('page60@example.org');
+    const failed = await admin.get('/mail?status=failed');
+    expect(failed.text).toContain('page59@example.org');
+    expect(failed.text).not.toContain('page60@example.org');
+  });
+
   it('answers 404 for a message that does not exist', async () => {
     expect((await admin.get('/mail/999999/eml')).status).toBe(404);
     expect((await admin.get('/mail/abc/eml')).status).toBe(404);
