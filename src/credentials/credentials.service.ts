@@ -173,20 +173,22 @@ export class CredentialsService {
     if (user.live_job === 'sending') throw new BusinessRuleError('credentials_busy', `A credential e-mail for ${user.username} is being sent right now. Try again in a minute.`);
     const to = recipient === 'user' ? user.email! : actorEmail!;
     const settings = await this.settings.get();
-    await this.liveJobRace(user.username, () => this.em.transactional(async (tx) => {
-      await this.replaceJob(tx, actor, user, recipient, this.clock.now(), to, settings.mailSenderName ?? 'Tessera');
-      await this.audit.record(
-        actor,
-        {
-          action: 'credentials.send_requested',
-          objectType: 'user',
-          objectId: user.id,
-          objectLabel: user.username,
-          detail: recipient === 'user' ? `New password to be e-mailed to the user (${to}).` : `New password to be e-mailed to ${actor.username} (${to}).`,
-        },
-        tx,
-      );
-    }));
+    await this.liveJobRace(user.username, () =>
+      this.em.transactional(async (tx) => {
+        await this.replaceJob(tx, actor, user, recipient, this.clock.now(), to, settings.mailSenderName ?? 'Tessera');
+        await this.audit.record(
+          actor,
+          {
+            action: 'credentials.send_requested',
+            objectType: 'user',
+            objectId: user.id,
+            objectLabel: user.username,
+            detail: recipient === 'user' ? `New password to be e-mailed to the user (${to}).` : `New password to be e-mailed to ${actor.username} (${to}).`,
+          },
+          tx,
+        );
+      }),
+    );
     void this.dispatcher.kick();
     return { username: user.username, to };
   }
@@ -255,7 +257,7 @@ export class CredentialsService {
     const { allowed, skipped } = await this.targets(actor, ids);
     const done: string[] = [];
     const when = `${formatInZone(dueAt, settings.timeZone)} (${settings.timeZone})`;
-    await this.liveJobRace(allowed.map((u) => u.username).join(', '), () => this.em.transactional(async (tx) => {
+    const schedule = async (tx: EntityManager) => {
       for (const user of allowed) {
         const refusal = this.refusal(actor, user, 'user', null);
         if (refusal) {
@@ -274,14 +276,15 @@ export class CredentialsService {
             objectType: 'user',
             objectId: user.id,
             objectLabel: user.username,
-            changes: { passwordSendAt: { from: isoOrNull(user.password_send_at), to: dueAt.toISOString() } },
+            changes: { sendDate: { from: isoOrNull(user.password_send_at), to: dueAt.toISOString() } },
             detail: `New password to be e-mailed to ${user.email} at ${when}.`,
           },
           tx,
         );
         done.push(user.username);
       }
-    }));
+    };
+    await this.liveJobRace(allowed.map((u) => u.username).join(', '), () => this.em.transactional(schedule));
     if (done.length > 0 && dueAt.getTime() <= this.clock.now().getTime()) void this.dispatcher.kick();
     return { done, skipped, when };
   }
@@ -311,7 +314,7 @@ export class CredentialsService {
             objectType: 'user',
             objectId: user.id,
             objectLabel: user.username,
-            changes: { passwordSendAt: { from: isoOrNull(user.password_send_at), to: null } },
+            changes: { sendDate: { from: isoOrNull(user.password_send_at), to: null } },
           },
           tx,
         );

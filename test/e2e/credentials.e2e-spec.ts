@@ -194,8 +194,13 @@ describe('credential e-mails over SMTP', () => {
     expect(sink.messages).toHaveLength(before + 1);
     expect(sink.to('eli@example.org')).toHaveLength(1);
     expect(await sendColumns(t, eli.id)).toMatchObject({ password_send_status: 'sent' });
-    const audited = await t.sql(`select 1 from audit_events where action = 'credentials.scheduled' and object_id = $1`, [String(eli.id)]);
+    const audited = await t.sql<{ changes: { sendDate: { from: unknown; to: string } } }>(
+      `select changes from audit_events where action = 'credentials.scheduled' and object_id = $1`,
+      [String(eli.id)],
+    );
     expect(audited).toHaveLength(1);
+    expect(audited[0].changes.sendDate.from).toBeNull();
+    expect(Math.abs(new Date(audited[0].changes.sendDate.to).getTime() - due.getTime())).toBeLessThan(MINUTE);
   });
 
   it('clears the password send date and cancels the pending e-mail', async () => {
