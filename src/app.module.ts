@@ -1,5 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AccessModule } from './access/access.module';
 import { AccountsModule } from './accounts/accounts.module';
@@ -11,8 +12,10 @@ import { CustomPropertiesModule } from './custom-properties/custom-properties.mo
 import { FormViewInterceptor } from './common/form';
 import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
+import { CredentialsModule } from './credentials/credentials.module';
 import { HomeModule } from './home/home.module';
 import { LicencesModule } from './licences/licences.module';
+import { MailModule } from './mail/mail.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { UsersModule } from './users/users.module';
 import { ProfilesModule } from './profiles/profiles.module';
@@ -39,6 +42,10 @@ export class AppModule {
         LicencesModule,
         OrganizationsModule,
         CustomPropertiesModule,
+        ScheduleModule.forRoot(),
+        MailModule,
+        // Before UsersModule: its static routes (/users/password-send-date) must win over /users/:id.
+        CredentialsModule,
         UsersModule,
         ContactsModule,
         DepartmentsModule,

@@ -21,6 +21,7 @@ export function navigation(actor: Actor): NavItem[] {
     items.push({ href: '/settings', label: 'Settings' });
     items.push({ href: '/roles', label: 'Roles' }, { href: '/profiles', label: 'User profiles' }, { href: '/licences', label: 'Licences' }, { href: '/custom-properties', label: 'Custom properties' });
   }
+  if (allows(actor, 'send_credentials')) items.push({ href: '/mail', label: 'Mail' });
   if (allows(actor, 'view_audit_log')) items.push({ href: '/audit', label: 'Audit log' });
   items.push({ href: '/account', label: 'My account' });
   return items;

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       sessionSecret: null,
       smtpUrl: null,
       mailFrom: 'Tessera <no-reply@localhost>',
+      schedulerEnabled: true,
       adminPassword: null,
       secureCookies: false,
     });
@@ -63,16 +64,22 @@ describe('loadConfig', () => {
         SMTP_URL: 'http://mail',
         MAIL_FROM: 'not an address',
         ADMIN_PASSWORD: 'abc',
+        SCHEDULER: 'sometimes',
       });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const name of ['PORT', 'PUBLIC_URL', 'DATABASE_URL', 'SESSION_SECRET', 'SMTP_URL', 'MAIL_FROM', 'ADMIN_PASSWORD']) {
+    for (const name of ['PORT', 'PUBLIC_URL', 'DATABASE_URL', 'SESSION_SECRET', 'SMTP_URL', 'MAIL_FROM', 'ADMIN_PASSWORD', 'SCHEDULER']) {
       expect(message).toContain(name);
     }
-    expect((error as ConfigError).problems).toHaveLength(7);
+    expect((error as ConfigError).problems).toHaveLength(8);
+  });
+
+  it('turns the in-process scheduler off with SCHEDULER=off', () => {
+    expect(loadConfig({ SCHEDULER: 'off' }).schedulerEnabled).toBe(false);
+    expect(loadConfig({ SCHEDULER: 'ON' }).schedulerEnabled).toBe(true);
   });
 
   it('refuses a port out of range', () => {

@@ -13,6 +13,8 @@ export interface AppConfig {
   sessionSecret: string | null;
   smtpUrl: string | null;
   mailFrom: string;
+  /** Run the credential-mail scheduler in this process every minute (`SCHEDULER=off` disables it). */
+  schedulerEnabled: boolean;
   adminPassword: string | null;
   /** `true` when PUBLIC_URL is https: session cookies are then marked `Secure`. */
   secureCookies: boolean;
@@ -101,6 +103,11 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
     problems.push(`MAIL_FROM must be an address like "Tessera <no-reply@example.org>" (got "${mailFrom}")`);
   }
 
+  const schedulerRaw = (blankToUndefined(env.SCHEDULER) ?? 'on').toLowerCase();
+  if (schedulerRaw !== 'on' && schedulerRaw !== 'off') {
+    problems.push(`SCHEDULER must be "on" or "off" (got "${env.SCHEDULER}")`);
+  }
+
   const adminPassword = env.ADMIN_PASSWORD === undefined || env.ADMIN_PASSWORD === '' ? null : env.ADMIN_PASSWORD;
   if (adminPassword !== null && (adminPassword.length < 8 || adminPassword.length > 128)) {
     problems.push('ADMIN_PASSWORD must be 8 to 128 characters long (or unset to generate one)');
@@ -117,6 +124,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
     sessionSecret,
     smtpUrl,
     mailFrom,
+    schedulerEnabled: schedulerRaw !== 'off',
     adminPassword,
     secureCookies: publicUrl.startsWith('https://'),
   });

@@ -3,6 +3,7 @@ import { Migration20261122100000_contacts_users } from '../../migrations/Migrati
 import { Migration20261122100100_password_send } from '../../migrations/Migration20261122100100_password_send';
 import { Migration20261122110000_contacts_email_sort } from '../../migrations/Migration20261122110000_contacts_email_sort';
 import { Migration20261122120000_users_list } from '../../migrations/Migration20261122120000_users_list';
+import { Migration20261122130000_credential_mail } from '../../migrations/Migration20261122130000_credential_mail';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -14,4 +15,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261122100100_password_send', class: Migration20261122100100_password_send },
   { name: 'Migration20261122110000_contacts_email_sort', class: Migration20261122110000_contacts_email_sort },
   { name: 'Migration20261122120000_users_list', class: Migration20261122120000_users_list },
+  { name: 'Migration20261122130000_credential_mail', class: Migration20261122130000_credential_mail },
 ];

@@ -1,13 +1,15 @@
 import { Global, Module } from '@nestjs/common';
 import { InterfaceSettingsController } from './interface-settings.controller';
 import { InterfaceSettingsService } from './interface-settings.service';
+import { PasswordSettingsController } from './password-settings.controller';
+import { PasswordSettingsService } from './password-settings.service';
 import { SettingsController } from './settings.controller';
 import { SettingsService } from './settings.service';
 
 @Global()
 @Module({
-  controllers: [SettingsController, InterfaceSettingsController],
-  providers: [SettingsService, InterfaceSettingsService],
+  controllers: [SettingsController, InterfaceSettingsController, PasswordSettingsController],
+  providers: [SettingsService, InterfaceSettingsService, PasswordSettingsService],
   exports: [SettingsService],
 })
 export class SettingsModule {}

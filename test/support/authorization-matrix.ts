@@ -7,6 +7,9 @@ import { loginTo } from './sessions';
 import { CONTACTS_CASES } from './matrix/contacts.cases';
 import { CUSTOM_PROPERTIES_CASES } from './matrix/custom-properties.cases';
 import { USERS_CASES } from './matrix/users.cases';
+import { CREDENTIALS_CASES } from './matrix/credentials.cases';
+import { MAIL_CASES } from './matrix/mail.cases';
+import { PASSWORD_SETTINGS_CASES } from './matrix/password-settings.cases';
 
 /**
  * The authorization matrix of SPEC §3: who may call which route on which object. A table of
@@ -37,7 +40,7 @@ export const MATRIX_ACTORS: { key: ActorKey; label: string }[] = [
 ];
 
 /** Route families whose every route must have at least one row (checked against the running app). */
-export const MATRIX_PREFIXES: string[] = ['/organizations', '/users', '/settings', '/audit', '/contacts', '/custom-properties'];
+export const MATRIX_PREFIXES: string[] = ['/organizations', '/users', '/settings', '/audit', '/contacts', '/custom-properties', '/mail'];
 
 export interface MatrixWorld {
   t: TestApp;
@@ -527,6 +530,9 @@ export const MATRIX_CASES: RouteCase[] = [
   ...CONTACTS_CASES,
   ...USERS_CASES,
   ...CUSTOM_PROPERTIES_CASES,
+  ...CREDENTIALS_CASES,
+  ...MAIL_CASES,
+  ...PASSWORD_SETTINGS_CASES,
 ];
 
 interface RouterLayer {

@@ -1,0 +1,332 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { AccessService } from '../access/access.service';
+import type { Actor } from '../access/actor';
+import { allows, canActOnUser, canListUsers, canSeeUser, UserTarget } from '../access/policy';
+import { AuditService } from '../audit/audit.service';
+import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { SettingsService } from '../settings/settings.service';
+import { LOCAL_PROVIDER } from '../users/user.entity';
+import { usernameProblem } from '../users/username-format';
+import { Clock } from './clock';
+import { CredentialDispatcher } from './credential-dispatcher';
+import { credentialSubject, formatInZone, zonedLocalToUtc } from './credential-mail';
+
+export type Recipient = 'user' | 'self';
+
+interface UserFacts {
+  id: number;
+  username: string;
+  full_name: string;
+  email: string | null;
+  provider: string;
+  enabled: boolean;
+  built_in: boolean;
+  password_send_at: Date | string | null;
+  password_send_status: string | null;
+  password_send_error: string | null;
+  must_change_password: boolean;
+  password_expires_at: Date | string | null;
+  live_job: string | null;
+}
+
+export interface CredentialsPage {
+  user: UserFacts & { sendAt: string | null };
+  canRename: boolean;
+  canSend: boolean;
+  /** Why "Email new password to user" cannot be used, or `null`. */
+  toUserRefusal: string | null;
+  toSelfRefusal: string | null;
+  actorEmail: string | null;
+  messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created: string; sent: string | null }[];
+  timeZone: string;
+}
+
+export interface BulkResult {
+  done: string[];
+  skipped: string[];
+  /** The date as the client time zone shows it. */
+  when?: string;
+}
+
+const BUSY = (username: string) =>
+  new BusinessRuleError('credentials_busy', `Credentials of ${username} were scheduled or sent by someone else at the same moment. Reload the page and try again.`);
+
+const USERNAME_TAKEN = 'This username is already taken (usernames are compared without regard to case).';
+
+/**
+ * "Change username/password" (SPEC §4) and the password send date of the users list: creates,
+ * replaces and cancels credential jobs; the dispatcher sends them. Passwords are never typed,
+ * stored in a job, logged or audited.
+ */
+@Injectable()
+export class CredentialsService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly access: AccessService,
+    private readonly audit: AuditService,
+    private readonly settings: SettingsService,
+    private readonly clock: Clock,
+    private readonly dispatcher: CredentialDispatcher,
+  ) {}
+
+  private async facts(userId: number, em: EntityManager = this.em): Promise<UserFacts | null> {
+    const [row]: UserFacts[] = await em.execute(
+      `select u.id, u.username, c.full_name, u.email, u.provider, u.enabled, u.built_in, u.password_send_at, u.password_send_status,
+              u.password_send_error, u.must_change_password, u.password_expires_at,
+              (select j.status from credential_jobs j where j.user_id = u.id and j.status in ('pending', 'sending')) as live_job
+         from users u join contacts c on c.id = u.contact_id where u.id = ?`,
+      [userId],
+    );
+    return row ?? null;
+  }
+
+  /** Why credentials cannot be e-mailed for this user (to `recipient`), or `null`. */
+  private refusal(actor: Actor, user: UserFacts, recipient: Recipient, actorEmail: string | null): string | null {
+    if (user.id === actor.userId) return 'This is your own account: change your password on My account.';
+    if (user.provider !== LOCAL_PROVIDER) return `${user.username} signs in with ${user.provider} (single sign-on): Tessera sends no password for SSO users.`;
+    if (!user.enabled) return `${user.username} is disabled: enable the account before sending credentials.`;
+    if (recipient === 'user' && !user.email) return `${user.username} has no e-mail address: add one to their contact, or use "Email new password to myself".`;
+    if (recipient === 'self' && !actorEmail) return 'You have no e-mail address yourself: add one to your contact first.';
+    return null;
+  }
+
+  private async actorEmail(actor: Actor): Promise<string | null> {
+    const [row]: { email: string | null }[] = await this.em.execute('select email from users where id = ?', [actor.userId]);
+    return row?.email ?? null;
+  }
+
+  /** The "Change username/password" page: visible to sessions that may rename or send for the user. */
+  async page(actor: Actor, userId: number | null): Promise<CredentialsPage> {
+    if (!canListUsers(actor)) throw new ForbiddenError();
+    const target = userId === null ? null : await this.access.userTarget(userId);
+    if (!target || !canSeeUser(actor, target)) throw new NotFoundError();
+    const canRename = canActOnUser(actor, target, 'manage_users');
+    const canSend = canActOnUser(actor, target, 'send_credentials');
+    if (!canRename && !canSend) throw new ForbiddenError('You may not manage this user.');
+    const user = (await this.facts(userId!))!;
+    const settings = await this.settings.get();
+    const actorEmail = await this.actorEmail(actor);
+    const messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created_at: Date; sent_at: Date | null }[] =
+      await this.em.execute(
+        'select id, recipient, subject, status, attempts, error, created_at, sent_at from mail_messages where user_id = ? order by id desc limit 10',
+        [userId],
+      );
+    const tz = settings.timeZone;
+    return {
+      user: { ...user, sendAt: user.password_send_at ? formatInZone(user.password_send_at, tz) : null },
+      canRename,
+      canSend,
+      toUserRefusal: this.refusal(actor, user, 'user', actorEmail),
+      toSelfRefusal: this.refusal(actor, user, 'self', actorEmail),
+      actorEmail,
+      messages: messages.map((m) => ({
+        id: m.id,
+        recipient: m.recipient,
+        subject: m.subject,
+        status: m.status,
+        attempts: m.attempts,
+        error: m.error,
+        created: formatInZone(m.created_at, tz),
+        sent: m.sent_at ? formatInZone(m.sent_at, tz) : null,
+      })),
+      timeZone: tz,
+    };
+  }
+
+  /** Changes a user's username (unique without regard to case). */
+  async changeUsername(actor: Actor, userId: number | null, input: { username: string }): Promise<{ id: number; username: string }> {
+    if (userId === null) throw new NotFoundError();
+    await this.access.assertCanActOnUser(actor, userId, 'manage_users');
+    const username = input.username.trim();
+    const problem = usernameProblem(username);
+    if (problem) throw ValidationError.single('username', problem);
+    try {
+      return await this.em.transactional(async (tx) => {
+        const [row]: { username: string }[] = await tx.execute('select username from users where id = ? for update', [userId]);
+        if (!row) throw new NotFoundError();
+        if (row.username === username) return { id: userId, username };
+        const [taken]: { id: number }[] = await tx.execute('select id from users where lower(username) = lower(?) and id <> ?', [username, userId]);
+        if (taken) throw ValidationError.single('username', USERNAME_TAKEN);
+        await tx.execute('update users set username = ?, updated_at = now() where id = ?', [username, userId]);
+        await this.audit.record(
+          actor,
+          { action: 'user.username_changed', objectType: 'user', objectId: userId, objectLabel: username, changes: { username: { from: row.username, to: username } } },
+          tx,
+        );
+        return { id: userId, username };
+      });
+    } catch (error) {
+      throw uniqueViolation(error, { users_username_unique: ['username', USERNAME_TAKEN] }) ?? error;
+    }
+  }
+
+  /** "Email new password to user / to myself": a job due now, then an immediate dispatch pass. */
+  async sendNow(actor: Actor, userId: number | null, recipient: Recipient): Promise<{ username: string; to: string }> {
+    if (userId === null) throw new NotFoundError();
+    await this.access.assertCanActOnUser(actor, userId, 'send_credentials');
+    const user = await this.facts(userId);
+    if (!user) throw new NotFoundError();
+    const actorEmail = await this.actorEmail(actor);
+    const refusal = this.refusal(actor, user, recipient, actorEmail);
+    if (refusal) throw new BusinessRuleError('credentials_refused', refusal, 409);
+    if (user.live_job === 'sending') throw new BusinessRuleError('credentials_busy', `A credential e-mail for ${user.username} is being sent right now. Try again in a minute.`);
+    const to = recipient === 'user' ? user.email! : actorEmail!;
+    const settings = await this.settings.get();
+    await this.liveJobRace(user.username, () =>
+      this.em.transactional(async (tx) => {
+        await this.replaceJob(tx, actor, user, recipient, this.clock.now(), to, settings.mailSenderName ?? 'Tessera');
+        await this.audit.record(
+          actor,
+          {
+            action: 'credentials.send_requested',
+            objectType: 'user',
+            objectId: user.id,
+            objectLabel: user.username,
+            detail: recipient === 'user' ? `New password to be e-mailed to the user (${to}).` : `New password to be e-mailed to ${actor.username} (${to}).`,
+          },
+          tx,
+        );
+      }),
+    );
+    void this.dispatcher.kick();
+    return { username: user.username, to };
+  }
+
+  /** Cancels the user's pending job (and its queued message) and creates a new one. */
+  private async replaceJob(tx: EntityManager, actor: Actor, user: UserFacts, recipient: Recipient, dueAt: Date, to: string, product: string): Promise<void> {
+    await this.cancelPending(tx, user.id);
+    const [job]: { id: number }[] = await tx.execute(
+      `insert into credential_jobs (user_id, recipient_kind, recipient_user_id, due_at, next_attempt_at, requested_by, requested_by_name)
+       values (?, ?, ?, ?, ?, ?, ?) returning id`,
+      [user.id, recipient, recipient === 'user' ? user.id : actor.userId, dueAt, dueAt, actor.userId, actor.username],
+    );
+    await tx.execute(`insert into mail_messages (kind, recipient, subject, user_id, job_id) values ('credentials', ?, ?, ?, ?)`, [
+      to,
+      credentialSubject(product),
+      user.id,
+      job.id,
+    ]);
+    await tx.execute(`update users set password_send_at = ?, password_send_status = 'pending', password_send_error = null where id = ?`, [dueAt, user.id]);
+  }
+
+  /** Two requests creating a job for the same user at once: the database keeps one, the other gets a clear message. */
+  private async liveJobRace<T>(usernames: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const e = error as { code?: string; constraint?: string };
+      if (e?.code === '23505' && e.constraint === 'credential_jobs_one_live_per_user') throw BUSY(usernames);
+      throw error;
+    }
+  }
+
+  /** Cancels the user's pending job, if any, and removes its queued message. */
+  private async cancelPending(tx: EntityManager, userId: number): Promise<void> {
+    const rows: { id: number }[] = await tx.execute(
+      `update credential_jobs set status = 'cancelled', lease_until = null where user_id = ? and status = 'pending' returning id`,
+      [userId],
+    );
+    for (const row of rows) await tx.execute(`delete from mail_messages where job_id = ? and status = 'queued'`, [row.id]);
+  }
+
+  /** The users of a bulk action the session may act on, and the others as "skipped" lines. */
+  private async targets(actor: Actor, ids: number[]): Promise<{ allowed: UserFacts[]; skipped: string[] }> {
+    const allowed: UserFacts[] = [];
+    const skipped: string[] = [];
+    for (const id of [...new Set(ids)]) {
+      const target: UserTarget | null = await this.access.userTarget(id);
+      const user = target ? await this.facts(id) : null;
+      if (!target || !user || !canSeeUser(actor, target)) skipped.push(`User #${id}: not found.`);
+      else if (!canActOnUser(actor, target, 'send_credentials')) skipped.push(`${user.username}: you may not send this user's credentials.`);
+      else allowed.push(user);
+    }
+    return { allowed, skipped };
+  }
+
+  /**
+   * "Set password send date for selected users": `sendAt` is a `datetime-local` value in the
+   * client time zone (Settings → Mail). Creates or replaces the pending job of each eligible user.
+   */
+  async scheduleMany(actor: Actor, ids: number[], sendAt: string): Promise<BulkResult> {
+    if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
+    if (ids.length === 0) throw ValidationError.form('Select at least one user.');
+    const settings = await this.settings.get();
+    const dueAt = zonedLocalToUtc(sendAt, settings.timeZone);
+    if (!dueAt) throw ValidationError.single('sendAt', `Enter the password send date as a date and time (time zone ${settings.timeZone}).`);
+    const { allowed, skipped } = await this.targets(actor, ids);
+    const done: string[] = [];
+    const when = `${formatInZone(dueAt, settings.timeZone)} (${settings.timeZone})`;
+    const schedule = async (tx: EntityManager) => {
+      for (const user of allowed) {
+        const refusal = this.refusal(actor, user, 'user', null);
+        if (refusal) {
+          skipped.push(refusal);
+          continue;
+        }
+        if (user.live_job === 'sending') {
+          skipped.push(`${user.username}: a credential e-mail is being sent right now.`);
+          continue;
+        }
+        await this.replaceJob(tx, actor, user, 'user', dueAt, user.email!, settings.mailSenderName ?? 'Tessera');
+        await this.audit.record(
+          actor,
+          {
+            action: 'credentials.scheduled',
+            objectType: 'user',
+            objectId: user.id,
+            objectLabel: user.username,
+            changes: { sendDate: { from: isoOrNull(user.password_send_at), to: dueAt.toISOString() } },
+            detail: `New password to be e-mailed to ${user.email} at ${when}.`,
+          },
+          tx,
+        );
+        done.push(user.username);
+      }
+    };
+    await this.liveJobRace(allowed.map((u) => u.username).join(', '), () => this.em.transactional(schedule));
+    if (done.length > 0 && dueAt.getTime() <= this.clock.now().getTime()) void this.dispatcher.kick();
+    return { done, skipped, when };
+  }
+
+  /** Clears the password send date of the selected users and cancels their pending e-mails. */
+  async clearMany(actor: Actor, ids: number[]): Promise<BulkResult> {
+    if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
+    if (ids.length === 0) throw ValidationError.form('Select at least one user.');
+    const { allowed, skipped } = await this.targets(actor, ids);
+    const done: string[] = [];
+    await this.em.transactional(async (tx) => {
+      for (const user of allowed) {
+        if (user.live_job === 'sending') {
+          skipped.push(`${user.username}: a credential e-mail is being sent right now.`);
+          continue;
+        }
+        if (user.password_send_at === null && user.live_job === null) {
+          skipped.push(`${user.username}: no password send date to clear.`);
+          continue;
+        }
+        await this.cancelPending(tx, user.id);
+        await tx.execute('update users set password_send_at = null, password_send_status = null, password_send_error = null where id = ?', [user.id]);
+        await this.audit.record(
+          actor,
+          {
+            action: 'credentials.schedule_cleared',
+            objectType: 'user',
+            objectId: user.id,
+            objectLabel: user.username,
+            changes: { sendDate: { from: isoOrNull(user.password_send_at), to: null } },
+          },
+          tx,
+        );
+        done.push(user.username);
+      }
+    });
+    return { done, skipped };
+  }
+}
+
+
+/** Timestamps of raw queries arrive as strings or dates. */
+function isoOrNull(value: Date | string | null): string | null {
+  return value === null ? null : new Date(value).toISOString();
+}

@@ -1,0 +1,121 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReadStream } from 'node:fs';
+import { AccessService } from '../access/access.service';
+import type { Actor } from '../access/actor';
+import { allows } from '../access/policy';
+import { ForbiddenError, NotFoundError } from '../common/errors';
+import { formatInZone } from '../credentials/credential-mail';
+import { SettingsService } from '../settings/settings.service';
+import { MailTransport } from './mail-transport';
+
+export interface MailRow {
+  id: number;
+  kind: string;
+  recipient: string;
+  subject: string;
+  status: string;
+  attempts: number;
+  error: string | null;
+  userId: number | null;
+  username: string | null;
+  created: string;
+  sent: string | null;
+  /** A stored `.eml` this session may download. */
+  downloadable: boolean;
+}
+
+/**
+ * The /mail page (SPEC §4): every e-mail sent or pending, with its envelope and error, never its
+ * body. Administrators see every message; sessions allowed to send credentials see the messages
+ * about users in their subtree. The stored `.eml` of file mode holds the generated password, so
+ * only Administrators may download it.
+ */
+@Injectable()
+export class MailService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly access: AccessService,
+    private readonly settings: SettingsService,
+    private readonly transport: MailTransport,
+  ) {}
+
+  async list(actor: Actor, options: { after?: string; size: number; status?: string }): Promise<{ rows: MailRow[]; next: string | null; mode: 'smtp' | 'file'; timeZone: string }> {
+    if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
+    const scope = this.access.visibleUsersCondition(actor, 'u');
+    const params: unknown[] = [...scope.params];
+    let where = actor.isAdministrator ? 'true' : `m.user_id is not null and ${scope.sql}`;
+    const after = options.after && /^\d{1,10}$/.test(options.after) ? Number(options.after) : null;
+    if (after !== null) {
+      where += ' and m.id < ?';
+      params.push(after);
+    }
+    if (options.status && ['queued', 'sent', 'failed'].includes(options.status)) {
+      where += ' and m.status = ?';
+      params.push(options.status);
+    }
+    params.push(options.size + 1);
+    const rows: {
+      id: number;
+      kind: string;
+      recipient: string;
+      subject: string;
+      status: string;
+      attempts: number;
+      error: string | null;
+      user_id: number | null;
+      username: string | null;
+      eml_file: string | null;
+      created_at: Date;
+      sent_at: Date | null;
+    }[] = await this.em.execute(
+      `select m.id, m.kind, m.recipient, m.subject, m.status, m.attempts, m.error, m.user_id, u.username, m.eml_file, m.created_at, m.sent_at
+         from mail_messages m left join users u on u.id = m.user_id
+        where ${where}
+        order by m.id desc
+        limit ?`,
+      params,
+    );
+    const timeZone = (await this.settings.get()).timeZone;
+    const page = rows.slice(0, options.size);
+    return {
+      rows: page.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        recipient: r.recipient,
+        subject: r.subject,
+        status: r.status,
+        attempts: r.attempts,
+        error: r.error,
+        userId: r.user_id,
+        username: r.username,
+        created: formatInZone(r.created_at, timeZone),
+        sent: r.sent_at ? formatInZone(r.sent_at, timeZone) : null,
+        downloadable: actor.isAdministrator && r.eml_file !== null,
+      })),
+      next: rows.length > options.size ? String(page[page.length - 1].id) : null,
+      mode: this.transport.mode,
+      timeZone,
+    };
+  }
+
+  /** The stored `.eml` of a message (file mode): Administrators only, since it holds the password. */
+  async eml(actor: Actor, id: number | null): Promise<{ name: string; stream: ReadStream }> {
+    if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
+    if (id === null) throw new NotFoundError();
+    const [row]: { eml_file: string | null; user_id: number | null }[] = await this.em.execute('select eml_file, user_id from mail_messages where id = ?', [id]);
+    if (!row) throw new NotFoundError();
+    if (!actor.isAdministrator) {
+      const target = row.user_id === null ? null : await this.access.userTarget(row.user_id);
+      const visible = target !== null && target.membershipPaths.some((p) => p.startsWith(actor.currentOrganization.path));
+      if (!visible) throw new NotFoundError();
+      throw new ForbiddenError('Only Administrators may download stored messages: a credential e-mail contains the password.');
+    }
+    if (!row.eml_file || !/^[A-Za-z0-9._-]+\.eml$/.test(row.eml_file)) throw new NotFoundError('This message has no stored .eml file.');
+    const path = join(this.transport.mailDir, row.eml_file);
+    if (!existsSync(path)) throw new NotFoundError('The stored .eml file is no longer there.');
+    return { name: row.eml_file, stream: createReadStream(path) };
+  }
+}
