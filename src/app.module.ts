@@ -9,6 +9,7 @@ import { FormViewInterceptor } from './common/form';
 import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
 import { HomeModule } from './home/home.module';
+import { ImportsModule } from './imports/imports.module';
 import { LicencesModule } from './licences/licences.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { UsersModule } from './users/users.module';
@@ -35,6 +36,8 @@ export class AppModule {
         ProfilesModule,
         LicencesModule,
         OrganizationsModule,
+        // Before UsersModule: GET /users/export must not be taken for a user id.
+        ImportsModule,
         UsersModule,
       ],
       providers: [

@@ -2,6 +2,7 @@ import { AuditEvent } from '../audit/audit-event.entity';
 import { Contact } from '../contacts/contact.entity';
 import { CustomProperty, UserPropertyValue } from '../custom-properties/custom-property.entity';
 import { Department } from '../departments/department.entity';
+import { ImportJob } from '../imports/import-job.entity';
 import { LicenceType } from '../licences/licence-type.entity';
 import { Membership } from '../organizations/membership.entity';
 import { Organization } from '../organizations/organization.entity';
@@ -11,4 +12,4 @@ import { ClientSettings } from '../settings/client-settings.entity';
 import { User } from '../users/user.entity';
 
 /** Every entity of Tessera, registered explicitly (no folder scanning). */
-export const ENTITIES = [Organization, Membership, Contact, User, Role, UserProfile, LicenceType, ClientSettings, AuditEvent, Department, CustomProperty, UserPropertyValue];
+export const ENTITIES = [Organization, Membership, Contact, User, Role, UserProfile, LicenceType, ClientSettings, AuditEvent, Department, CustomProperty, UserPropertyValue, ImportJob];

@@ -87,6 +87,9 @@ export const COLUMN_DOCS: Record<StandardColumn, ColumnDoc> = {
   Profile: { required: 'no', format: 'the name of an existing user profile', defaultValue: 'the default profile of the client settings', description: 'User profile (start page and menu).' },
 };
 
+/** Column of "Download with errors"; the import ignores it, so the file can be fixed and imported again. */
+export const ERRORS_COLUMN = 'Import errors';
+
 /** The values offered by the list validations of the template. */
 export const PROVIDER_CHOICES = ['local'];
 export const ENABLED_CHOICES = ['true', 'false'];
@@ -152,6 +155,7 @@ export function matchHeaders(headers: readonly string[], properties: readonly Pr
       return;
     }
     const column = index + 1;
+    if (headerKey(header) === headerKey(ERRORS_COLUMN)) return;
     const standard = standardByKey.get(headerKey(header));
     const property = standard ? undefined : (propertyByLoose.get(looseKey(header)) ?? propertyByKey.get(headerKey(header)));
     const identity = standard ? `s:${standard}` : property ? `p:${property.id}` : null;

@@ -200,7 +200,7 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
 
     // Provider, Id and Password.
     const providerText = get('Provider');
-    const provider = providerText === '' || providerText.toLowerCase() === LOCAL ? LOCAL : providerText;
+    const provider = providerText === '' ? LOCAL : providerText.toLowerCase();
     if (provider !== LOCAL && (provider.length > 60 || !PROVIDER.test(provider))) {
       add('Provider', providerText, 'Provider must be "local" or the name of an SSO provider (letters, digits, dot, dash, underscore).');
     }

@@ -91,10 +91,42 @@ export async function gateUpload(buffer: Buffer, fileName: string, limits: FileL
     const entries = await listEntries(zip, limits);
     const names = new Set(entries.map((e) => e.fileName));
     if (!names.has('[Content_Types].xml') || !names.has('xl/workbook.xml')) throw new ImportFileError(NOT_A_WORKBOOK);
+    // A DOCTYPE can only stand in an XML prolog: the first bytes of each part tell (the streaming
+    // parser refuses one further in as well).
+    for (const entry of entries.filter((e) => /\.(xml|rels)$/i.test(e.fileName)).slice(0, PEEK_ENTRIES)) {
+      if (/<!(DOCTYPE|ENTITY)/i.test(await peek(zip, entry))) throw new ImportFileError(DOCTYPE_REFUSED);
+    }
     return { kind: 'xlsx', declaredBytes: entries.reduce((sum, e) => sum + e.uncompressedSize, 0) };
   } finally {
     zip.close();
   }
+}
+
+const PEEK_ENTRIES = 200;
+const PEEK_BYTES = 4096;
+
+/** The first few kilobytes of an entry, inflated (the rest is never read). */
+function peek(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (error, stream) => {
+      if (error || !stream) return reject(new ImportFileError(DAMAGED));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const finish = () => {
+        stream.removeAllListeners('data');
+        stream.on('error', () => undefined);
+        stream.destroy();
+        resolve(Buffer.concat(chunks).toString('latin1'));
+      };
+      stream.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= PEEK_BYTES) finish();
+      });
+      stream.on('end', finish);
+      stream.on('error', () => reject(new ImportFileError(DAMAGED)));
+    });
+  });
 }
 
 /** Gate, then the streaming read of the first worksheet (or the CSV records). */
