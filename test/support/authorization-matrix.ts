@@ -4,6 +4,7 @@ import { createOrganization, createUser, globalOrganization, OrgRow, UserRow, Us
 import { databaseFingerprint } from './fingerprint';
 import { Agent, csrfFrom, csrfToken, login } from './http';
 import { loginTo } from './sessions';
+import { IMPORT_CASES } from './matrix/imports.cases';
 
 /**
  * The authorization matrix of SPEC §3: who may call which route on which object. A table of
@@ -34,7 +35,7 @@ export const MATRIX_ACTORS: { key: ActorKey; label: string }[] = [
 ];
 
 /** Route families whose every route must have at least one row (checked against the running app). */
-export const MATRIX_PREFIXES: string[] = ['/organizations', '/users', '/settings', '/audit'];
+export const MATRIX_PREFIXES: string[] = ['/organizations', '/users', '/settings', '/audit', '/imports'];
 
 export interface MatrixWorld {
   t: TestApp;
@@ -516,7 +517,7 @@ export const SETTINGS_CASES: RouteCase[] = [
 export const AUDIT_CASES: RouteCase[] = [{ method: 'GET', route: '/audit', target: 'the audit log', path: () => '/audit', expect: statuses(200, 403, 403, 403) }];
 
 /** Every row; later features append theirs. */
-export const MATRIX_CASES: RouteCase[] = [...ORGANIZATION_CASES, ...USER_CASES, ...SETTINGS_CASES, ...AUDIT_CASES];
+export const MATRIX_CASES: RouteCase[] = [...ORGANIZATION_CASES, ...USER_CASES, ...SETTINGS_CASES, ...AUDIT_CASES, ...IMPORT_CASES];
 
 interface RouterLayer {
   route?: { path: string | string[]; methods: Record<string, boolean> };
