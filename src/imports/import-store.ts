@@ -42,18 +42,19 @@ export async function organizationPaths(em: EntityManager): Promise<Organization
 
 export async function loadReferenceData(em: EntityManager): Promise<ReferenceData & { mustChangeAtFirstLogin: boolean }> {
   const settings = await em.findOneOrFail(ClientSettings, { id: 1 }, { refresh: true });
-  const [properties, roles, defaultRoles, orgs, licences, profiles, departments, [defaults]] = await Promise.all([
-    loadProperties(em),
-    em.execute<Named[]>('select id, name from roles'),
-    em.execute<{ role_id: number }[]>('select role_id from client_settings_default_roles where settings_id = 1 order by role_id'),
-    organizationPaths(em),
-    em.execute<{ id: number; name: string; seats: number | null; used: number }[]>(
-      'select l.id, l.name, l.seats, (select count(*) from users u where u.licence_id = l.id and u.enabled)::int as used from licence_types l',
-    ),
-    em.execute<Named[]>('select id, name from user_profiles'),
-    em.execute<{ name: string }[]>('select name from departments'),
-    em.execute<{ default_profile_id: number | null; default_licence_id: number | null }[]>('select default_profile_id, default_licence_id from client_settings where id = 1'),
-  ]);
+  // One query after the other: inside a transaction they share one connection.
+  const properties = await loadProperties(em);
+  const roles = await em.execute<Named[]>('select id, name from roles');
+  const defaultRoles = await em.execute<{ role_id: number }[]>('select role_id from client_settings_default_roles where settings_id = 1 order by role_id');
+  const orgs = await organizationPaths(em);
+  const licences = await em.execute<{ id: number; name: string; seats: number | null; used: number }[]>(
+    'select l.id, l.name, l.seats, (select count(*) from users u where u.licence_id = l.id and u.enabled)::int as used from licence_types l',
+  );
+  const profiles = await em.execute<Named[]>('select id, name from user_profiles');
+  const departments = await em.execute<{ name: string }[]>('select name from departments');
+  const [defaults] = await em.execute<{ default_profile_id: number | null; default_licence_id: number | null }[]>(
+    'select default_profile_id, default_licence_id from client_settings where id = 1',
+  );
   const byName = <T extends { name: string }>(items: T[]) => new Map(items.map((i) => [i.name.trim().toLowerCase(), i] as const));
   const root = orgs.find((o) => o.namePath === '')!;
   return {
@@ -77,38 +78,29 @@ export async function existingKeys(
   em: EntityManager,
   keys: { usernames: string[]; emails: string[]; mobiles: string[]; externalIds: [string, string][] },
 ): Promise<ExistingKeys> {
-  const [usernames, emails, mobiles, externals] = await Promise.all([
-    em.execute<{ k: string }[]>('select lower(username) as k from users where lower(username) in (select jsonb_array_elements_text(?::jsonb))', [json(keys.usernames)]),
-    em.execute<{ k: string }[]>('select lower(email) as k from users where lower(email) in (select jsonb_array_elements_text(?::jsonb))', [json(keys.emails)]),
-    keys.mobiles.length === 0
+  const usernames = await em.execute<{ k: string }[]>('select lower(username) as k from users where lower(username) in (select jsonb_array_elements_text(?::jsonb))', [json(keys.usernames)]);
+  const emails = await em.execute<{ k: string }[]>('select lower(email) as k from users where lower(email) in (select jsonb_array_elements_text(?::jsonb))', [json(keys.emails)]);
+  const mobiles = await (keys.mobiles.length === 0
       ? Promise.resolve([] as { k: string }[])
       : em.execute<{ k: string }[]>(
           `select distinct regexp_replace(c.mobile, '[^0-9+]', '', 'g') as k from contacts c join users u on u.contact_id = c.id
             where c.mobile is not null and regexp_replace(c.mobile, '[^0-9+]', '', 'g') in (select jsonb_array_elements_text(?::jsonb))`,
           [json(keys.mobiles)],
-        ),
-    keys.externalIds.length === 0
+        ));
+  const externals = await (keys.externalIds.length === 0
       ? Promise.resolve([] as { provider: string; external_id: string }[])
       : em.execute<{ provider: string; external_id: string }[]>(
           `select provider, external_id from users
             where external_id is not null
               and (lower(provider), external_id) in (select lower(x->>0), x->>1 from jsonb_array_elements(?::jsonb) x)`,
           [json(keys.externalIds)],
-        ),
-  ]);
+        ));
   return {
     usernames: new Set(usernames.map((r) => r.k)),
     emails: new Set(emails.map((r) => r.k)),
     mobiles: new Set(mobiles.map((r) => mobileKey(r.k))),
     externalIds: new Set(externals.map((r) => externalKey(r.provider, r.external_id))),
   };
-}
-
-/** Locks the licence rows the file uses, so seat counts cannot change until the transaction ends. */
-export async function lockLicences(tx: EntityManager, licenceIds: number[]): Promise<void> {
-  const ids = [...new Set(licenceIds)].sort((a, b) => a - b);
-  if (ids.length === 0) return;
-  await tx.execute(`select id from licence_types where id in (${ids.map(() => '?').join(', ')}) order by id for update`, ids);
 }
 
 async function allocateIds(tx: EntityManager, table: 'contacts' | 'users', count: number): Promise<number[]> {
