@@ -30,31 +30,37 @@ create table custom_properties (
 );`);
     this.addSql(`create unique index custom_properties_name_unique on custom_properties (lower(name));`);
 
+    // `single` mirrors "not multi_valued" of the property so that a partial unique index can keep a
+    // single-valued property at one value per user; the triggers keep the copy in step.
     this.addSql(`
 create table user_property_values (
   user_id integer not null references users (id) on delete cascade,
   property_id integer not null references custom_properties (id) on delete cascade,
   value varchar(500) not null,
+  single boolean not null default true,
   constraint user_property_values_pkey primary key (user_id, property_id, value),
   constraint user_property_values_not_blank check (btrim(value) <> '')
 );`);
     this.addSql(`create index user_property_values_lookup_idx on user_property_values (property_id, value, user_id);`);
-
-    // A single-valued property holds at most one value per user: checked by the database.
+    this.addSql(`create unique index user_property_values_single on user_property_values (user_id, property_id) where single;`);
     this.addSql(`
-create function user_property_values_single() returns trigger language plpgsql as $$
+create function user_property_values_set_single() returns trigger language plpgsql as $$
 begin
-  if not (select multi_valued from custom_properties where id = new.property_id)
-     and exists (select 1 from user_property_values v
-                  where v.user_id = new.user_id and v.property_id = new.property_id and v.value <> new.value) then
-    raise exception 'property % takes a single value', new.property_id
-      using errcode = '23505', constraint = 'user_property_values_single';
-  end if;
+  new.single := not (select p.multi_valued from custom_properties p where p.id = new.property_id);
   return new;
 end $$;`);
     this.addSql(`
-create trigger user_property_values_single before insert or update on user_property_values
-for each row execute function user_property_values_single();`);
+create trigger user_property_values_set_single before insert or update of property_id on user_property_values
+for each row execute function user_property_values_set_single();`);
+    this.addSql(`
+create function custom_properties_propagate_multi() returns trigger language plpgsql as $$
+begin
+  update user_property_values set single = not new.multi_valued where property_id = new.id;
+  return null;
+end $$;`);
+    this.addSql(`
+create trigger custom_properties_propagate_multi after update of multi_valued on custom_properties
+for each row when (old.multi_valued is distinct from new.multi_valued) execute function custom_properties_propagate_multi();`);
 
     this.addSql(`create index users_username_trgm_idx on users using gin (username gin_trgm_ops);`);
     this.addSql(`create index contacts_full_name_trgm_idx on contacts using gin (full_name gin_trgm_ops);`);
@@ -64,7 +70,8 @@ for each row execute function user_property_values_single();`);
 
   override async down(): Promise<void> {
     this.addSql('drop table if exists user_property_values cascade;');
-    this.addSql('drop function if exists user_property_values_single() cascade;');
+    this.addSql('drop function if exists user_property_values_set_single() cascade;');
+    this.addSql('drop function if exists custom_properties_propagate_multi() cascade;');
     this.addSql('drop table if exists custom_properties cascade;');
     this.addSql('drop table if exists departments cascade;');
     this.addSql('drop index if exists users_username_trgm_idx;');

@@ -42,4 +42,8 @@ export class UserPropertyValue {
 
   @PrimaryKey({ type: 'string', length: 500 })
   value!: string;
+
+  /** Set by the database from the property (not multi-valued); backs the one-value rule. */
+  @Property({ type: 'boolean', persist: false })
+  single?: boolean;
 }

@@ -1,5 +1,6 @@
 import { Migration20261122000000_initial } from '../../migrations/Migration20261122000000_initial';
 import { Migration20261122100000_contacts_users } from '../../migrations/Migration20261122100000_contacts_users';
+import { Migration20261122100100_password_send } from '../../migrations/Migration20261122100100_password_send';
 import { Migration20261122140000_imports } from '../../migrations/Migration20261122140000_imports';
 
 /**
@@ -9,5 +10,6 @@ import { Migration20261122140000_imports } from '../../migrations/Migration20261
 export const MIGRATIONS = [
   { name: 'Migration20261122000000_initial', class: Migration20261122000000_initial },
   { name: 'Migration20261122100000_contacts_users', class: Migration20261122100000_contacts_users },
+  { name: 'Migration20261122100100_password_send', class: Migration20261122100100_password_send },
   { name: 'Migration20261122140000_imports', class: Migration20261122140000_imports },
 ];

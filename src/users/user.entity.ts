@@ -54,6 +54,16 @@ export class User {
   @Property({ type: 'datetime', nullable: true })
   lastLoginAt: Date | null = null;
 
+  /** When the login credentials are (or were) to be e-mailed: the users list's last column. */
+  @Property({ type: 'datetime', nullable: true })
+  passwordSendAt: Date | null = null;
+
+  @Property({ type: 'string', length: 20, nullable: true })
+  passwordSendStatus: 'pending' | 'sent' | 'failed' | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  passwordSendError: string | null = null;
+
   /** Bumped to end every session of the user (password change, disable, "End sessions"). */
   @Property({ type: 'integer' })
   sessionVersion: number & Opt = 1;

@@ -109,5 +109,14 @@ describe('core schema', () => {
     await t.sql(`insert into user_property_values (user_id, property_id, value) values ($1, $2, 'Go'), ($1, $2, 'SQL')`, [u.id, multi.id]);
     const rows = await t.sql<{ value: string }>('select value from user_property_values where user_id = $1 order by value', [u.id]);
     expect(rows.map((r) => r.value)).toEqual(['Berlin', 'Go', 'SQL']);
+    // Making a property single-valued while a user holds several of its values is refused.
+    expect(await violation(t.sql('update custom_properties set multi_valued = false where id = $1', [multi.id]))).toMatchObject({
+      constraint: 'user_property_values_single',
+    });
+    await t.sql(`delete from user_property_values where property_id = $1 and value = 'SQL'`, [multi.id]);
+    await t.sql('update custom_properties set multi_valued = false where id = $1', [multi.id]);
+    expect(await violation(t.sql(`insert into user_property_values (user_id, property_id, value) values ($1, $2, 'Rust')`, [u.id, multi.id]))).toMatchObject({
+      constraint: 'user_property_values_single',
+    });
   });
 });
