@@ -107,7 +107,7 @@ describe('validateSheet', () => {
 
   it.each([
     ['UserName required', { UserName: '' }, 'UserName', 'UserName is required.'],
-    ['UserName without spaces', { UserName: 'j smith' }, 'UserName', 'UserName must not contain spaces or control characters.'],
+    ['UserName characters (the rule of every username)', { UserName: 'j smith' }, 'UserName', 'A username may contain only letters a–z, digits and . _ @ - (no spaces or accents).'],
     ['Email required', { Email: '' }, 'Email', 'Email is required.'],
     ['Email valid', { Email: 'not-an-address' }, 'Email', '"not-an-address" is not a valid e-mail address.'],
     ['Password required for local', { Password: '' }, 'Password', 'Password is required for provider local.'],

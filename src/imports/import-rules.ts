@@ -1,5 +1,6 @@
 import { PasswordPolicy, passwordPolicyMessage } from '../accounts/password-policy';
 import { usageText } from '../licences/licence-usage';
+import { usernameProblem } from '../users/username-format';
 import { commaList, lines, organizationList, pathKey } from './cells';
 import { HeaderMap, matchHeaders, PropertyColumn, StandardColumn } from './columns';
 import type { ParsedSheet, SheetRow } from './workbook-reader';
@@ -85,7 +86,6 @@ export interface ValidationResult {
 }
 
 const EMAIL = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\.]+(\.[^\s@<>(),;:"[\]\\.]+)+$/;
-const USERNAME = /^[^\s\p{Cc}]+$/u;
 const PROVIDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const VALUE_SHOWN_MAX = 200;
 
@@ -164,8 +164,7 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
     // Identity.
     const username = get('UserName');
     if (username === '') add('UserName', '', 'UserName is required.');
-    else if (username.length > 100) add('UserName', username, 'UserName must be at most 100 characters long.');
-    else if (!USERNAME.test(username)) add('UserName', username, 'UserName must not contain spaces or control characters.');
+    else if (usernameProblem(username)) add('UserName', username, usernameProblem(username)!);
     else {
       duplicate('username', username.toLowerCase(), 'UserName', username);
       if (existing.usernames.has(username.toLowerCase())) add('UserName', username, `A user with the UserName "${username}" is already registered.`);
