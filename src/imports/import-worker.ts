@@ -23,6 +23,9 @@ class Revalidated extends Error {
   }
 }
 
+/** Another instance took the job over (our lease ran out): leave the job to it. */
+class TakenOver extends Error {}
+
 /** Hashes at most `concurrency` passwords at a time, so sign-ins stay responsive during a big import. */
 export async function hashPasswords(users: ImportUser[], concurrency: number, onProgress: (done: number) => Promise<void>): Promise<(string | null)[]> {
   const hashes: (string | null)[] = new Array(users.length).fill(null);
@@ -166,7 +169,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
       const imported = await em.transactional(async (tx) => {
         await tx.execute('select pg_advisory_xact_lock(?)', [IMPORT_LOCK]);
         const [current]: { attempts: number; status: string }[] = await tx.execute('select attempts, status from import_jobs where id = ? for update', [id]);
-        if (current.attempts !== attempt || current.status !== 'importing') throw new ImportFileError('The import was taken over by another instance.');
+        if (current.attempts !== attempt || current.status !== 'importing') throw new TakenOver();
         // Seats: the licence rows stay locked until commit, so the counts below cannot change.
         await tx.execute('select id from licence_types order by id for update');
         const final = await this.validate(tx, sheet);
@@ -197,6 +200,10 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
       });
       this.logger.log(`Import ${id} (${label}): ${imported} users imported.`);
     } catch (error) {
+      if (error instanceof TakenOver) {
+        this.logger.warn(`Import ${id} (${label}) was taken over by another instance after its lease ran out.`);
+        return;
+      }
       await this.fail(em, id, label, source, error);
     }
   }

@@ -23,7 +23,7 @@ describe('Excel import of users', () => {
   let A1: OrgRow;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
+    t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0', IMPORT_MAX_BYTES: String(2 * 1024 * 1024) } });
     A = await createOrganization(t, 'A');
     A1 = await createOrganization(t, 'A1', A);
     await createOrganization(t, 'B');
@@ -341,6 +341,10 @@ describe('Excel import of users', () => {
       const bomb = await zipBomb(400);
       expect(bomb.length).toBeLessThan(1024 * 1024);
       await refusedAtUpload(bomb, 'bomb.xlsx', /would unpack to more than 200 MB|zip bomb/);
+    });
+
+    it('refuses a file over IMPORT_MAX_BYTES while it is being received', async () => {
+      await refusedAtUpload(Buffer.alloc(2 * 1024 * 1024 + 10, 0x41), 'big.xlsx', 'The file is larger than the limit of 2 MB.');
     });
 
     it('refuses a non-zip renamed .xlsx, an empty file and an encrypted workbook', async () => {
