@@ -270,7 +270,8 @@ describe('Excel import of users', () => {
       ]);
       expect(job.message).toBe('Import failed: 13 errors in 5 rows.');
       expect(page).toContain('Import failed: 13 errors in 5 rows.');
-      expect(page).toContain('Role &quot;Wizard&quot; does not exist.');
+      expect(page).toContain('<tr><td>2</td><td>Roles</td><td>Member, Wizard</td><td>Role &quot;Wizard&quot; does not exist.</td></tr>');
+      expect(page).toContain('<tr><td>3</td><td>Password</td><td>(hidden)</td><td>The password needs at least 8 characters and a digit.</td></tr>');
       expect(page).toContain(`href="/imports/${job.id}/errors"`);
       expect(await userDataFingerprint(t)).toEqual(before);
 
