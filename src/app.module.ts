@@ -14,6 +14,7 @@ import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
 import { CredentialsModule } from './credentials/credentials.module';
 import { HomeModule } from './home/home.module';
+import { ImportsModule } from './imports/imports.module';
 import { LicencesModule } from './licences/licences.module';
 import { MailModule } from './mail/mail.module';
 import { OrganizationsModule } from './organizations/organizations.module';
@@ -46,6 +47,8 @@ export class AppModule {
         MailModule,
         // Before UsersModule: its static routes (/users/password-send-date) must win over /users/:id.
         CredentialsModule,
+        // Before UsersModule: GET /users/export must not be taken for a user id.
+        ImportsModule,
         UsersModule,
         ContactsModule,
         DepartmentsModule,

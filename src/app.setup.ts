@@ -11,6 +11,7 @@ import { HttpErrorFilter } from './common/error.filter';
 import { takeFlash } from './common/flash';
 import { registerHelpers } from './common/hbs-helpers';
 import { projectRoot } from './common/project-root';
+import { uploadParser } from './imports/upload-parser';
 import { AppRuntime } from './runtime';
 
 /** Largest urlencoded form Tessera accepts (uploads have their own limits). */
@@ -77,6 +78,8 @@ export function configureApp(app: NestExpressApplication, runtime: AppRuntime): 
     next();
   });
   app.use(express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 5000 }));
+  // Uploads (multipart) are parsed before csurf too, so their `_csrf` field is checked like a form's.
+  app.use(uploadParser(runtime.config.imports.maxBytes));
   // The token is read from the form body (or a header), never from the URL where it could leak.
   app.use(unlessSessionless(csurf({ value: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : String(req.headers['x-csrf-token'] ?? '')) })));
   // PostgreSQL text cannot hold a NUL character: such a request is refused (400) before any query.

@@ -17,6 +17,7 @@ export function navigation(actor: Actor): NavItem[] {
   if (allows(actor, 'manage_organizations')) items.push({ href: '/organizations', label: 'Organizations' });
   if (canListContacts(actor)) items.push({ href: '/contacts', label: 'Contacts' });
   if (canListUsers(actor)) items.push({ href: '/users', label: 'Users' });
+  if (actor.isAdministrator) items.push({ href: '/imports', label: 'Import' });
   if (allows(actor, 'manage_settings')) {
     items.push({ href: '/settings', label: 'Settings' });
     items.push({ href: '/roles', label: 'Roles' }, { href: '/profiles', label: 'User profiles' }, { href: '/licences', label: 'Licences' }, { href: '/custom-properties', label: 'Custom properties' });

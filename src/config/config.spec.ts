@@ -17,7 +17,18 @@ describe('loadConfig', () => {
       schedulerEnabled: true,
       adminPassword: null,
       secureCookies: false,
+      imports: { maxBytes: 20 * 1024 * 1024, maxInflatedBytes: 200 * 1024 * 1024, maxRows: 100_000, pollSeconds: 5 },
     });
+  });
+
+  it('reads the import limits and names a bad one', () => {
+    expect(loadConfig({ IMPORT_MAX_BYTES: '2048', IMPORT_MAX_ROWS: '10', IMPORT_POLL_SECONDS: '0' }).imports).toEqual({
+      maxBytes: 2048,
+      maxInflatedBytes: 200 * 1024 * 1024,
+      maxRows: 10,
+      pollSeconds: 0,
+    });
+    expect(() => loadConfig({ IMPORT_MAX_ROWS: 'lots' })).toThrow(/IMPORT_MAX_ROWS must be a whole number/);
   });
 
   it('derives PUBLIC_URL from PORT and strips a trailing slash from an explicit one', () => {

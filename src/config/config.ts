@@ -18,6 +18,19 @@ export interface AppConfig {
   adminPassword: string | null;
   /** `true` when PUBLIC_URL is https: session cookies are then marked `Secure`. */
   secureCookies: boolean;
+  /** Limits and worker of the Excel import (SPEC §4 "Import (Excel)"). */
+  imports: ImportLimits;
+}
+
+export interface ImportLimits {
+  /** IMPORT_MAX_BYTES: largest upload accepted (default 20 MiB). */
+  maxBytes: number;
+  /** IMPORT_MAX_INFLATED_BYTES: largest total uncompressed size of a workbook (default 200 MiB). */
+  maxInflatedBytes: number;
+  /** IMPORT_MAX_ROWS: most data rows in one file (default 100,000). */
+  maxRows: number;
+  /** IMPORT_POLL_SECONDS: how often an instance looks for queued imports; 0 = only when kicked (default 5). */
+  pollSeconds: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -113,6 +126,23 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
     problems.push('ADMIN_PASSWORD must be 8 to 128 characters long (or unset to generate one)');
   }
 
+  const wholeNumber = (name: string, fallback: number, min: number, max: number): number => {
+    const rawValue = blankToUndefined(env[name]);
+    if (rawValue === undefined) return fallback;
+    const n = Number(rawValue);
+    if (!/^\d+$/.test(rawValue) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${rawValue}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const imports: ImportLimits = {
+    maxBytes: wholeNumber('IMPORT_MAX_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxInflatedBytes: wholeNumber('IMPORT_MAX_INFLATED_BYTES', 200 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+    maxRows: wholeNumber('IMPORT_MAX_ROWS', 100_000, 1, 10_000_000),
+    pollSeconds: wholeNumber('IMPORT_POLL_SECONDS', 5, 0, 3600),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = publicUrlRaw.replace(/\/+$/, '');
@@ -127,6 +157,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
     schedulerEnabled: schedulerRaw !== 'off',
     adminPassword,
     secureCookies: publicUrl.startsWith('https://'),
+    imports: Object.freeze(imports),
   });
 }
 

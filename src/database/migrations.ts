@@ -4,6 +4,7 @@ import { Migration20261122100100_password_send } from '../../migrations/Migratio
 import { Migration20261122110000_contacts_email_sort } from '../../migrations/Migration20261122110000_contacts_email_sort';
 import { Migration20261122120000_users_list } from '../../migrations/Migration20261122120000_users_list';
 import { Migration20261122130000_credential_mail } from '../../migrations/Migration20261122130000_credential_mail';
+import { Migration20261122140000_imports } from '../../migrations/Migration20261122140000_imports';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261122110000_contacts_email_sort', class: Migration20261122110000_contacts_email_sort },
   { name: 'Migration20261122120000_users_list', class: Migration20261122120000_users_list },
   { name: 'Migration20261122130000_credential_mail', class: Migration20261122130000_credential_mail },
+  { name: 'Migration20261122140000_imports', class: Migration20261122140000_imports },
 ];

@@ -10,6 +10,7 @@ import { USERS_CASES } from './matrix/users.cases';
 import { CREDENTIALS_CASES } from './matrix/credentials.cases';
 import { MAIL_CASES } from './matrix/mail.cases';
 import { PASSWORD_SETTINGS_CASES } from './matrix/password-settings.cases';
+import { IMPORT_CASES } from './matrix/imports.cases';
 
 /**
  * The authorization matrix of SPEC §3: who may call which route on which object. A table of
@@ -40,7 +41,7 @@ export const MATRIX_ACTORS: { key: ActorKey; label: string }[] = [
 ];
 
 /** Route families whose every route must have at least one row (checked against the running app). */
-export const MATRIX_PREFIXES: string[] = ['/organizations', '/users', '/settings', '/audit', '/contacts', '/custom-properties', '/mail'];
+export const MATRIX_PREFIXES: string[] = ['/organizations', '/users', '/settings', '/audit', '/contacts', '/custom-properties', '/mail', '/imports'];
 
 export interface MatrixWorld {
   t: TestApp;
@@ -533,6 +534,7 @@ export const MATRIX_CASES: RouteCase[] = [
   ...CREDENTIALS_CASES,
   ...MAIL_CASES,
   ...PASSWORD_SETTINGS_CASES,
+  ...IMPORT_CASES,
 ];
 
 interface RouterLayer {

@@ -1,0 +1,263 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { availableParallelism } from 'node:os';
+import { hashPassword } from '../accounts/password-hasher';
+import { AuditService, AuditSource } from '../audit/audit.service';
+import { APP_CONFIG } from '../config/config';
+import type { AppConfig } from '../config/config';
+import { ImportError, ImportUser, keysOf, validateSheet } from './import-rules';
+import { existingKeys, insertUsers, loadReferenceData, storeErrors } from './import-store';
+import { ImportFileError, ParsedSheet, readUpload } from './workbook-reader';
+
+/** How long a claimed job belongs to the instance that claimed it before another may take it over. */
+const LEASE = "interval '10 minutes'";
+const MAX_ATTEMPTS = 3;
+/** Failed jobs keep their file (for "Download with errors") this long. */
+const KEEP_FAILED_FILES = "interval '7 days'";
+/** Serialises the final write of concurrent imports (their uniqueness checks would race otherwise). */
+const IMPORT_LOCK = 7_274_101;
+
+class Revalidated extends Error {
+  constructor(readonly errors: ImportError[], readonly errorRows: number) {
+    super('The file no longer passes the rules.');
+  }
+}
+
+/** Another instance took the job over (our lease ran out): leave the job to it. */
+class TakenOver extends Error {}
+
+/** Hashes at most `concurrency` passwords at a time, so sign-ins stay responsive during a big import. */
+export async function hashPasswords(users: ImportUser[], concurrency: number, onProgress: (done: number) => Promise<void>): Promise<(string | null)[]> {
+  const hashes: (string | null)[] = new Array(users.length).fill(null);
+  let next = 0;
+  let done = 0;
+  const lanes = Array.from({ length: Math.max(1, concurrency) }, async () => {
+    while (next < users.length) {
+      const i = next++;
+      const password = users[i].password;
+      if (password !== null) hashes[i] = await hashPassword(password);
+      done++;
+      await onProgress(done);
+    }
+  });
+  await Promise.all(lanes);
+  return hashes;
+}
+
+export function plural(n: number, one: string, many: string): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+export function failureMessage(errors: number, rows: number): string {
+  return `Import failed: ${plural(errors, 'error', 'errors')} in ${plural(rows, 'row', 'rows')}.`;
+}
+
+/**
+ * Runs queued imports on any instance: claims one job at a time with `FOR UPDATE SKIP LOCKED`
+ * and a lease, reads and validates the whole file, and writes all of it in one transaction or
+ * nothing. Polls every IMPORT_POLL_SECONDS and is kicked right after an upload.
+ */
+@Injectable()
+export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ImportWorker.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  readonly hashConcurrency = Math.max(1, availableParallelism() - 1);
+
+  constructor(
+    private readonly rootEm: EntityManager,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const seconds = this.config.imports.pollSeconds;
+    if (seconds > 0) {
+      this.timer = setInterval(() => this.kick(), seconds * 1000);
+      this.timer.unref();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Looks for work now (after an upload); a no-op while a run is going (it looks again after). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop()
+      .catch((error: unknown) => this.logger.error(`Import worker: ${(error as Error).stack ?? String(error)}`))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Runs until no job is waiting (tests, and the CLI). */
+  async drain(): Promise<void> {
+    for (;;) {
+      this.kick();
+      while (this.running) await this.running;
+      const [{ n }]: { n: number }[] = await this.rootEm
+        .fork()
+        .execute(`select count(*)::int as n from import_jobs where status = 'queued' or (status in ('validating', 'importing') and lease_until < now())`);
+      if (n === 0) return;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    await this.rootEm.fork().execute(`update import_jobs set file_data = null where status = 'failed' and file_data is not null and finished_at < now() - ${KEEP_FAILED_FILES}`);
+    while (!this.stopped) {
+      const claimed = await this.claim();
+      if (!claimed) return;
+      await this.process(claimed.id, claimed.attempts);
+    }
+  }
+
+  private async claim(): Promise<{ id: number; attempts: number } | null> {
+    const rows: { id: number; attempts: number }[] = await this.rootEm.fork().execute(
+      `with next as (
+         select id from import_jobs
+          where status = 'queued' or (status in ('validating', 'importing') and lease_until < now())
+          order by id limit 1 for update skip locked)
+       update import_jobs j
+          set status = 'validating', attempts = j.attempts + 1, lease_until = now() + ${LEASE},
+              started_at = coalesce(j.started_at, now()), processed_rows = 0
+         from next where j.id = next.id
+       returning j.id, j.attempts`,
+    );
+    return rows[0] ?? null;
+  }
+
+  private async process(id: number, attempt: number): Promise<void> {
+    const em = this.rootEm.fork();
+    const [job]: { file_name: string; file_data: Buffer | null; created_by_id: number | null; created_by_name: string; created_by_ip: string | null }[] = await em.execute(
+      'select file_name, file_data, created_by_id, created_by_name, created_by_ip from import_jobs where id = ?',
+      [id],
+    );
+    const source: AuditSource = { actorId: job.created_by_id, actorName: job.created_by_name, ip: job.created_by_ip };
+    const label = job.file_name;
+    try {
+      if (attempt > MAX_ATTEMPTS) throw new ImportFileError(`The import was interrupted ${MAX_ATTEMPTS} times and has been given up. Upload the file again.`);
+      if (!job.file_data) throw new ImportFileError('The uploaded file is no longer stored. Upload it again.');
+      await this.assertAdministrator(em, job.created_by_id);
+      const sheet = await readUpload(job.file_data, job.file_name, this.config.imports);
+      await em.execute('update import_jobs set total_rows = ?, lease_until = now() + ' + LEASE + ' where id = ?', [sheet.rows.length, id]);
+
+      const first = await this.validate(em, sheet);
+      if (first.errors.length > 0) throw new Revalidated(first.errors, first.errorRows);
+
+      await em.execute(`update import_jobs set status = 'importing', lease_until = now() + ${LEASE} where id = ?`, [id]);
+      let lastReport = 0;
+      const hashes = await hashPasswords(first.users, this.hashConcurrency, async (done) => {
+        if (Date.now() - lastReport < 1000 && done < first.users.length) return;
+        lastReport = Date.now();
+        await em.execute(`update import_jobs set processed_rows = ?, lease_until = now() + ${LEASE} where id = ?`, [done, id]);
+      });
+
+      const imported = await em.transactional(async (tx) => {
+        await tx.execute('select pg_advisory_xact_lock(?)', [IMPORT_LOCK]);
+        const [current]: { attempts: number; status: string }[] = await tx.execute('select attempts, status from import_jobs where id = ? for update', [id]);
+        if (current.attempts !== attempt || current.status !== 'importing') throw new TakenOver();
+        // Seats: the licence rows stay locked until commit, so the counts below cannot change.
+        await tx.execute('select id from licence_types order by id for update');
+        const final = await this.validate(tx, sheet);
+        if (final.errors.length > 0) throw new Revalidated(final.errors, final.errorRows);
+        if (final.users.length !== first.users.length || final.users.some((u, i) => u.username !== first.users[i].username)) {
+          throw new ImportFileError('The file was read differently the second time; import it again.');
+        }
+        const reference = await loadReferenceData(tx);
+        await insertUsers(tx, final.users, hashes, reference.mustChangeAtFirstLogin);
+        await this.audit.write(
+          source,
+          {
+            action: 'import.succeeded',
+            objectType: 'import',
+            objectId: id,
+            objectLabel: label,
+            detail: `Imported ${plural(final.users.length, 'user', 'users')} from ${label}.`,
+            changes: { file: { from: null, to: label }, users: { from: null, to: final.users.length } },
+          },
+          tx,
+        );
+        await tx.execute(
+          `update import_jobs set status = 'succeeded', imported_count = ?, processed_rows = ?, file_data = null, lease_until = null, finished_at = now(), message = ?
+            where id = ?`,
+          [final.users.length, final.users.length, `Imported ${plural(final.users.length, 'user', 'users')}.`, id],
+        );
+        return final.users.length;
+      });
+      this.logger.log(`Import ${id} (${label}): ${imported} users imported.`);
+    } catch (error) {
+      if (error instanceof TakenOver) {
+        this.logger.warn(`Import ${id} (${label}) was taken over by another instance after its lease ran out.`);
+        return;
+      }
+      await this.fail(em, id, label, source, error);
+    }
+  }
+
+  private async validate(em: EntityManager, sheet: ParsedSheet) {
+    const reference = await loadReferenceData(em);
+    const existing = await existingKeys(em, keysOf(sheet, reference.properties));
+    return validateSheet(sheet, reference, existing);
+  }
+
+  private async assertAdministrator(em: EntityManager, userId: number | null): Promise<void> {
+    const [row]: { ok: boolean }[] = await em.execute(
+      `select exists (select 1 from users u join user_roles ur on ur.user_id = u.id join roles r on r.id = ur.role_id
+                       where u.id = ? and u.enabled and r.built_in_key = 'administrator') as ok`,
+      [userId ?? 0],
+    );
+    if (!row.ok) throw new ImportFileError('The user who uploaded the file is no longer an Administrator.');
+  }
+
+  private async fail(em: EntityManager, id: number, label: string, source: AuditSource, error: unknown): Promise<void> {
+    let message: string;
+    let errors: ImportError[] = [];
+    let errorRows = 0;
+    const e = error as { code?: string; constraint?: string };
+    if (error instanceof Revalidated) {
+      errors = error.errors;
+      errorRows = error.errorRows;
+      message = failureMessage(errors.length, errorRows);
+    } else if (error instanceof ImportFileError) {
+      message = `Import failed: ${error.message}`;
+    } else if (e?.code === '23505') {
+      message = 'Import failed: a user with one of these usernames, e-mail addresses or ids was registered meanwhile. Import the file again to see which.';
+    } else {
+      this.logger.error(`Import ${id} failed unexpectedly: ${(error as Error)?.stack ?? String(error)}`);
+      message = 'Import failed: an unexpected error occurred. Nothing was imported.';
+    }
+    await em.transactional(async (tx) => {
+      await storeErrors(tx, id, errors);
+      await tx.execute(
+        `update import_jobs set status = 'failed', error_count = ?, error_row_count = ?, message = ?, lease_until = null, finished_at = now() where id = ?`,
+        [errors.length, errorRows, message, id],
+      );
+      await this.audit.write(
+        source,
+        {
+          action: 'import.failed',
+          objectType: 'import',
+          objectId: id,
+          objectLabel: label,
+          detail: message,
+          changes: { file: { from: null, to: label }, errors: { from: null, to: errors.length }, rows: { from: null, to: errorRows } },
+        },
+        tx,
+      );
+    });
+  }
+}

@@ -1,0 +1,143 @@
+import { DEFAULT_PASSWORD_POLICY } from '../../src/accounts/password-policy';
+import { ImportWorker } from '../../src/imports/import-worker';
+import { ReferenceData, validateSheet } from '../../src/imports/import-rules';
+import { ImportFileError, readUpload } from '../../src/imports/workbook-reader';
+import { createTestApp, TestApp } from '../support/app';
+import { rawWorkbook, sheetXml, workbook } from '../support/imports-files';
+import { userDataFingerprint } from '../support/imports-factories';
+
+/**
+ * Fuzzing the upload pipeline: thousands of byte-mutated variants of a small valid workbook (and
+ * of its sheet XML) go through reading and validation; none may throw anything but the import's
+ * own "not a readable file" error. A sample also runs through the real worker on the database:
+ * each either imports every one of its users or changes nothing.
+ */
+jest.setTimeout(300_000);
+
+const LIMITS = { maxBytes: 20 * 1024 * 1024, maxInflatedBytes: 200 * 1024 * 1024, maxRows: 100_000 };
+const HEAD = ['Id', 'UserName', 'Email', 'Provider', 'FirstName', 'Mobile', 'Enabled'];
+const ROWS = Array.from({ length: 6 }, (_, i) => [`id-${i}`, `fz${i}`, `fz${i}@example.org`, 'azure', `Name ${i}`, `49151${i}`, 'true']);
+
+/** mulberry32: a small seeded generator, so every run fuzzes the same variants. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a |= 0;
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function mutate(source: Buffer, rnd: () => number): Buffer {
+  let bytes = Buffer.from(source);
+  const edits = 1 + Math.floor(rnd() * 6);
+  for (let e = 0; e < edits; e++) {
+    const at = Math.floor(rnd() * bytes.length);
+    const kind = Math.floor(rnd() * 5);
+    if (kind === 0) bytes[at] = Math.floor(rnd() * 256);
+    else if (kind === 1) bytes[at] ^= 1 << Math.floor(rnd() * 8);
+    else if (kind === 2) bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([Math.floor(rnd() * 256)]), bytes.subarray(at)]);
+    else if (kind === 3) bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + Math.floor(rnd() * 16))]);
+    else bytes = bytes.subarray(0, Math.max(1, at));
+  }
+  return bytes;
+}
+
+const ref: ReferenceData = {
+  properties: [],
+  roles: new Map([['member', { id: 1, name: 'Member' }]]),
+  defaultRoleIds: [1],
+  organizations: new Map([['', { id: 1, name: 'Global' }]]),
+  rootName: 'Global',
+  licences: new Map(),
+  defaultLicenceId: null,
+  profiles: new Map(),
+  defaultProfileId: null,
+  departments: new Map(),
+  policy: DEFAULT_PASSWORD_POLICY,
+};
+const none = { usernames: new Set<string>(), emails: new Set<string>(), mobiles: new Set<string>(), externalIds: new Set<string>() };
+
+/** Reads and validates; returns what happened, throws only on an unexpected exception. */
+async function pipeline(file: Buffer, name: string): Promise<'refused' | 'invalid' | 'valid'> {
+  try {
+    const sheet = await readUpload(file, name, LIMITS);
+    return validateSheet(sheet, ref, none).errors.length > 0 ? 'invalid' : 'valid';
+  } catch (error) {
+    if (error instanceof ImportFileError) return 'refused';
+    throw new Error(`${name}: unexpected ${(error as Error).stack ?? String(error)}`);
+  }
+}
+
+describe('fuzzed uploads', () => {
+  let t: TestApp;
+  let xlsx: Buffer;
+  let xml: string;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
+    xlsx = await workbook(
+      ROWS.map((r) => Object.fromEntries(HEAD.map((h, i) => [h, r[i]]))),
+      HEAD,
+    );
+    xml = sheetXml([HEAD, ...ROWS]);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('never throws anything but a clear refusal for 2,000 byte-mutated workbooks', async () => {
+    const rnd = random(20261122);
+    const outcomes = { refused: 0, invalid: 0, valid: 0 };
+    for (let i = 0; i < 2000; i++) outcomes[await pipeline(mutate(xlsx, rnd), `m${i}.xlsx`)]++;
+    expect(outcomes.refused + outcomes.invalid + outcomes.valid).toBe(2000);
+    expect(outcomes.refused).toBeGreaterThan(0);
+  });
+
+  it('never throws for 1,500 mutated sheet XML parts and CSV files (deeper paths: XML, cells, rules)', async () => {
+    const rnd = random(4242);
+    const outcomes = { refused: 0, invalid: 0, valid: 0 };
+    for (let i = 0; i < 1000; i++) outcomes[await pipeline(rawWorkbook(mutate(Buffer.from(xml), rnd)), `x${i}.xlsx`)]++;
+    const csv = Buffer.from([HEAD, ...ROWS].map((r) => r.join(';')).join('\r\n'));
+    for (let i = 0; i < 500; i++) outcomes[await pipeline(mutate(csv, rnd), `c${i}.csv`)]++;
+    // The mutations reach every outcome: refusals, rule violations and clean files.
+    expect(outcomes.refused).toBeGreaterThan(0);
+    expect(outcomes.invalid).toBeGreaterThan(0);
+    expect(outcomes.valid).toBeGreaterThan(0);
+  });
+
+  it('through the worker, a mutated file imports all of its users or changes nothing', async () => {
+    const rnd = random(777);
+    const [admin] = await t.sql<{ id: number }>(`select id from users where username = 'admin'`);
+    let succeeded = 0;
+    let failed = 0;
+    for (let i = 0; i <= 40; i++) {
+      // The last one is the untouched workbook: it must import.
+      const file = i === 40 ? xlsx : i % 2 === 0 ? rawWorkbook(mutate(Buffer.from(xml), rnd)) : mutate(xlsx, rnd);
+      const before = await userDataFingerprint(t);
+      const [{ n: usersBefore }] = await t.sql<{ n: number }>('select count(*)::int as n from users');
+      const [job] = await t.sql<{ id: number }>(
+        `insert into import_jobs (created_by_id, created_by_name, file_name, file_size, file_kind, file_data) values ($1, 'admin', $2, $3, 'xlsx', $4) returning id`,
+        [admin.id, `fuzz${i}.xlsx`, file.length, file],
+      );
+      await t.app.get(ImportWorker).drain();
+      const [done] = await t.sql<{ status: string; imported_count: number }>('select status, imported_count from import_jobs where id = $1', [job.id]);
+      const [{ n: usersAfter }] = await t.sql<{ n: number }>('select count(*)::int as n from users');
+      if (done.status === 'succeeded') {
+        succeeded++;
+        expect(usersAfter - usersBefore).toBe(done.imported_count);
+        // Remove them again so later files are judged on their own.
+        await t.sql(`delete from users where username like 'fz%' or username like '%fz%'`);
+        await t.sql(`delete from contacts c where not exists (select 1 from users u where u.contact_id = c.id) and c.id > 1`);
+      } else {
+        failed++;
+        expect(done.status).toBe('failed');
+        expect(await userDataFingerprint(t)).toEqual(before);
+      }
+    }
+    expect(succeeded).toBeGreaterThanOrEqual(1);
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(succeeded + failed).toBe(41);
+  });
+});
