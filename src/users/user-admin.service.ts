@@ -9,6 +9,7 @@ import { AuditService, deletedChanges, diffChanges } from '../audit/audit.servic
 import { FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { CustomPropertiesService, PropertyField, PropertyValues } from '../custom-properties/custom-properties.service';
 import { LicenceFullError, assertSeatFree } from '../licences/licence-seats';
+import { applyEnabled } from './user-status';
 import { usageText } from '../licences/licence-usage';
 import { SettingsService } from '../settings/settings.service';
 import { PersonInput, parseRoleIds, validatePerson } from './user-form';
@@ -260,23 +261,7 @@ export class UserAdminService {
       if (!enabled && user.built_in) throw new ForbiddenError('The built-in admin cannot be disabled.');
       if (!enabled && id === actor.userId) throw new ForbiddenError('You cannot disable your own account.');
       if (user.enabled === enabled) return { username: user.username, changed: false };
-      if (enabled && user.licence_id !== null) await assertSeatFree(tx, user.licence_id, { exceptUserId: id });
-      await tx.execute(
-        enabled ? 'update users set enabled = true, updated_at = now() where id = ?' : 'update users set enabled = false, session_version = session_version + 1, updated_at = now() where id = ?',
-        [id],
-      );
-      await this.audit.record(
-        actor,
-        {
-          action: enabled ? 'user.enabled' : 'user.disabled',
-          objectType: 'user',
-          objectId: id,
-          objectLabel: user.username,
-          changes: { enabled: { from: !enabled, to: enabled } },
-          detail: enabled ? undefined : 'sessions ended',
-        },
-        tx,
-      );
+      await applyEnabled(tx, this.audit, actor, { id, username: user.username, licenceId: user.licence_id }, enabled);
       return { username: user.username, changed: true };
     });
   }

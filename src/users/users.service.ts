@@ -6,7 +6,8 @@ import { allows, canActOnUser, canListUsers, canSeeUser, inScope } from '../acce
 import { AuditService } from '../audit/audit.service';
 import { ForbiddenError, NotFoundError, ValidationError } from '../common/errors';
 import { SqlCondition, allOf, likePattern } from '../common/search';
-import { LicenceFullError, assertSeatFree } from '../licences/licence-seats';
+import { LicenceFullError } from '../licences/licence-seats';
+import { applyEnabled } from './user-status';
 
 export interface UserListRow {
   id: number;
@@ -266,31 +267,13 @@ export class UsersService {
           result.skipped.push(`${user.username}: already ${enabled ? 'enabled' : 'disabled'}.`);
           continue;
         }
-        if (enabled && user.licence_id !== null) {
-          try {
-            await assertSeatFree(tx, user.licence_id, { exceptUserId: id });
-          } catch (error) {
-            if (!(error instanceof LicenceFullError)) throw error;
-            result.skipped.push(`${user.username}: ${error.message}`);
-            continue;
-          }
+        try {
+          await applyEnabled(tx, this.audit, actor, { id, username: user.username, licenceId: user.licence_id }, enabled);
+        } catch (error) {
+          if (!(error instanceof LicenceFullError)) throw error;
+          result.skipped.push(`${user.username}: ${error.message}`);
+          continue;
         }
-        await tx.execute(
-          enabled ? 'update users set enabled = true, updated_at = now() where id = ?' : 'update users set enabled = false, session_version = session_version + 1, updated_at = now() where id = ?',
-          [id],
-        );
-        await this.audit.record(
-          actor,
-          {
-            action: enabled ? 'user.enabled' : 'user.disabled',
-            objectType: 'user',
-            objectId: id,
-            objectLabel: user.username,
-            changes: { enabled: { from: !enabled, to: enabled } },
-            detail: enabled ? undefined : 'sessions ended',
-          },
-          tx,
-        );
         result.changed.push(user.username);
       }
       return result;

@@ -1,0 +1,37 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Actor } from '../access/actor';
+import type { AuditService } from '../audit/audit.service';
+import { assertSeatFree } from '../licences/licence-seats';
+
+/**
+ * Enables or disables one user inside the caller's transaction, after the caller's checks:
+ * enabling takes a seat of the user's licence (`LicenceFullError` when none is free), disabling
+ * ends the user's sessions. Recorded in the audit log. Used by the user page and the bulk action.
+ */
+export async function applyEnabled(
+  tx: EntityManager,
+  audit: AuditService,
+  actor: Actor,
+  user: { id: number; username: string; licenceId: number | null },
+  enabled: boolean,
+): Promise<void> {
+  if (enabled && user.licenceId !== null) await assertSeatFree(tx, user.licenceId, { exceptUserId: user.id });
+  await tx.execute(
+    enabled
+      ? 'update users set enabled = true, updated_at = now() where id = ?'
+      : 'update users set enabled = false, session_version = session_version + 1, updated_at = now() where id = ?',
+    [user.id],
+  );
+  await audit.record(
+    actor,
+    {
+      action: enabled ? 'user.enabled' : 'user.disabled',
+      objectType: 'user',
+      objectId: user.id,
+      objectLabel: user.username,
+      changes: { enabled: { from: !enabled, to: enabled } },
+      detail: enabled ? undefined : 'sessions ended',
+    },
+    tx,
+  );
+}
