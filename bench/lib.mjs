@@ -1,0 +1,252 @@
+// Shared plumbing of the benchmark scripts: a PostgreSQL for the run (TEST_DATABASE_URL's server
+// or an embedded cluster in a temporary folder), demo data, Tessera itself started as a child
+// process from the compiled build (`npm run build` first), HTTP sign-in as a browser does it,
+// peak memory of a process, percentiles and printed tables. Every script cleans up after itself.
+import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+export const root = join(import.meta.dirname, '..');
+/** A module of the compiled app, e.g. `dist('database/demo-data.js')`. */
+export const dist = (path) => {
+  const file = join(root, 'dist', 'src', path);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first.`);
+  return require(file);
+};
+export const { Client } = require('pg');
+
+export const ADMIN_PASSWORD = 'Bench-pass-2026';
+
+/** A temporary folder for the run, traversable by the `postgres` user the cluster runs as under root. */
+export function workDir(name) {
+  const dir = mkdtempSync(join(tmpdir(), `tessera-bench-${name}-`));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+/**
+ * A fresh database `name`, migrated with the first-start data (admin password ADMIN_PASSWORD).
+ * Returns { url, stop() }; stop() drops it (external server) or stops the embedded cluster.
+ */
+export async function startDatabase(work, name = 'tessera_bench') {
+  const { prepareDatabase } = dist('database/prepare.js');
+  const external = process.env.TEST_DATABASE_URL;
+  let url;
+  let stop;
+  if (external) {
+    const admin = new Client({ connectionString: external });
+    await admin.connect();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(external);
+    u.pathname = `/${name}`;
+    url = u.toString();
+    stop = async () => {
+      const c = new Client({ connectionString: external });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    };
+  } else {
+    const { startEmbeddedPostgres, ensureDatabase } = dist('database/embedded-postgres.js');
+    const embedded = await startEmbeddedPostgres(join(work, 'pg'));
+    url = await ensureDatabase(embedded, name);
+    stop = () => embedded.stop();
+  }
+  await prepareDatabase(url, ADMIN_PASSWORD);
+  return { url, stop };
+}
+
+/** Demo data (`npm run seed:demo`'s), every demo user with the password DEMO_PASSWORD. */
+export async function seedDemo(url, options) {
+  const { seedDemoData, DEMO_PASSWORD } = dist('database/demo-data.js');
+  const result = await seedDemoData(url, options);
+  return { ...result, password: DEMO_PASSWORD };
+}
+
+/** One SQL query on a short-lived connection. */
+export async function sql(url, text, params = []) {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function freePort() {
+  const { freePort: free } = dist('database/embedded-postgres.js');
+  return free();
+}
+
+/**
+ * Starts `node dist/src/main.js` on a free port against `url` and waits for GET /login to answer
+ * 200. Returns { base, pid, startMs (spawn to first 200), peakRssMiB(), stop() }.
+ */
+export async function startApp(url, work, env = {}) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: url,
+      PORT: String(port),
+      PUBLIC_URL: base,
+      DATA_DIR: join(work, `data-${port}`),
+      SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+      SCHEDULER: 'off',
+      IMPORT_POLL_SECONDS: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Tessera exited during start-up:\n${output}`);
+    try {
+      const res = await fetch(`${base}/login`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - t0 > 60_000) {
+      child.kill('SIGKILL');
+      throw new Error(`Tessera did not answer GET /login within 60 s:\n${output}`);
+    }
+    await sleep(50);
+  }
+  const startMs = performance.now() - t0;
+  return {
+    base,
+    pid: child.pid,
+    startMs,
+    output: () => output,
+    peakRssMiB: () => peakRssMiB(child.pid),
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The peak resident set size of process `pid` (VmHWM), in MiB. */
+export function peakRssMiB(pid = process.pid) {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function cookieOf(res, jar) {
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const [name, value] = pair.split('=');
+    jar.set(name, value);
+  }
+}
+
+/** A cookie-keeping HTTP client for one browser session; redirects are not followed. */
+export function session(base) {
+  const jar = new Map();
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const request = async (path, init = {}) => {
+    const res = await fetch(base + path, { ...init, redirect: 'manual', headers: { ...(init.headers ?? {}), cookie: cookie() } });
+    cookieOf(res, jar);
+    return res;
+  };
+  return {
+    cookie,
+    request,
+    async get(path) {
+      const res = await request(path);
+      return { status: res.status, location: res.headers.get('location'), text: await res.text() };
+    },
+    async post(path, fields) {
+      const res = await request(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      });
+      return { status: res.status, location: res.headers.get('location'), text: await res.text() };
+    },
+  };
+}
+
+export function csrfFrom(html) {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error(`No CSRF token in the page:\n${html.slice(0, 400)}`);
+  return m[1];
+}
+
+/** Submits the login form once; resolves to the response status (303 when signed in). */
+export async function submitLogin(base, username, password) {
+  const s = session(base);
+  const page = await s.get('/login');
+  const res = await s.post('/login', { _csrf: csrfFrom(page.text), username, password });
+  return { status: res.status, session: s };
+}
+
+/**
+ * A signed-in session; with `organizationId`, the organization is chosen as the chooser form
+ * does. Returns the session (its `cookie()` for load generators).
+ */
+export async function login(base, username, password, organizationId) {
+  const { status, session: s } = await submitLogin(base, username, password);
+  if (status !== 303) throw new Error(`Login of ${username} answered ${status}`);
+  if (organizationId !== undefined) {
+    const chooser = await s.get('/session/organization');
+    const chosen = await s.post('/session/organization', { _csrf: csrfFrom(chooser.text), organizationId: String(organizationId), next: '/' });
+    if (chosen.status !== 303) throw new Error(`${username} could not choose organization ${organizationId}: ${chosen.status}`);
+  }
+  return s;
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Prints rows (objects with the same keys) as an aligned text table. */
+export function printTable(title, rows) {
+  console.log(`\n${title}`);
+  if (rows.length === 0) return console.log('(no rows)');
+  const keys = Object.keys(rows[0]);
+  const cells = [keys, ...rows.map((r) => keys.map((k) => String(r[k])))];
+  const widths = keys.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  for (const [i, c] of cells.entries()) {
+    console.log(c.map((v, j) => (j === 0 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+export function machine() {
+  return `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`;
+}
+
+/** Runs `main(work)` in a temporary folder that is removed afterwards, whatever happens. */
+export async function run(name, main) {
+  const work = workDir(name);
+  try {
+    await main(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
