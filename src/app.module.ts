@@ -10,6 +10,7 @@ import { ContactsModule } from './contacts/contacts.module';
 import { DepartmentsModule } from './departments/departments.module';
 import { CustomPropertiesModule } from './custom-properties/custom-properties.module';
 import { FormViewInterceptor } from './common/form';
+import { NotFoundModule } from './common/not-found.module';
 import { APP_CONFIG } from './config/config';
 import { ormOptions } from './database/orm-options';
 import { CredentialsModule } from './credentials/credentials.module';
@@ -52,6 +53,8 @@ export class AppModule {
         UsersModule,
         ContactsModule,
         DepartmentsModule,
+        // Last: its catch-all route answers every address no other route takes.
+        NotFoundModule,
       ],
       providers: [
         { provide: APP_RUNTIME, useValue: runtime },

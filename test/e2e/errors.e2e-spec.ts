@@ -4,7 +4,7 @@ import type { Response } from 'supertest';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
-import { Agent, csrfFrom, login } from '../support/http';
+import { Agent, csrfFrom, login, postForm } from '../support/http';
 
 /**
  * Error pages, security headers, the health check and static files (SPEC §5: errors never show
@@ -92,12 +92,20 @@ describe('error pages, security headers, health', () => {
       expect(res.text).toContain('does not exist');
     });
 
-    it('answers an unknown path with the 404 page when signed in, and keeps the session', async () => {
+    it('answers an unknown path with the 404 page when signed in, with the menu and header, and keeps the session', async () => {
       const res = await admin.get('/no/such/page?x=1');
       expectCleanPage(res, 404, 'Not found');
-      // Unknown paths never reach the access guard, so the header shows no session there; the
-      // session itself is untouched.
+      expect(res.text).toContain('<a href="/users">Users</a>');
+      expect(res.text).toMatch(/Signed in as <strong>[^<]*<\/strong> \(admin\)/);
+      const post = await postForm(admin, '/no/such/page', {});
+      expectCleanPage(post, 404, 'Not found');
       expect((await admin.get('/')).status).toBe(200);
+    });
+
+    it('answers an unknown path with the 404 page, not the sign-in page, when signed out', async () => {
+      const res = await request(t.http).get('/users/1/no-such-action');
+      expectCleanPage(res, 404, 'Not found');
+      expect(res.text).not.toContain('Signed in as');
     });
 
     it('answers a missing static file with the 404 page and never serves files outside public/', async () => {
