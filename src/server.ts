@@ -36,7 +36,7 @@ export async function startServer(config: AppConfig, logger = new Logger('Tesser
     else if (prepared.adminCreated) logger.log('Created the built-in admin with the password from ADMIN_PASSWORD.');
 
     const runtime: AppRuntime = { config, databaseUrl, sessionSecret: sessionSecret(config.sessionSecret, config.dataDir), pruneSessions: true };
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['log', 'warn', 'error'] });
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['log', 'warn', 'error'], abortOnError: false });
     configureApp(app, runtime);
     await app.listen(config.port);
     logger.log(`Tessera is ready at ${config.publicUrl} (listening on port ${config.port})`);

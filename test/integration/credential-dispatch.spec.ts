@@ -24,7 +24,7 @@ describe('credential dispatch across instances', () => {
 
   const startInstance = async () => {
     const runtime = t.app.get<AppRuntime>(APP_RUNTIME);
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error'] });
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error'], abortOnError: false });
     await app.init();
     return app;
   };

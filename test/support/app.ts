@@ -54,7 +54,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     pruneSessions: false,
     poolMax: 5,
   };
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error', 'warn'] });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error', 'warn'], abortOnError: false });
   configureApp(app, runtime);
   await app.init();
   const orm = app.get(MikroORM) as MikroORM;
