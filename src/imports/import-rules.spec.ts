@@ -113,6 +113,10 @@ describe('validateSheet', () => {
     ['Password required for local', { Password: '' }, 'Password', 'Password is required for provider local.'],
     ['Password policy', { Password: 'short1' }, 'Password', 'The password needs at least 8 characters.'],
     ['Password policy (digit)', { Password: 'longenoughpassword' }, 'Password', 'The password needs a digit.'],
+    ['Password policy (letter)', { Password: '1234567890' }, 'Password', 'The password needs a letter.'],
+    ['Password policy (at most 32 characters)', { Password: `Passw0rd${'x'.repeat(25)}` }, 'Password', 'The password needs at most 32 characters.'],
+    ['Mobile is a phone number', { Mobile: 'call me' }, 'Mobile', '"call me" is not a phone number.'],
+    ['Provider name', { Provider: 'my provider', Id: 'x1', Password: '' }, 'Provider', 'Provider must be "local" or the name of an SSO provider (letters, digits, dot, dash, underscore).'],
     ['Id required for SSO', { Provider: 'azure', Password: '' }, 'Id', 'Id is required for provider "azure".'],
     ['no password for SSO', { Provider: 'azure', Id: 'x1' }, 'Password', 'Users of provider "azure" sign in with their SSO account and never get a password: leave Password empty.'],
     ['Roles exist', { Roles: 'Member, Wizard' }, 'Roles', 'Role "Wizard" does not exist.'],
@@ -143,6 +147,16 @@ describe('validateSheet', () => {
       { row: 3, column: 'Email', message: 'Email "U1@example.org" appears more than once in the file (rows 2 and 3).' },
       { row: 3, column: 'Mobile', message: 'Mobile "01511" appears more than once in the file (rows 2 and 3).' },
       { row: 5, column: 'Id', message: 'Id "a" appears more than once in the file (rows 4 and 5).' },
+    ]);
+  });
+
+  it('takes an SSO user with an Id and no password; the same Id is free under another provider', () => {
+    const result = validateSheet(sheet([valid(1, { Provider: 'azure', Id: 'a', Password: '' }), valid(2, { Provider: 'okta', Id: 'a', Password: '' }), valid(3, { Id: 'a' })]), ref, none);
+    expect(result.errors).toEqual([]);
+    expect(result.users.map((u) => [u.provider, u.externalId, u.password])).toEqual([
+      ['azure', 'a', null],
+      ['okta', 'a', null],
+      ['local', 'a', 'Passw0rd3'],
     ]);
   });
 

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { HEADERS, rawWorkbook, sheetXml, workbook, zip, zipBomb } from '../../test/support/imports-files';
 import { DOCTYPE_REFUSED, EMPTY_FILE, ENCRYPTED, ImportFileError, NOT_A_WORKBOOK, readUpload } from './workbook-reader';
 
@@ -11,6 +12,32 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
     throw error;
   }
   throw new Error('the file was accepted');
+}
+
+/**
+ * Counts what the zip reader inflates while `run` runs: every inflate stream yauzl opens and every
+ * byte that comes out of it. Proves "refused from the declared sizes, without inflating" without a
+ * timed assertion (wall-clock bounds flake on a busy machine; bytes do not).
+ */
+async function inflation(run: () => Promise<unknown>): Promise<{ streams: number; bytes: number }> {
+  const original = zlib.createInflateRaw;
+  const seen = { streams: 0, bytes: 0 };
+  const counting = (options?: zlib.ZlibOptions) => {
+    const stream = original(options);
+    seen.streams++;
+    stream.on('data', (chunk: Buffer) => (seen.bytes += chunk.length));
+    return stream;
+  };
+  const descriptor = Object.getOwnPropertyDescriptor(zlib, 'createInflateRaw')!;
+  Object.defineProperty(zlib, 'createInflateRaw', { ...descriptor, value: counting });
+  try {
+    await run();
+  } catch {
+    // The caller asserts the refusal itself.
+  } finally {
+    Object.defineProperty(zlib, 'createInflateRaw', descriptor);
+  }
+  return seen;
 }
 
 const texts = (cells: ({ text: string } | undefined)[]) => cells.map((c) => c?.text ?? '');
@@ -75,12 +102,32 @@ describe('readUpload: hostile files', () => {
   it('refuses a zip bomb from its declared sizes without inflating it', async () => {
     const bomb = await zipBomb(300);
     expect(bomb.length).toBeLessThan(1024 * 1024);
-    expect(await refusal(readUpload(bomb, 'x.xlsx', LIMITS))).toMatch(/more than 200 MB|zip bomb/);
+    // "would unpack": the central directory's declared sizes, not the inflating budget ("unpacks").
+    expect(await refusal(readUpload(bomb, 'x.xlsx', LIMITS))).toMatch(/would unpack to more than 200 MB|zip bomb/);
+    // Not a single byte is inflated, so neither time nor memory grows with the bomb.
+    expect(await inflation(() => readUpload(bomb, 'x.xlsx', LIMITS))).toEqual({ streams: 0, bytes: 0 });
+    // Far below the total limit, the ratio check refuses a bomb just as early.
+    const ratio = await zipBomb(20);
+    expect(await refusal(readUpload(ratio, 'x.xlsx', LIMITS))).toMatch(/zip bomb/);
+    expect(await inflation(() => readUpload(ratio, 'x.xlsx', LIMITS))).toEqual({ streams: 0, bytes: 0 });
+    // Building the 300 MB bomb takes the test seconds; refusing it takes the gate milliseconds.
+  }, 60_000);
+
+  it('counts inflated bytes: a valid workbook is inflated, so the counter above can see inflating', async () => {
+    const file = await workbook([{ UserName: 'a', Email: 'a@x.org' }]);
+    const seen = await inflation(() => readUpload(file, 'x.xlsx', LIMITS));
+    expect(seen.streams).toBeGreaterThan(0);
+    expect(seen.bytes).toBeGreaterThan(0);
   });
 
-  it('stops a bomb that lies about its size while inflating', async () => {
+  it('stops a bomb that lies about its size while inflating, a bounded number of bytes in', async () => {
     const bomb = await zipBomb(50, { lieAboutSize: true });
-    expect(await refusal(readUpload(bomb, 'x.xlsx', { ...LIMITS, maxInflatedBytes: 10 * 1024 * 1024 }))).toMatch(/unpacks to more than 10 MB|not a readable/);
+    const limits = { ...LIMITS, maxInflatedBytes: 10 * 1024 * 1024 };
+    expect(await refusal(readUpload(bomb, 'x.xlsx', limits))).toMatch(/unpacks to more than 10 MB|not a readable/);
+    // Far less than the 50 MB it holds: at most the limit and one inflate chunk (in fact it stops
+    // at once, when the bytes outgrow the size the entry declared).
+    const seen = await inflation(() => readUpload(bomb, 'x.xlsx', limits));
+    expect(seen.bytes).toBeLessThanOrEqual(limits.maxInflatedBytes + 1024 * 1024);
   });
 
   it('refuses DOCTYPE and entity declarations', async () => {

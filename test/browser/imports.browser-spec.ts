@@ -90,7 +90,7 @@ describe('Excel import in a browser (JavaScript off)', () => {
     return jobPath;
   }
 
-  const rows = [
+  const rows: Record<string, string>[] = [
     { UserName: 'ann.lee', FirstName: 'Ann', LastName: 'Lee', Email: 'ann.lee@example.test', Password: 'Passw0rd-ann', Organizations: 'Sales' },
     { UserName: 'bob.kim', FirstName: 'Bob', LastName: 'Kim', Email: 'bob.kim@example.test', Password: 'Passw0rd-bob', Roles: 'Member, Wizard' },
     { UserName: 'cai.wu', FirstName: 'Cai', LastName: 'Wu', Email: 'cai.wu@example.test', Password: 'Passw0rd-cai', Enabled: 'false' },

@@ -52,7 +52,25 @@ describe('Excel import of users', () => {
       await createUser(t, { username: 'manager', roles: ['user_manager'], memberships: [{ org: A1, isAdmin: true }] });
       const manager = await loginTo(t, 'manager', 'Secret-pass-1', A1);
       expect((await manager.get('/imports')).status).toBe(403);
-      expect((await manager.get('/account')).text).not.toContain('href="/imports"');
+      expect((await manager.get('/imports/template')).status).toBe(403);
+      const account = await manager.get('/account');
+      expect(account.text).not.toContain('href="/imports"');
+      // A real upload with the session's own CSRF token: refused, nothing queued, nothing changed.
+      const before = await databaseFingerprint(t, { includeAudit: true });
+      const res = await manager.post('/imports').field('_csrf', csrfFrom(account.text)).attach('file', await workbook([userRow(1)]), 'users.xlsx');
+      expect(res.status).toBe(403);
+      expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
+    });
+
+    it('is refused (403) to an Administrator who works in another organization than Global', async () => {
+      await createUser(t, { username: 'admin_in_a', roles: ['administrator'], memberships: [{ org: A, isAdmin: true }] });
+      const adminInA = await loginTo(t, 'admin_in_a', 'Secret-pass-1', A);
+      expect((await adminInA.get('/imports')).status).toBe(403);
+      const account = await adminInA.get('/account');
+      const before = await databaseFingerprint(t, { includeAudit: true });
+      const res = await adminInA.post('/imports').field('_csrf', csrfFrom(account.text)).attach('file', await workbook([userRow(1)]), 'users.xlsx');
+      expect(res.status).toBe(403);
+      expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     });
 
     it('refuses an upload without CSRF token (403) and stores nothing', async () => {
@@ -102,7 +120,11 @@ describe('Excel import of users', () => {
         expect(validation.formulae?.[0]).toMatch(/^'Reference data'!\$[A-Z]+\$2:\$[A-Z]+\$\d+$/);
         expect(noteText(users.getCell(`${column(name)}1`).note)).toBe(`Allowed values: ${values.join(', ')}`);
       }
+      // The lists reach far down the sheet, not only the first data row.
+      expect(users.getCell(`${column('Provider')}10001`).dataValidation).toMatchObject({ type: 'list' });
       expect(noteText(users.getCell(`${column('Skill')}1`).note)).toBe('Allowed values: Java, Go, Rust (one value per line in the cell)');
+      // A multi-valued property only has the note: an Excel list would refuse a cell of several lines.
+      expect(users.getCell(`${column('Skill')}2`).dataValidation).toBeUndefined();
       expect(users.getCell(`${column('Project Code')}1`).note).toBeUndefined();
       expect(users.getCell(`${column('UserName')}2`).dataValidation).toBeUndefined();
 
@@ -204,6 +226,13 @@ describe('Excel import of users', () => {
       const [sso] = await t.sql<{ password_hash: string | null; external_id: string }>(`select password_hash, external_id from users where username = 'sso50'`);
       expect(sso).toEqual({ password_hash: null, external_id: 'sso-50' });
       expect(await passwordWorks(t, 'imp7', 'Passw0rd-7')).toBe(true);
+      // Every local user's password is an argon2id hash of its own (OWASP parameters, own salt).
+      const [hashes] = await t.sql<{ local: number; argon2id: number; distinct_hashes: number }>(
+        `select count(*)::int as local, count(*) filter (where password_hash like '$argon2id$v=19$m=19456,t=2,p=1$%')::int as argon2id,
+                count(distinct password_hash)::int as distinct_hashes
+           from users where username like 'imp%' and provider = 'local'`,
+      );
+      expect(hashes).toEqual({ local: 245, argon2id: 245, distinct_hashes: 245 });
       const [formula] = await t.sql<{ value: string }>(`select value from user_property_values v join users u on u.id = v.user_id where u.username = 'imp1'`);
       expect(formula.value).toBe('=HYPERLINK("http://evil")');
 
@@ -353,6 +382,13 @@ describe('Excel import of users', () => {
       await refusedAtUpload(Buffer.alloc(0), 'empty.xlsx', 'The file is empty.');
       const cfb = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(1024)]);
       await refusedAtUpload(cfb, 'secret.xlsx', /encrypted \(password-protected\)/);
+      // A zip whose parts carry the "encrypted" flag (zip -e, some tools' "protect workbook").
+      const flagged = rawWorkbook(sheetXml([['UserName', 'Email']]));
+      for (let at = 0; at + 4 <= flagged.length; at++) {
+        if (flagged.readUInt32LE(at) === 0x04034b50) flagged.writeUInt16LE(1, at + 6);
+        else if (flagged.readUInt32LE(at) === 0x02014b50) flagged.writeUInt16LE(1, at + 8);
+      }
+      await refusedAtUpload(flagged, 'zip-encrypted.xlsx', /encrypted \(password-protected\)/);
     });
 
     it('refuses an XML entity bomb', async () => {

@@ -152,6 +152,10 @@ describe('users export', () => {
     const rows = rowsOf((await openWorkbook(res.body)).worksheets[0]);
     expect(rows.map((r) => r.UserName).sort()).toEqual(['rt1', 'scoped']);
     expect(rows.find((r) => r.UserName === 'rt1')?.Organizations).toBe('A/A1');
+    // The users list filters narrow the scope, never widen it: rt4 (member of B only) stays out.
+    const searched = await download(scoped, '/users/export?q=rt4');
+    expect(searched.status).toBe(200);
+    expect(rowsOf((await openWorkbook(searched.body)).worksheets[0])).toEqual([]);
   });
 
   it('applies the users list filters (status, role, licence, organization)', async () => {
@@ -182,8 +186,11 @@ describe('users export', () => {
     const freshAdmin = await login(fresh.http, 'admin', ADMIN_PASSWORD);
     const { job } = await importFile(fresh, freshAdmin, file, 'export.xlsx');
     expect(job.message).toBe('Imported 5 users.');
-    expect(await snapshot(fresh, 'rt%')).toEqual(await snapshot(t, 'rt%'));
-    expect(await passwordWorks(fresh, 'rt1', 'Passw0rd-rt1')).toBe(true);
+    const original = await snapshot(t, 'rt%');
+    expect(original).toHaveLength(5);
+    expect(await snapshot(fresh, 'rt%')).toEqual(original);
+    for (const username of ['rt1', 'rt2', 'rt4', 'rt5']) expect(await passwordWorks(fresh, username, `Passw0rd-${username}`)).toBe(true);
+    expect(await fresh.sql(`select username from users where username = 'rt3' and password_hash is not null`)).toEqual([]);
   });
 
 });

@@ -2,7 +2,8 @@ import { DEFAULT_PASSWORD_POLICY } from '../../src/accounts/password-policy';
 import { ImportWorker } from '../../src/imports/import-worker';
 import { ReferenceData, validateSheet } from '../../src/imports/import-rules';
 import { ImportFileError, readUpload } from '../../src/imports/workbook-reader';
-import { createTestApp, TestApp } from '../support/app';
+import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { csrfFrom, login } from '../support/http';
 import { rawWorkbook, sheetXml, workbook } from '../support/imports-files';
 import { userDataFingerprint } from '../support/imports-factories';
 
@@ -10,7 +11,9 @@ import { userDataFingerprint } from '../support/imports-factories';
  * Fuzzing the upload pipeline: thousands of byte-mutated variants of a small valid workbook (and
  * of its sheet XML) go through reading and validation; none may throw anything but the import's
  * own "not a readable file" error. A sample also runs through the real worker on the database:
- * each either imports every one of its users or changes nothing.
+ * each either imports every one of its users or changes nothing; and 120 go through the
+ * upload form over HTTP: each is refused with 422 or queued with 303 (never a 500), and its job
+ * ends succeeded or failed with the import's own message (never "an unexpected error").
  */
 jest.setTimeout(300_000);
 
@@ -122,7 +125,9 @@ describe('fuzzed uploads', () => {
         [admin.id, `fuzz${i}.xlsx`, file.length, file],
       );
       await t.app.get(ImportWorker).drain();
-      const [done] = await t.sql<{ status: string; imported_count: number }>('select status, imported_count from import_jobs where id = $1', [job.id]);
+      const [done] = await t.sql<{ status: string; imported_count: number; message: string }>('select status, imported_count, message from import_jobs where id = $1', [job.id]);
+      // The worker turns any exception into a failed job: only its own messages count as handled.
+      expect(done.message).not.toContain('unexpected error');
       const [{ n: usersAfter }] = await t.sql<{ n: number }>('select count(*)::int as n from users');
       if (done.status === 'succeeded') {
         succeeded++;
@@ -139,5 +144,51 @@ describe('fuzzed uploads', () => {
     expect(succeeded).toBeGreaterThanOrEqual(1);
     expect(failed).toBeGreaterThanOrEqual(1);
     expect(succeeded + failed).toBe(41);
+  });
+
+  it('through the upload form, 120 mutated files answer 303 or 422 (never 500) and write all or nothing', async () => {
+    const admin = await login(t.http, 'admin', ADMIN_PASSWORD);
+    const token = csrfFrom((await admin.get('/imports')).text);
+    const rnd = random(31337);
+    const csv = Buffer.from([HEAD, ...ROWS].map((r) => r.join(';')).join('\r\n'));
+    const statuses: Record<number, number> = {};
+    const outcomes = { refused: 0, succeeded: 0, failed: 0 };
+    for (let i = 0; i < 120; i++) {
+      const [file, name] = i % 3 === 0 ? [mutate(xlsx, rnd), `h${i}.xlsx`] : i % 3 === 1 ? [rawWorkbook(mutate(Buffer.from(xml), rnd)), `h${i}.xlsx`] : [mutate(csv, rnd), `h${i}.csv`];
+      const before = await userDataFingerprint(t);
+      const [{ n: usersBefore }] = await t.sql<{ n: number }>('select count(*)::int as n from users');
+      const res = await admin.post('/imports').field('_csrf', token).attach('file', file, name);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      if (res.status !== 303 && res.status !== 422) throw new Error(`${name} answered ${res.status}:\n${res.text.slice(0, 1000)}`);
+      if (res.status === 422) {
+        outcomes.refused++;
+        expect(await userDataFingerprint(t)).toEqual(before);
+        continue;
+      }
+      const id = Number(/^\/imports\/(\d+)$/.exec(res.headers.location as string)?.[1]);
+      await t.app.get(ImportWorker).drain();
+      const [done] = await t.sql<{ status: string; imported_count: number; message: string }>('select status, imported_count, message from import_jobs where id = $1', [id]);
+      expect(done.message).not.toContain('unexpected error');
+      const page = await admin.get(`/imports/${id}`);
+      expect(page.status).toBe(200);
+      // Failed jobs keep their file for "Download with errors"; drop it so that the fingerprints
+      // (which digest every row) do not grow with every iteration.
+      await t.sql('update import_jobs set file_data = null where id = $1', [id]);
+      const [{ n: usersAfter }] = await t.sql<{ n: number }>('select count(*)::int as n from users');
+      if (done.status === 'succeeded') {
+        outcomes.succeeded++;
+        expect(usersAfter - usersBefore).toBe(done.imported_count);
+        await t.sql(`delete from users where username like 'fz%' or username like '%fz%'`);
+        await t.sql(`delete from contacts c where not exists (select 1 from users u where u.contact_id = c.id) and c.id > 1`);
+      } else {
+        outcomes.failed++;
+        expect(done.status).toBe('failed');
+        expect(await userDataFingerprint(t)).toEqual(before);
+      }
+    }
+    expect(Object.keys(statuses).sort()).toEqual(['303', '422']);
+    expect(outcomes.refused).toBeGreaterThan(0);
+    expect(outcomes.failed).toBeGreaterThan(0);
+    expect(outcomes.succeeded + outcomes.failed + outcomes.refused).toBe(120);
   });
 });
