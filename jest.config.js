@@ -1,8 +1,9 @@
 /**
  * Test projects: `unit` (pure code, beside it in src/), `integration` (services on a real
- * PostgreSQL), `e2e` (HTML through supertest) and `browser` (Debian's Chromium via
- * playwright-core). One PostgreSQL per run (embedded, or TEST_DATABASE_URL) is started by the
- * global setup; each test file gets its own database cloned from a migrated template.
+ * PostgreSQL), `e2e` (HTML through supertest), `instances` (the compiled app as two processes on
+ * one database) and `browser` (Debian's Chromium via playwright-core). One PostgreSQL per run
+ * (embedded, or TEST_DATABASE_URL) is started by the global setup; each test file gets its own
+ * database cloned from a migrated template.
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
@@ -16,5 +17,7 @@ module.exports = {
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'] },
+    // The compiled app as child processes; its global setup builds dist when missing or stale.
+    { ...common, displayName: 'instances', testMatch: ['<rootDir>/test/instances/**/*.spec.ts'], globalSetup: '<rootDir>/test/instances/global-setup.ts' },
   ],
 };
