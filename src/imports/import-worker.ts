@@ -64,7 +64,13 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  readonly hashConcurrency = Math.max(1, availableParallelism() - 1);
+  /**
+   * One lane per core: argon2id is pure CPU, so fewer lanes leave cores idle (on 2 cores,
+   * `cores - 1` doubled the import's time) and more only queue on libuv's thread pool (4
+   * threads by default), where they would delay sign-ins. With one lane per core, two threads
+   * of the pool stay free for sign-in verifications, which the OS then shares the CPU with.
+   */
+  readonly hashConcurrency = Math.max(1, availableParallelism());
 
   constructor(
     private readonly rootEm: EntityManager,
