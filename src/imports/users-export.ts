@@ -74,7 +74,7 @@ interface ExportRow {
   props: Record<string, string[]> | null;
 }
 
-const BATCH = 1000;
+const BATCH = 2000;
 
 /**
  * "Export" (SPEC §4): the users in the session's scope as .xlsx in the template's columns, no
@@ -103,26 +103,57 @@ export class UsersExportService {
 
     const writer = streamingWorkbook(out, 'Users');
     writer.header(catalogue(properties));
-    let after = 0;
-    let count = 0;
-    for (;;) {
-      const rows: ExportRow[] = await this.em.execute(
-        `select u.id, u.external_id, u.username, c.first_name, c.last_name, c.full_name, c.email, c.mobile, u.provider, u.enabled,
-                c.department, l.name as licence, p.name as profile,
-                array(select r.name from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = u.id order by lower(r.name)) as roles,
-                array(select m.organization_id from memberships m join organizations o on o.id = m.organization_id
-                       where m.user_id = u.id and o.path like ? order by (m.organization_id = c.organization_id) desc, o.path) as org_ids,
-                (select jsonb_object_agg(x.property_id, x.vals) from
-                   (select v.property_id, array_agg(v.value order by v.value) as vals from user_property_values v where v.user_id = u.id group by v.property_id) x) as props
-           from users u
-           join contacts c on c.id = u.contact_id
-           left join licence_types l on l.id = u.licence_id
-           left join user_profiles p on p.id = u.profile_id
-          where u.id > ? and ${where.sql}
-          order by u.id
-          limit ?`,
-        [`${scopePath}%`, after, ...where.params, BATCH],
+    // One batch: the users (keyset), then their roles, memberships and property values
+    // aggregated over the batch's id range in one pass each (index range scans), instead of three
+    // correlated subqueries per user. Batches are disjoint id ranges, so all batches together read
+    // each of those tables at most once.
+    const batch = (after: number): Promise<ExportRow[]> =>
+      this.em.execute(
+        `with b as materialized (
+           select u.id, u.external_id, u.username, c.first_name, c.last_name, c.full_name, c.email, c.mobile, u.provider, u.enabled,
+                  c.department, c.organization_id as home_id, l.name as licence, p.name as profile
+             from users u
+             join contacts c on c.id = u.contact_id
+             left join licence_types l on l.id = u.licence_id
+             left join user_profiles p on p.id = u.profile_id
+            where u.id > ? and ${where.sql}
+            order by u.id
+            limit ?),
+         span as (select min(id) as lo, max(id) as hi from b),
+         r as (select ur.user_id, array_agg(r.name order by lower(r.name)) as roles
+                 from span, user_roles ur join roles r on r.id = ur.role_id
+                where ur.user_id between span.lo and span.hi
+                group by ur.user_id),
+         m as (select m.user_id, array_agg(m.organization_id order by (m.organization_id = b.home_id) desc, o.path) as org_ids
+                 from span, memberships m join b on b.id = m.user_id join organizations o on o.id = m.organization_id
+                where m.user_id between span.lo and span.hi and o.path like ?
+                group by m.user_id),
+         v as (select x.user_id, jsonb_object_agg(x.property_id, x.vals) as props
+                 from (select pv.user_id, pv.property_id, array_agg(pv.value order by pv.value) as vals
+                         from span, user_property_values pv
+                        where pv.user_id between span.lo and span.hi
+                        group by pv.user_id, pv.property_id) x
+                group by x.user_id)
+         select b.id, b.external_id, b.username, b.first_name, b.last_name, b.full_name, b.email, b.mobile, b.provider, b.enabled,
+                b.department, b.licence, b.profile, coalesce(r.roles, '{}') as roles, coalesce(m.org_ids, '{}') as org_ids, v.props
+           from b
+           left join r on r.user_id = b.id
+           left join m on m.user_id = b.id
+           left join v on v.user_id = b.id
+          order by b.id`,
+        [after, ...where.params, BATCH, `${scopePath}%`],
       );
+    let count = 0;
+    // The next batch is fetched while the current one is written (the database works meanwhile).
+    const prefetch = (after: number) => {
+      const next = batch(after);
+      next.catch(() => undefined); // awaited below; never an unhandled rejection if writing fails first
+      return next;
+    };
+    let pending = prefetch(0);
+    for (;;) {
+      const rows = await pending;
+      if (rows.length === BATCH) pending = prefetch(rows[rows.length - 1].id);
       for (const r of rows) {
         writer.row([
           r.external_id,
@@ -145,7 +176,7 @@ export class UsersExportService {
       }
       count += rows.length;
       if (rows.length < BATCH) break;
-      after = rows[rows.length - 1].id;
+      await writer.drain();
     }
     await writer.finish();
     await this.audit.record(actor, {
