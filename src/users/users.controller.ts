@@ -69,8 +69,7 @@ export class UsersController {
   @Get()
   async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response) {
     const q = listQuery(query);
-    const page = await this.users.list(actor, q);
-    const options = await this.users.filterOptions(actor);
+    const [page, options] = await Promise.all([this.users.list(actor, q), this.users.filterOptions(actor)]);
     const createIn = q.organizationId ?? actor.currentOrganization.organizationId;
     // Sort links keep the filters and start again at the first page.
     const sortLink = (sort: UserSort) => {

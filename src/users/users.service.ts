@@ -219,21 +219,28 @@ export class UsersService {
     if (!canListUsers(actor)) throw new ForbiddenError();
     const scope = this.access.organizationsInScopeCondition(actor, 'o');
     const base = actor.isAdministrator ? 0 : actor.currentOrganization.path.split('/').length - 3;
-    const organizations: { id: number; name: string; depth: number }[] = await this.em.execute(
-      `select o.id, o.name, (array_length(string_to_array(trim(both '/' from o.path), '/'), 1) - 1) as depth
-         from organizations o where ${scope.sql} order by o.path limit 2000`,
+    // One round trip, each list aggregated as JSON: the Administrator's pull-down alone has up to
+    // 2,000 organizations, and this runs on every users-list page.
+    const [options]: {
+      organizations: { id: number; name: string; depth: number }[];
+      roles: { id: number; name: string }[];
+      licences: { id: number; name: string }[];
+      properties: { id: number; name: string }[];
+    }[] = await this.em.execute(
+      `select
+         (select coalesce(json_agg(json_build_object('id', s.id, 'name', s.name, 'depth', s.depth) order by s.path), '[]')
+            from (select o.id, o.name, o.depth, o.path from organizations o where ${scope.sql} order by o.path limit 2000) s) as organizations,
+         (select coalesce(json_agg(json_build_object('id', r.id, 'name', r.name) order by lower(r.name), r.id), '[]') from roles r) as roles,
+         (select coalesce(json_agg(json_build_object('id', l.id, 'name', l.name) order by lower(l.name), l.id), '[]') from licence_types l) as licences,
+         (select coalesce(json_agg(json_build_object('id', p.id, 'name', p.name) order by lower(p.name), p.id), '[]') from custom_properties p) as properties`,
       scope.params,
     );
-    const roles: { id: number; name: string }[] = await this.em.execute('select id, name from roles order by lower(name)');
-    const licences: { id: number; name: string }[] = await this.em.execute('select id, name from licence_types order by lower(name)');
-    const properties: { id: number; name: string; allowed_values: string[] }[] = await this.em.execute(
-      'select id, name, allowed_values from custom_properties order by lower(name)',
-    );
+    const { organizations, roles, licences, properties } = options;
     return {
       organizations: organizations.map((o) => ({ id: o.id, name: o.name, indent: '\u2003'.repeat(Math.max(0, o.depth - base)) })),
       roles,
       licences,
-      properties: properties.map((p) => ({ id: p.id, name: p.name })),
+      properties,
     };
   }
 
