@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, withDotEnv } from './config/config';
+import { releaseEmbeddedPostgresSignalHooks } from './database/embedded-postgres';
 import { RunningServer, startServer } from './server';
 
 async function main(): Promise<void> {
@@ -31,8 +32,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // Tessera's own shutdown stops the embedded PostgreSQL last, after the app has closed.
+  releaseEmbeddedPostgresSignalHooks();
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void shutdown(signal));
 }
 
 main().catch((error: unknown) => {

