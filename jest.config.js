@@ -12,6 +12,10 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   transform,
+  // Setting up a test file (a database cloned from the template, a Nest app) takes seconds on a
+  // busy 2-core machine: hooks and tests get a minute, not jest's default 5 s (a global option:
+  // jest ignores it inside projects).
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.spec.ts'] },
