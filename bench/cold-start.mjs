@@ -7,8 +7,7 @@
 //
 // Target: <= 10 s after build (both starts). Each run uses a fresh temporary folder, removed at the end.
 //
-// Measured on the shared 2-core machine: load average 8: first start 8.9 s (code loaded at 2.7 s,
-// PostgreSQL created and migrated at 7.9 s), second start 3.2 s; load average 12-15: 15.2 s / 8.7 s.
+// Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, machine, median, printTable, root, run, sleep } from './lib.mjs';

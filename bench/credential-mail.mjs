@@ -4,9 +4,7 @@
 //
 //   npm run build && node bench/credential-mail.mjs [count] [instances]
 //
-// Measured on the shared 2-core machine (load average ~8 from other work): 1,000 mails with two
-// dispatchers in 51 s (20 mails/s), none twice. Per mail, the argon2id hash of the new password
-// (~190 ms under that load, 5 in parallel per instance) dominates; SMTP delivery took ~80 ms.
+// Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 //
 // Uses TEST_DATABASE_URL's server when set (a superuser URL; a database `tessera_bench` is
 // created and dropped), otherwise an embedded PostgreSQL in a temporary folder.

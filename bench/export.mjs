@@ -11,8 +11,7 @@
 // The app runs from a private copy of dist/ (bench/build-snapshot.mjs); BENCH_DIST=<dist folder>
 // benchmarks another build.
 //
-// Measured on the shared 2-core machine, load average ~1.7: last byte 7.8 s (server CPU 6.9 s;
-// 11.9 s and 10.4 s before the export was batched set-based), VmHWM 158 → 245 MiB.
+// Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 //
 // Uses TEST_DATABASE_URL's server when set (a superuser URL; a database `tessera_bench_export` is
 // created and dropped), otherwise an embedded PostgreSQL in a temporary folder.

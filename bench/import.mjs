@@ -14,10 +14,7 @@
 // The app runs from a private copy of dist/ (bench/build-snapshot.mjs); BENCH_DIST=<dist folder>
 // benchmarks another build.
 //
-// Measured on the shared 2-core machine, load average 0.6–5.5 (other work running): one hash
-// 20.6 ms → floor 102.9 s; A 127.5 s (1.24×; with cores − 1 = 1 lane it was 2.28× at 2,000 rows
-// under load 12); B 266.9 s; sign-in p50/p95/p99 137/182/283 ms without an import, 162/230/295 ms
-// during B (4,820 sign-ins); VmHWM 157 MiB after start, 273 after A, 587 after B.
+// Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 //
 // Uses TEST_DATABASE_URL's server when set (a superuser URL; a database `tessera_bench_import` is
 // created and dropped), otherwise an embedded PostgreSQL in a temporary folder.

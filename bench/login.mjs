@@ -12,8 +12,7 @@
 // should cost little next to the hash). The argon2id parameters are Tessera's (m=19456, t=2, p=1).
 // Uses TEST_DATABASE_URL's server when set, otherwise an embedded PostgreSQL in a temp folder.
 //
-// Measured on the shared 2-core machine (load average 15-16): raw verify 11/s (p95 893 ms),
-// POST /login 4/s (p95 2.7 s), 40 % of raw. The machine's quiet figure is 70-150 verifies/s.
+// Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 import { createRequire } from 'node:module';
 import { csrfFrom, dist, machine, median, percentile, printTable, run, seedDemo, session, sql, startApp, startDatabase } from './lib.mjs';
 import { load, ms, rate, verdict } from './load.mjs';

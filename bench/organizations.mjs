@@ -9,9 +9,7 @@
 // superuser URL; a database `tessera_bench` is created and dropped), otherwise an embedded
 // PostgreSQL in a temporary folder.
 //
-// Measured on the shared 2-core machine (load average 12-14): tree 14 req/s (p95 2.6 s), page with
-// 10,009 members 29 req/s (p95 1.4 s), member search 26 req/s; before templates were cached and
-// the actor was read in one query: 2, 1 and 2 req/s. p95 target missed under that load.
+// Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 import { login, machine, printTable, run, seedDemo, sql, startApp, startDatabase, ADMIN_PASSWORD } from './lib.mjs';
 import { load, measure, ms, rate, verdict } from './load.mjs';
 

@@ -9,11 +9,7 @@
 //
 // Targets: Tessera >= 30 % of the bare page's throughput, p95 <= 50 ms.
 //
-// Measured on the shared 2-core machine under a load average of 11-20 from other work (numbers
-// are noisy; re-measure on a quiet machine): Administrator default page 28 req/s, p95 986 ms
-// (bare page of the same 84.5 KB and 50 rows: 270 req/s, so 10 %); search 5 req/s; organization
-// filter 22 req/s; organization administrator default 38 req/s (bare 621). Before templates were
-// cached and the actor was read in one query: 4, 1, 4 and 5 req/s. Targets missed.
+// Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 //
 // Uses TEST_DATABASE_URL's server when set (a superuser URL; a database `tessera_bench` is
 // created and dropped), otherwise an embedded PostgreSQL in a temporary folder.
