@@ -63,6 +63,21 @@ describe('core schema', () => {
     expect((await t.sql<{ email: string }>('select email from users where id = $1', [other.id]))[0].email).toBe('renamed@example.org');
   });
 
+  it("keeps the user's copy of the contact's full name (searched by the users list) in step, and ignores direct writes", async () => {
+    const u = await createUser(t, { username: 'named1' });
+    const [{ contact_id }] = await t.sql<{ contact_id: number }>('select contact_id from users where id = $1', [u.id]);
+    const copy = async () => (await t.sql<{ full_name: string; contact_name: string }>(
+      'select u.full_name, c.full_name as contact_name from users u join contacts c on c.id = u.contact_id where u.id = $1',
+      [u.id],
+    ))[0];
+    const created = await copy();
+    expect(created.full_name).toBe(created.contact_name);
+    await t.sql(`update contacts set full_name = 'Zoë Ångström' where id = $1`, [contact_id]);
+    expect(await copy()).toEqual({ full_name: 'Zoë Ångström', contact_name: 'Zoë Ångström' });
+    await t.sql(`update users set full_name = 'Someone Else' where id = $1`, [u.id]);
+    expect((await copy()).full_name).toBe('Zoë Ångström');
+  });
+
   it('links a contact to at most one user and keeps external ids unique per provider', async () => {
     const u = await createUser(t, { username: 'linked' });
     const [{ contact_id }] = await t.sql<{ contact_id: number }>('select contact_id from users where id = $1', [u.id]);
