@@ -2,13 +2,10 @@
 // the same checkout (which empties dist/ first) cannot pull the build away mid-run. The copy lives
 // in the project folder (`.bench-build-*`, removed afterwards) so that node_modules, views/ and
 // public/ resolve as from dist/. BENCH_DIST=<folder> benchmarks another build's dist folder.
-// startAppFrom() is bench/lib.mjs's startApp() spawning the snapshot's main.js instead of dist's.
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { createServer } from 'node:net';
-import { peakRssMiB, root, sleep } from './lib.mjs';
+import { root, sleep, startApp } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -39,65 +36,7 @@ export async function snapshotBuild() {
   };
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts the snapshot's main.js on a free port against `url`; the same contract as lib.mjs's startApp. */
-export async function startAppFrom(snapshot, url, work, env = {}) {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [join(snapshot.dir, 'dist', 'src', 'main.js')], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: url,
-      PORT: String(port),
-      PUBLIC_URL: base,
-      DATA_DIR: join(work, `data-${port}`),
-      SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-      SCHEDULER: 'off',
-      IMPORT_POLL_SECONDS: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Tessera exited during start-up:\n${output}`);
-    try {
-      const res = await fetch(`${base}/login`);
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (performance.now() - t0 > 60_000) {
-      child.kill('SIGKILL');
-      throw new Error(`Tessera did not answer GET /login within 60 s:\n${output}`);
-    }
-    await sleep(50);
-  }
-  return {
-    base,
-    pid: child.pid,
-    startMs: performance.now() - t0,
-    output: () => output,
-    peakRssMiB: () => peakRssMiB(child.pid),
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+/** Starts the snapshot's main.js on a free port against `url`: bench/lib.mjs's startApp. */
+export function startAppFrom(snapshot, url, work, env = {}) {
+  return startApp(url, work, env, { main: join(snapshot.dir, 'dist', 'src', 'main.js') });
 }

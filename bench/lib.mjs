@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -80,20 +81,28 @@ export async function sql(url, text, params = []) {
   }
 }
 
-export async function freePort() {
-  const { freePort: free } = dist('database/embedded-postgres.js');
-  return free();
+/** A free TCP port on the loopback interface. */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
 }
 
 /**
- * Starts `node dist/src/main.js` on a free port against `url` and waits for GET /login to answer
- * 200. Returns { base, pid, startMs (spawn to first 200), peakRssMiB(), stop() }.
+ * Starts the compiled app (`main`, default dist/src/main.js) on a free port against `url` and
+ * waits for GET /login to answer 200. Returns { base, pid, startMs (spawn to first 200),
+ * output(), peakRssMiB(), stop() }.
  */
-export async function startApp(url, work, env = {}) {
+export async function startApp(url, work, env = {}, { main = join(root, 'dist', 'src', 'main.js') } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [main], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
