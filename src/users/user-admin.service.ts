@@ -123,7 +123,7 @@ export class UserAdminService {
       otherMemberships: memberships.length - inScopeMemberships.length,
       roles,
       properties: defs.map((d) => ({ name: d.name, values: values.get(d.id) ?? [] })),
-      licences: licences.map((l) => ({ id: l.id, label: `${l.name} (${usageText(l.used, l.seats)})`, selected: l.id === user.licence_id })),
+      licences: licences.map((l) => ({ id: l.id, label: `${l.name} — ${usageText(l.used, l.seats)}`, selected: l.id === user.licence_id })),
       trail: trail.slice(0, TRAIL_LIMIT).map((e) => ({
         occurredAt: e.occurred_at,
         actorName: e.actor_name,

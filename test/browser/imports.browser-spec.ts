@@ -116,7 +116,7 @@ describe('Excel import in a browser (JavaScript off)', () => {
     const before = await t!.sql<{ n: number }>('select count(*)::int as n from users');
     const jobPath = await upload(await fillTemplate(rows, 'users.xlsx'));
     expect(await page.locator('#import-result').innerText()).toBe('Import failed: 1 error in 1 row.');
-    expect(await page.locator('#import-status').innerText()).toBe('failed');
+    expect(await page.locator('#import-status').innerText()).toBe('Failed');
 
     // "Import failed: …" in the history of /imports links to this detail page.
     await page.goto(`${baseUrl}/imports`);

@@ -48,7 +48,7 @@ describe('user page', () => {
     expect(res.text).toContain('<li>Member</li>');
     expect(res.text).toContain('<dt>Profile</dt><dd>Self-service</dd>');
     expect(res.text).toContain('<dt>Shirt size</dt><dd>M</dd>');
-    expect(res.text).toMatch(/<option value="\d+" selected>Standard \(\d+ used \(unlimited\)\)<\/option>|<option value="\d+" selected>Standard \(\d+ of \d+ seats? used\)<\/option>/);
+    expect(res.text).toMatch(/<option value="\d+" selected>Standard — \d+ used \(unlimited\)<\/option>|<option value="\d+" selected>Standard — \d+ of \d+ seats? used<\/option>/);
     expect(res.text).toContain('<dt>Password send date</dt><dd>—</dd>');
     expect(res.text).toContain('user.updated');
     expect(res.text).toContain('<a href="/audit?objectType&#x3D;user&amp;q&#x3D;page_u">This user in the audit log</a>');
