@@ -43,9 +43,7 @@ describe('Excel import in a browser (JavaScript off)', () => {
     work = mkdtempSync(join(tmpdir(), 'tessera-import-browser-'));
 
     await page.goto(`${baseUrl}/login`);
-    await helpers.field('Username').fill('boss');
-    await helpers.field('Password').fill('Secret-pass-1');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await helpers.signIn('boss', 'Secret-pass-1');
     await helpers.waitForPath('/');
   });
 

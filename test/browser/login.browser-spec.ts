@@ -21,13 +21,14 @@ describe('sign-in in a browser (JavaScript off)', () => {
   let field: ReturnType<typeof pageHelpers>['field'];
   let text: ReturnType<typeof pageHelpers>['text'];
   let waitForPath: ReturnType<typeof pageHelpers>['waitForPath'];
+  let signIn: ReturnType<typeof pageHelpers>['signIn'];
 
   beforeAll(async () => {
     t = await createTestApp({ adminPassword: null });
     baseUrl = await t.listen();
     browser = await openBrowser();
     page = browser.page;
-    ({ field, text, waitForPath } = pageHelpers(page));
+    ({ field, text, waitForPath, signIn } = pageHelpers(page));
   });
 
   afterAll(async () => {
@@ -35,13 +36,6 @@ describe('sign-in in a browser (JavaScript off)', () => {
     await t?.close();
   });
 
-  /** Fills and submits the sign-in form, then waits for the page the server answers with. */
-  async function signIn(username: string, password: string): Promise<void> {
-    await field('Username').fill(username);
-    await field('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForLoadState('load');
-  }
 
   const path = () => new URL(page.url()).pathname;
 

@@ -22,6 +22,7 @@ describe('organization administrator in a browser (JavaScript off)', () => {
   let field: ReturnType<typeof pageHelpers>['field'];
   let text: ReturnType<typeof pageHelpers>['text'];
   let waitForPath: ReturnType<typeof pageHelpers>['waitForPath'];
+  let signIn: ReturnType<typeof pageHelpers>['signIn'];
   let A1: OrgRow;
 
   beforeAll(async () => {
@@ -45,7 +46,7 @@ describe('organization administrator in a browser (JavaScript off)', () => {
     baseUrl = await t.listen();
     browser = await openBrowser();
     page = browser.page;
-    ({ field, text, waitForPath } = pageHelpers(page));
+    ({ field, text, waitForPath, signIn } = pageHelpers(page));
   });
 
   afterAll(async () => {
@@ -56,9 +57,7 @@ describe('organization administrator in a browser (JavaScript off)', () => {
 
   it('signs in to A1, sees only the A1 subtree, and adds a member through the picker', async () => {
     expect((await page.goto(`${baseUrl}/login`))?.status()).toBe(200);
-    await field('Username').fill('orgadmin');
-    await field('Password').fill('Secret-pass-1');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn('orgadmin', 'Secret-pass-1');
 
     // Two memberships: the chooser asks which organization to work in.
     await waitForPath('/session/organization');

@@ -36,9 +36,7 @@ describe('contacts and users in a browser (JavaScript off)', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
 
     await page.goto(`${baseUrl}/login`);
-    await helpers.field('Username').fill('boss');
-    await helpers.field('Password').fill('Secret-pass-1');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await helpers.signIn('boss', 'Secret-pass-1');
     await helpers.waitForPath('/');
   });
 

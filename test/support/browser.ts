@@ -47,6 +47,13 @@ export async function openBrowser(): Promise<Browser> {
 /** Small page helpers shared by the browser tests (locators only: nothing runs in the page). */
 export function pageHelpers(page: Page) {
   return {
+    /** Fills and submits the sign-in form on the current page, then waits for the page the server answers with. */
+    async signIn(username: string, password: string): Promise<void> {
+      await page.getByLabel(/^Username\b/).fill(username);
+      await page.getByLabel(/^Password\b/).fill(password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForLoadState('load');
+    },
     /** The input of a form field by its label (the label may end in a required-marker `*`). */
     field: (label: string) => page.getByLabel(new RegExp(`^${label}\\b`)),
     /** The text of the first element matching `selector`. */
