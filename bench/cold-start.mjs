@@ -10,13 +10,8 @@
 // Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, machine, median, printTable, root, run, sleep } from './lib.mjs';
+import { freePort, machine, median, printTable, root, run, sleep, option } from './lib.mjs';
 import { load, verdict } from './load.mjs';
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 const runs = option('runs', 3);
 const targetMs = 10_000;

@@ -156,6 +156,12 @@ export function peakRssMiB(pid = process.pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** The number after `--name` on the command line, or `fallback`. */
+export function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function cookieOf(res, jar) {

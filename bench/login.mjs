@@ -14,16 +14,11 @@
 //
 // Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
 import { createRequire } from 'node:module';
-import { csrfFrom, dist, machine, median, percentile, printTable, run, seedDemo, session, sql, startApp, startDatabase } from './lib.mjs';
+import { csrfFrom, dist, machine, median, percentile, printTable, run, seedDemo, session, sql, startApp, startDatabase, option } from './lib.mjs';
 import { load, ms, rate, verdict } from './load.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 const runs = option('runs', 3);
 const seconds = option('seconds', 10);

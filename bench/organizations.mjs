@@ -10,13 +10,8 @@
 // PostgreSQL in a temporary folder.
 //
 // Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
-import { login, machine, printTable, run, seedDemo, sql, startApp, startDatabase, ADMIN_PASSWORD } from './lib.mjs';
+import { login, machine, printTable, run, seedDemo, sql, startApp, startDatabase, ADMIN_PASSWORD, option } from './lib.mjs';
 import { load, measure, ms, rate, verdict } from './load.mjs';
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 const runs = option('runs', 3);
 const seconds = option('seconds', 10);

@@ -17,15 +17,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { login, machine, printTable, root, run, seedDemo, sleep, sql, startApp, startDatabase, freePort, ADMIN_PASSWORD } from './lib.mjs';
+import { login, machine, printTable, root, run, seedDemo, sleep, sql, startApp, startDatabase, freePort, ADMIN_PASSWORD, option } from './lib.mjs';
 import { load, measure, ms, rate, verdict } from './load.mjs';
 
 const require = createRequire(import.meta.url);
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 if (process.argv[2] === '--bare-server') await bareServer();
 else await main();
