@@ -92,6 +92,12 @@ describe('formIn: what a browser would send', () => {
     expect(() => form.uncheck('Mode A')).toThrow(/radio/);
   });
 
+  it('forges what a browser cannot send only when asked to, by field name', () => {
+    const values = formIn(PAGE, 'Save').forge('gender', 'x').forge('roleIds', ['9', '10']).forge('_csrf', null).values('Save');
+    expect(values).toMatchObject({ gender: 'x', roleIds: ['9', '10'], name: 'Ann "A"' });
+    expect(values._csrf).toBeUndefined();
+  });
+
   it('knows the buttons, refuses disabled ones and unknown ones', () => {
     const form = formIn(PAGE, 'Save');
     expect(form.submitButtons().map((b) => [b.text, b.disabled, b.formaction])).toEqual([

@@ -126,6 +126,7 @@ function quoteList(items: string[]): string {
 export class RenderedForm {
   private readonly controls: Control[] = [];
   private readonly buttons: HTMLElement[] = [];
+  private readonly forged = new Map<string, string[]>();
 
   constructor(
     private readonly agent: Agent | null,
@@ -309,6 +310,16 @@ export class RenderedForm {
     return this;
   }
 
+  /**
+   * Replaces what the form sends under `name` with made-up values (none: the field is left out),
+   * the way a forged request would: only for tests of what a browser cannot send (an option the
+   * page does not offer, a disabled box, another organization's id in a hidden field).
+   */
+  forge(name: string, values: string | string[] | null): this {
+    this.forged.set(name, values === null ? [] : Array.isArray(values) ? values : [values]);
+    return this;
+  }
+
   /** What the field labelled `label` holds now (selected option texts for a select, "on"/"" for a box). */
   valueOf(label: string): string | string[] {
     const control = this.byLabel(label, ['text', 'textarea', 'select', 'checkable'], 'read');
@@ -392,7 +403,10 @@ export class RenderedForm {
           break;
       }
     }
-    return out;
+    if (this.forged.size === 0) return out;
+    const kept = out.filter(([name]) => !this.forged.has(name));
+    for (const [name, values] of this.forged) for (const value of values) kept.push([name, value]);
+    return kept;
   }
 
   /** The chosen files, by field name. */
