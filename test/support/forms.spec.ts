@@ -159,4 +159,12 @@ describe('RenderedForm.submit: the request a browser makes', () => {
     await formIn(PAGE, 'Upload', { agent }).attach('Workbook', 'a,b\n1,2\n', 'users.csv', 'text/csv').submit('Upload');
     expect(received[0]).toMatchObject({ method: 'POST', url: '/upload', body: { _csrf: 't2' }, files: { name: 'users.csv', text: 'a,b\n1,2\n' } });
   });
+
+  it('sends an empty file part when no file was chosen, as a browser does', async () => {
+    const agent = request.agent(app);
+    await formIn(PAGE, 'Upload', { agent }).submit('Upload');
+    expect(received[0]).toMatchObject({ method: 'POST', url: '/upload', body: { _csrf: 't2' } });
+    // The part is there (filename=""); multer, the app's upload parser, reads it as no file.
+    expect(received[0].files).toBeNull();
+  });
 });

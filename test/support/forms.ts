@@ -378,35 +378,7 @@ export class RenderedForm {
    * out, as pressing Enter does), in document order. Files are left out; see `files()`.
    */
   entries(buttonText?: string): [string, string][] {
-    const submitter = this.buttons.length ? this.button(buttonText) : null;
-    const out: [string, string][] = [];
-    for (const c of this.controls) {
-      if (!c.name || isDisabled(c.el)) continue;
-      switch (c.kind) {
-        case 'text':
-        case 'hidden':
-          out.push([c.name, c.value]);
-          break;
-        case 'textarea':
-          out.push([c.name, normalizeNewlines(c.value)]);
-          break;
-        case 'checkable':
-          if (c.checked) out.push([c.name, c.value]);
-          break;
-        case 'select':
-          for (const o of c.options) if (o.selected && !o.disabled) out.push([c.name, o.value]);
-          break;
-        case 'button':
-          if (c.el === submitter) out.push([c.name, c.value]);
-          break;
-        case 'file':
-          break;
-      }
-    }
-    if (this.forged.size === 0) return out;
-    const kept = out.filter(([name]) => !this.forged.has(name));
-    for (const [name, values] of this.forged) for (const value of values) kept.push([name, value]);
-    return kept;
+    return this.dataSet(buttonText).flatMap((e): [string, string][] => (typeof e.value === 'string' ? [[e.name, e.value]] : []));
   }
 
   /** The chosen files, by field name. */
@@ -414,6 +386,64 @@ export class RenderedForm {
     const out: [string, FileUpload][] = [];
     for (const c of this.controls) if (c.kind === 'file' && c.name && !isDisabled(c.el)) for (const f of c.files) out.push([c.name, f]);
     return out;
+  }
+
+  /** What a browser sends, in document order: text entries, and file fields (null: no file chosen). */
+  private dataSet(buttonText?: string): { name: string; value: string | FileUpload | null }[] {
+    const submitter = this.buttons.length ? this.button(buttonText) : null;
+    const out: { name: string; value: string | FileUpload | null }[] = [];
+    for (const c of this.controls) {
+      if (!c.name || isDisabled(c.el)) continue;
+      const add = (value: string | FileUpload | null) => out.push({ name: c.name, value });
+      switch (c.kind) {
+        case 'text':
+        case 'hidden':
+          add(c.value);
+          break;
+        case 'textarea':
+          add(normalizeNewlines(c.value));
+          break;
+        case 'checkable':
+          if (c.checked) add(c.value);
+          break;
+        case 'select':
+          for (const o of c.options) if (o.selected && !o.disabled) add(o.value);
+          break;
+        case 'button':
+          if (c.el === submitter) add(c.value);
+          break;
+        case 'file':
+          if (c.files.length === 0) add(null);
+          for (const f of c.files) add(f);
+          break;
+      }
+    }
+    if (this.forged.size === 0) return out;
+    const kept = out.filter((e) => !this.forged.has(e.name));
+    for (const [name, values] of this.forged) for (const value of values) kept.push({ name, value });
+    return kept;
+  }
+
+  /**
+   * The multipart body a browser builds, parts in document order; a file field with no file
+   * chosen is an empty part with `filename=""`, as browsers send it.
+   */
+  private multipartBody(buttonText?: string): { body: Buffer; boundary: string } {
+    const boundary = '----TesseraFormBoundary7MA4YWxkTrZu0gW';
+    // Browsers escape these in names and file names (WHATWG multipart/form-data encoding).
+    const escape = (s: string) => s.replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/"/g, '%22');
+    const parts: Buffer[] = [];
+    for (const { name, value } of this.dataSet(buttonText)) {
+      const disposition = `--${boundary}\r\nContent-Disposition: form-data; name="${escape(name)}"`;
+      if (typeof value === 'string') {
+        parts.push(Buffer.from(`${disposition}\r\n\r\n${value}\r\n`));
+      } else {
+        const file = value ?? { content: Buffer.alloc(0), filename: '' };
+        parts.push(Buffer.from(`${disposition}; filename="${escape(file.filename)}"\r\nContent-Type: ${file.contentType ?? 'application/octet-stream'}\r\n\r\n`), file.content, Buffer.from('\r\n'));
+      }
+    }
+    parts.push(Buffer.from(`--${boundary}--\r\n`));
+    return { body: Buffer.concat(parts), boundary };
   }
 
   /** The entries as an object (repeated names become arrays), for assertions. */
@@ -442,10 +472,8 @@ export class RenderedForm {
     }
     const enctype = (submitter.getAttribute('formenctype') ?? this.enctype).toLowerCase();
     if (enctype === 'multipart/form-data') {
-      let req = this.agent.post(target);
-      for (const [name, value] of entries) req = req.field(name, value);
-      for (const [name, file] of this.files()) req = req.attach(name, file.content, { filename: file.filename, ...(file.contentType ? { contentType: file.contentType } : {}) });
-      return req as unknown as Promise<Response>;
+      const { body, boundary } = this.multipartBody(buttonText);
+      return this.agent.post(target).set('Content-Type', `multipart/form-data; boundary=${boundary}`).send(body) as unknown as Promise<Response>;
     }
     return this.agent.post(target).type('form').send(new URLSearchParams(entries).toString()) as unknown as Promise<Response>;
   }
