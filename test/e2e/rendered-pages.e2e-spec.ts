@@ -8,6 +8,7 @@ import { createContact } from '../support/contacts-factories';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { openForm } from '../support/forms';
 import { Agent, login } from '../support/http';
+import { loginTo } from '../support/sessions';
 import { importFile } from '../support/imports-factories';
 import { userRow, workbook } from '../support/imports-files';
 import { createLicence, createProperty, setPropertyValues } from '../support/users-factories';
@@ -113,32 +114,41 @@ describe('rendered pages', () => {
 
   it('every page reachable from the start page renders without empty options or unresolved fields, and every template is rendered', async () => {
     const problems: string[] = [];
-    const visited = new Set<string>();
-    const perRoute = new Map<string, number>();
     const check = (url: string, status: number, type: string | undefined, html: string) => {
       if (status >= 500) problems.push(`${url}: status ${status}`);
       if (type?.startsWith('text/html')) for (const d of defectsOf(html)) problems.push(`${url}: ${d}`);
     };
-    const queue = ['/'];
-    while (queue.length > 0 && visited.size < 400) {
-      const url = queue.shift()!;
-      if (visited.has(url)) continue;
-      visited.add(url);
-      const res = await admin.get(url);
-      check(url, res.status, res.headers['content-type'], res.text ?? '');
-      if (res.status >= 300 && res.status < 400 && res.headers.location) queue.push(res.headers.location);
-      if (!res.headers['content-type']?.startsWith('text/html')) continue;
-      for (const a of parse(res.text).querySelectorAll('a[href]')) {
-        const target = new URL(a.getAttribute('href')!, `http://tessera.test${url}`);
-        if (target.host !== 'tessera.test' || target.pathname.startsWith('/public/')) continue;
-        const next = target.pathname + target.search;
-        // A few pages per route (ids and query values aside) are enough to see every template.
-        const route = `${target.pathname.replace(/\/\d+/g, '/:id')}?${[...target.searchParams.keys()].sort().join('&')}`;
-        if (visited.has(next) || (perRoute.get(route) ?? 0) >= 2) continue;
-        perRoute.set(route, (perRoute.get(route) ?? 0) + 1);
-        queue.push(next);
+    /** Follows every link (and redirect) from the start page, a few pages per route. */
+    const crawl = async (agent: Agent, who: string) => {
+      const visited = new Set<string>();
+      const perRoute = new Map<string, number>();
+      const queue = ['/'];
+      while (queue.length > 0 && visited.size < 400) {
+        const url = queue.shift()!;
+        if (visited.has(url)) continue;
+        visited.add(url);
+        const res = await agent.get(url);
+        check(`${who} ${url}`, res.status, res.headers['content-type'], res.text ?? '');
+        if (res.status >= 300 && res.status < 400 && res.headers.location) queue.push(res.headers.location);
+        if (!res.headers['content-type']?.startsWith('text/html')) continue;
+        for (const a of parse(res.text).querySelectorAll('a[href]')) {
+          const target = new URL(a.getAttribute('href')!, `http://tessera.test${url}`);
+          if (target.host !== 'tessera.test' || target.pathname.startsWith('/public/')) continue;
+          const next = target.pathname + target.search;
+          // A few pages per route (ids and query values aside) are enough to see every template.
+          const route = `${target.pathname.replace(/\/\d+/g, '/:id')}?${[...target.searchParams.keys()].sort().join('&')}`;
+          if (visited.has(next) || (perRoute.get(route) ?? 0) >= 2) continue;
+          perRoute.set(route, (perRoute.get(route) ?? 0) + 1);
+          queue.push(next);
+        }
       }
-    }
+      return visited.size;
+    };
+    expect(await crawl(admin, 'Administrator')).toBeGreaterThan(50);
+    // An organization administrator sees other variants of the same pages (a disabled Administrator box, scoped lists).
+    await createUser(t, { username: 'una', roles: ['user_manager'], memberships: [{ org: A, isAdmin: true }] });
+    expect(await crawl(await loginTo(t, 'una', 'Secret-pass-1', A), 'organization administrator')).toBeGreaterThan(10);
+
     // Pages no link of an Administrator leads to: signing in, choosing an organization, a missing page.
     const anonymous = request.agent(t.http);
     const loginPage = await anonymous.get('/login');
