@@ -22,22 +22,29 @@ const dateTime = new Intl.DateTimeFormat('en-GB', {
   timeZoneName: 'short',
 });
 
-/** Every Handlebars helper of Tessera, registered in one place. All return plain (escaped) text. */
+/**
+ * Every Handlebars helper of Tessera, registered in one place. All return plain (escaped) text.
+ * A helper's name is never the name of a data field: a bare `{{value}}` calls a helper named
+ * `value` before it reads the field, so the field silently renders empty
+ * (`src/common/hbs-helpers.spec.ts` checks every template for such clashes).
+ */
 export function registerHelpers(hbs: Hbs): void {
   hbs.registerHelper('eq', (a: unknown, b: unknown) => String(a) === String(b));
   hbs.registerHelper('not', (a: unknown) => !a);
   hbs.registerHelper('and', (...all: unknown[]) => args(all).every(Boolean));
   hbs.registerHelper('or', (...all: unknown[]) => args(all).some(Boolean));
   hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
-  /** `{{value values "email"}}`: a submitted or stored form value. */
-  hbs.registerHelper('value', (source: unknown, key: unknown) => {
+  /** `{{formValue values "email"}}`: a submitted or stored form value. */
+  hbs.registerHelper('formValue', (source: unknown, key: unknown) => {
     const v = lookup(source, key);
     return v === undefined || v === null ? '' : String(v);
   });
   /** `{{lookupError errors "email"}}`: the message for a field, if any. */
   hbs.registerHelper('lookupError', (source: unknown, key: unknown) => lookup(source, key) ?? null);
-  hbs.registerHelper('checked', (condition: unknown) => (condition ? 'checked' : ''));
-  hbs.registerHelper('selected', (a: unknown, b: unknown) => (String(a) === String(b) ? 'selected' : ''));
+  /** `{{checkedIf condition}}`: the `checked` attribute of a box or radio button. */
+  hbs.registerHelper('checkedIf', (condition: unknown) => (condition ? 'checked' : ''));
+  /** `{{selectedIf id @root.values.x}}`: the `selected` attribute of the option whose value is chosen. */
+  hbs.registerHelper('selectedIf', (a: unknown, b: unknown) => (String(a) === String(b) ? 'selected' : ''));
   /** Dates as "22 Nov 2026, 14:05 UTC"; empty for null. */
   hbs.registerHelper('datetime', (value: unknown) => {
     if (!value) return '';

@@ -3,7 +3,8 @@ import { createContact, createDepartment } from '../support/contacts-factories';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { columnValues, dataTable, decodeEntities, nextPageLink, textOf } from '../support/html';
-import { Agent, csrfToken, login } from '../support/http';
+import { formOf, openForm } from '../support/forms';
+import { Agent, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
 
 /** Contacts (SPEC §2 "Contacts", §3, §4 "Contacts"): CRUD, validation, list, scope, delete rules. */
@@ -28,11 +29,7 @@ describe('contacts', () => {
     await t.close();
   });
 
-  async function post(agent: Agent, path: string, fields: Record<string, string | string[]>, formPage = '/account') {
-    const token = await csrfToken(agent, formPage);
-    return agent.post(path).type('form').send({ _csrf: token, ...fields });
-  }
-
+  /** A made-up person form, for forged requests only (what the pages do not offer). */
   function personFields(overrides: Record<string, string> = {}): Record<string, string> {
     return {
       kind: 'person',
@@ -67,12 +64,15 @@ describe('contacts', () => {
     expect(form.text).toMatch(new RegExp(`<option value="${supplier.id}"[^>]*>Acme Supplies</option>`));
     expect(form.text).toMatch(new RegExp(`<option value="${A11.id}" selected>`));
 
-    const res = await post(
-      admin,
-      '/contacts',
-      personFields({ firstName: 'Jane', lastName: 'Doe', email: 'jane.doe@example.org', mobile: '+41 79 123 45 67', department: 'purchasing', jobTitle: 'Buyer', employerId: String(supplier.id), organizationId: String(A11.id) }),
-      '/contacts/new?kind=person',
-    );
+    const res = await formOf(admin, form.text, 'Save', `/contacts/new?kind=person&org=${A11.id}`)
+      .fill('First name', 'Jane')
+      .fill('Last name', 'Doe')
+      .fill('E-mail', 'jane.doe@example.org')
+      .fill('Mobile', '+41 79 123 45 67')
+      .select('Department', 'Purchasing')
+      .fill('Job title', 'Buyer')
+      .select('Employer', 'Acme Supplies')
+      .submit('Save');
     expect(res.status).toBe(303);
     const [{ id }] = await t.sql<{ id: number }>(`select id from contacts where email = 'jane.doe@example.org'`);
     expect(res.headers.location).toBe(`/contacts/${id}`);
@@ -102,14 +102,24 @@ describe('contacts', () => {
   });
 
   it('keeps a typed full name and creates an organization contact, which the UI calls "Organization contact"', async () => {
-    const typed = await post(admin, '/contacts', personFields({ firstName: 'Robert', lastName: 'Miller', fullName: 'Bob Miller' }), '/contacts/new');
+    const typed = await (await openForm(admin, '/contacts/new?kind=person', 'Save'))
+      .fill('First name', 'Robert')
+      .fill('Last name', 'Miller')
+      .fill('Full name', 'Bob Miller')
+      .select('Home organization', '— — A1')
+      .submit('Save');
     expect(typed.status).toBe(303);
     expect((await t.sql(`select full_name from contacts where first_name = 'Robert'`))[0]).toEqual({ full_name: 'Bob Miller' });
 
     const form = await admin.get('/contacts/new?kind=organization');
     expect(form.text).toContain('<h1>New organization contact</h1>');
     expect(form.text).not.toContain('name="firstName"');
-    const res = await post(admin, '/contacts', { kind: 'organization', fullName: 'Nordwind GmbH', email: 'info@nordwind.example', phone: '+49 30 1234', organizationId: String(A1.id) }, '/contacts/new');
+    const res = await formOf(admin, form.text, 'Save', '/contacts/new?kind=organization')
+      .fill('Name', 'Nordwind GmbH')
+      .fill('E-mail', 'info@nordwind.example')
+      .fill('Phone', '+49 30 1234')
+      .select('Home organization', '— — A1')
+      .submit('Save');
     expect(res.status).toBe(303);
     const page = await admin.get(res.headers.location);
     expect(page.text).toContain('Organization contact Nordwind GmbH created.');
@@ -119,23 +129,25 @@ describe('contacts', () => {
   it('refuses invalid forms with 422, field messages and the typed values, changing nothing', async () => {
     const person = await createContact(t, { first: 'Emp', last: 'Loyee', org: A1 });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const blank = await post(admin, '/contacts', personFields({ email: 'not-an-address', jobTitle: 'kept title' }), '/contacts/new');
+    const personForm = async () => (await openForm(admin, '/contacts/new?kind=person', 'Save')).select('Home organization', '— — A1');
+    const blank = await (await personForm()).fill('E-mail', 'not-an-address').fill('Job title', 'kept title').submit('Save');
     expect(blank.status).toBe(422);
     expect(blank.text).toContain('Enter a first name, a last name or a full name.');
     expect(blank.text).toContain('Enter an e-mail address like name@example.org.');
     expect(blank.text).toContain('value="kept title"');
     expect(blank.text).toContain('value="not-an-address"');
 
-    const department = await post(admin, '/contacts', personFields({ lastName: 'Smith', department: 'No such department', mobile: 'call me' }), '/contacts/new');
+    // A department or employer the form does not offer can only be forged.
+    const department = await (await personForm()).fill('Last name', 'Smith').forge('department', 'No such department').fill('Mobile', 'call me').submit('Save');
     expect(department.status).toBe(422);
     expect(department.text).toContain('Choose a department from the list.');
     expect(department.text).toContain('Enter a mobile number of digits');
 
-    const nameless = await post(admin, '/contacts', { kind: 'organization', fullName: ' ', organizationId: String(A1.id) }, '/contacts/new');
+    const nameless = await (await openForm(admin, '/contacts/new?kind=organization', 'Save')).fill('Name', ' ').select('Home organization', '— — A1').submit('Save');
     expect(nameless.status).toBe(422);
     expect(nameless.text).toContain('Enter the name of the organization contact.');
 
-    const notAnOrganization = await post(admin, '/contacts', personFields({ lastName: 'X', employerId: String(person.id) }), '/contacts/new');
+    const notAnOrganization = await (await personForm()).fill('Last name', 'X').forge('employerId', String(person.id)).submit('Save');
     expect(notAnOrganization.status).toBe(422);
     expect(notAnOrganization.text).toContain('Choose an organization contact as the employer.');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -146,7 +158,7 @@ describe('contacts', () => {
     const form = await admin.get(`/contacts/${c.id}/edit`);
     expect(form.status).toBe(200);
     expect(form.text).toMatch(/id="field-fullName" name="fullName" type="text"\s+value=""/);
-    const res = await post(admin, `/contacts/${c.id}`, personFields({ firstName: 'Anne', lastName: 'Berg', email: 'anna@example.org' }), `/contacts/${c.id}/edit`);
+    const res = await formOf(admin, form.text, 'Save', `/contacts/${c.id}/edit`).fill('First name', 'Anne').submit('Save');
     expect(res.status).toBe(303);
     expect((await contactRow(c.id)).full_name).toBe('Anne Berg');
     const [audit] = await t.sql<{ changes: Record<string, unknown> }>(`select changes from audit_events where action = 'contact.updated' and object_id = $1`, [String(c.id)]);
@@ -158,13 +170,13 @@ describe('contacts', () => {
     const other = await createUser(t, { username: 'other', email: 'other@example.org', fullName: 'Other Person', memberships: [{ org: A1 }] });
     const [{ contact_id }] = await t.sql<{ contact_id: number }>('select contact_id from users where id = $1', [other.id]);
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await post(admin, `/contacts/${contact_id}`, personFields({ fullName: 'Other Person', email: 'TAKEN@example.org' }), `/contacts/${contact_id}/edit`);
+    const res = await (await openForm(admin, `/contacts/${contact_id}/edit`, 'Save')).fill('E-mail', 'TAKEN@example.org').submit('Save');
     expect(res.status).toBe(422);
     expect(decodeEntities(res.text)).toContain('The e-mail address TAKEN@example.org is already used by the user taken.');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
 
     // The user's copy follows the contact's e-mail.
-    const ok = await post(admin, `/contacts/${contact_id}`, personFields({ fullName: 'Other Person', email: 'new-other@example.org' }), `/contacts/${contact_id}/edit`);
+    const ok = await (await openForm(admin, `/contacts/${contact_id}/edit`, 'Save')).fill('E-mail', 'new-other@example.org').submit('Save');
     expect(ok.status).toBe(303);
     expect((await t.sql('select email from users where id = $1', [other.id]))[0]).toEqual({ email: 'new-other@example.org' });
   });
@@ -249,12 +261,12 @@ describe('contacts', () => {
       expect((await orgAdmin.get(`/contacts/${outside.id}`)).status).toBe(404);
       expect((await orgAdmin.get(`/contacts/${outside.id}/edit`)).status).toBe(404);
       expect((await orgAdmin.get(`/contacts/${outside.id}/delete`)).status).toBe(404);
-      expect((await post(orgAdmin, `/contacts/${outside.id}`, personFields({ firstName: 'Hacked', organizationId: String(A1.id) }))).status).toBe(404);
-      expect((await post(orgAdmin, `/contacts/${outside.id}/delete`, {})).status).toBe(404);
-      expect((await post(orgAdmin, `/contacts/${outside.id}/enable-access`, {})).status).toBe(404);
+      expect((await postForm(orgAdmin, `/contacts/${outside.id}`, personFields({ firstName: 'Hacked', organizationId: String(A1.id) }))).status).toBe(404);
+      expect((await postForm(orgAdmin, `/contacts/${outside.id}/delete`, {})).status).toBe(404);
+      expect((await postForm(orgAdmin, `/contacts/${outside.id}/enable-access`, {})).status).toBe(404);
       // Creating in B, or moving an own contact to B: the organization does not exist for this session.
-      expect((await post(orgAdmin, '/contacts', personFields({ lastName: 'Forged', organizationId: String(B.id) }))).status).toBe(404);
-      expect((await post(orgAdmin, `/contacts/${inside.id}`, personFields({ firstName: 'In', lastName: 'Side', email: 'in@scope.example', organizationId: String(B.id) }))).status).toBe(404);
+      expect((await postForm(orgAdmin, '/contacts', personFields({ lastName: 'Forged', organizationId: String(B.id) }))).status).toBe(404);
+      expect((await postForm(orgAdmin, `/contacts/${inside.id}`, personFields({ firstName: 'In', lastName: 'Side', email: 'in@scope.example', organizationId: String(B.id) }))).status).toBe(404);
       expect((await orgAdmin.get(`/contacts/new?org=${B.id}`)).status).toBe(404);
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     });
@@ -264,7 +276,7 @@ describe('contacts', () => {
       const person = await createContact(t, { first: 'Kept', last: 'Employer', employerId: foreign.id, org: A11 });
       const form = await orgAdmin.get(`/contacts/${person.id}/edit`);
       expect(form.text).toContain(`<option value="${foreign.id}" selected>Foreign Corp</option>`);
-      const saved = await post(orgAdmin, `/contacts/${person.id}`, personFields({ firstName: 'Kept', lastName: 'Employer', jobTitle: 'Agent', employerId: String(foreign.id), organizationId: String(A11.id) }));
+      const saved = await formOf(orgAdmin, form.text, 'Save', `/contacts/${person.id}/edit`).fill('Job title', 'Agent').submit('Save');
       expect(saved.status).toBe(303);
       expect(await contactRow(person.id)).toMatchObject({ employer_id: foreign.id, job_title: 'Agent' });
       const page = await orgAdmin.get(`/contacts/${person.id}`);
@@ -272,7 +284,7 @@ describe('contacts', () => {
       expect(page.text).not.toContain(`href="/contacts/${foreign.id}"`);
 
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const forged = await post(orgAdmin, '/contacts', personFields({ lastName: 'Forged', employerId: String(foreign.id) }));
+      const forged = await postForm(orgAdmin, '/contacts', personFields({ lastName: 'Forged', employerId: String(foreign.id) }));
       expect(forged.status).toBe(404);
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     });
@@ -297,8 +309,8 @@ describe('contacts', () => {
       const list = await contactsOnly.get('/contacts');
       expect(list.text).not.toContain('Enable Access for selected contacts');
       const before = await databaseFingerprint(t, { includeAudit: true });
-      expect((await post(contactsOnly, `/contacts/${inside.id}/enable-access`, {})).status).toBe(403);
-      expect((await post(contactsOnly, '/contacts/enable-access', { ids: [String(inside.id)] })).status).toBe(403);
+      expect((await postForm(contactsOnly, `/contacts/${inside.id}/enable-access`, {})).status).toBe(403);
+      expect((await postForm(contactsOnly, '/contacts/enable-access', { ids: [String(inside.id)] })).status).toBe(403);
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
 
       const managerPage = await orgAdmin.get(`/contacts/${inside.id}`);
@@ -319,7 +331,8 @@ describe('contacts', () => {
       expect(page.text).not.toContain('enable-access');
 
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await post(admin, `/contacts/${contact_id}/delete`, {});
+      // The confirmation page offers no Delete button: a forged request.
+      const res = await postForm(admin, `/contacts/${contact_id}/delete`, {});
       expect(res.status).toBe(409);
       expect(textOf(res.text)).toContain('John Smith has a user account (jsmith); delete the user first.');
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -331,7 +344,7 @@ describe('contacts', () => {
       const confirm = await orgAdmin.get(`/contacts/${company.id}/delete`);
       expect(confirm.status).toBe(200);
       expect(textOf(confirm.text)).toContain('1 person names Gone Ltd as their employer; their employer will be cleared.');
-      const res = await post(orgAdmin, `/contacts/${company.id}/delete`, {});
+      const res = await formOf(orgAdmin, confirm.text, 'Delete Gone Ltd', `/contacts/${company.id}/delete`).submit('Delete Gone Ltd');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/contacts');
       expect(await t.sql('select 1 from contacts where id = $1', [company.id])).toEqual([]);

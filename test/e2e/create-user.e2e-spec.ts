@@ -3,7 +3,8 @@ import { verifyPassword } from '../../src/accounts/password-hasher';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
-import { Agent, csrfFrom, login } from '../support/http';
+import { openForm, RenderedForm } from '../support/forms';
+import { Agent, login } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { createLicence, createProperty } from '../support/users-factories';
 
@@ -33,26 +34,21 @@ describe('create user', () => {
     await t.close();
   });
 
-  function valid(org: OrgRow, overrides: Record<string, string | string[]> = {}): Record<string, string | string[]> {
-    return {
-      organizationId: String(org.id),
-      username: 'new.user',
-      firstName: 'New',
-      lastName: 'User',
-      email: 'new.user@example.org',
-      mobile: '',
-      department: '',
-      jobTitle: '',
-      password: 'Good-pass-1',
-      passwordConfirmation: 'Good-pass-1',
-      roleIds: [String(memberRoleId)],
-      ...overrides,
-    };
-  }
+  /** Typed into the form by label: a new user that passes every rule. */
+  const VALID: Record<string, string> = {
+    Username: 'new.user',
+    'First name': 'New',
+    'Last name': 'User',
+    'E-mail': 'new.user@example.org',
+    Password: 'Good-pass-1',
+    'Password (again)': 'Good-pass-1',
+  };
 
-  async function submit(agent: Agent, fields: Record<string, string | string[]>) {
-    const token = csrfFrom((await agent.get(`/users/new?org=${fields.organizationId}`)).text);
-    return agent.post('/users').type('form').send({ _csrf: token, ...fields });
+  /** The Create User form of `org` as the page renders it, with the valid values typed (and `typed` over them). */
+  async function createForm(agent: Agent, org: OrgRow, typed: Record<string, string> = {}): Promise<RenderedForm> {
+    const form = await openForm(agent, `/users/new?org=${org.id}`, 'Create User');
+    for (const [label, value] of Object.entries({ ...VALID, ...typed })) form.fill(label, value);
+    return form;
   }
 
   it('offers the form for an organization with the default roles ticked, the policy and the custom properties', async () => {
@@ -71,7 +67,8 @@ describe('create user', () => {
 
   it('creates the contact, the user (member of the organization), roles, password and property values in one go', async () => {
     const [{ id: badge }] = await t.sql<{ id: number }>(`select id from custom_properties where name = 'Badge colour'`);
-    const res = await submit(admin, valid(A1, { mobile: '+1 555 0100', department: 'Sales', jobTitle: 'Analyst', [`prop_${badge}`]: 'Green' }));
+    const form = await createForm(admin, A1, { Mobile: '+1 555 0100', 'Job title': 'Analyst' });
+    const res = await form.select('Department', 'Sales').select('Badge colour', 'Green').submit('Create User');
     expect(res.status).toBe(303);
     const [user] = await t.sql<Record<string, unknown> & { id: number; password_hash: string }>(
       `select u.id, u.username, u.email, u.password_hash, u.must_change_password, u.enabled,
@@ -111,48 +108,52 @@ describe('create user', () => {
   it('does not ask for a password change at first sign-in when the settings say so', async () => {
     await t.sql('update client_settings set must_change_at_first_login = false');
     try {
-      expect((await submit(admin, valid(A1, { username: 'nochange', email: 'nochange@example.org' }))).status).toBe(303);
+      expect((await (await createForm(admin, A1, { Username: 'nochange', 'E-mail': 'nochange@example.org' })).submit('Create User')).status).toBe(303);
       expect((await t.sql<{ must_change_password: boolean }>(`select must_change_password from users where username = 'nochange'`))[0].must_change_password).toBe(false);
     } finally {
       await t.sql('update client_settings set must_change_at_first_login = true');
     }
   });
 
-  it.each<[string, Record<string, string | string[]>, string]>([
-    ['a blank username', { username: ' ' }, 'Enter a username.'],
-    ['a username with a space', { username: 'new user' }, 'A username may contain only letters a–z, digits and . _ @ - (no spaces or accents).'],
-    ['a too long username', { username: 'u'.repeat(101) }, 'A username has at most 100 characters.'],
-    ['a blank first name', { firstName: '' }, 'Enter a first name.'],
-    ['a blank last name', { lastName: '' }, 'Enter a last name.'],
-    ['a too long first name', { firstName: 'f'.repeat(101) }, 'Use at most 100 characters for the first name.'],
-    ['a too long last name', { lastName: 'l'.repeat(101) }, 'Use at most 100 characters for the last name.'],
-    ['a blank e-mail', { email: '' }, 'Enter an e-mail address.'],
-    ['a malformed e-mail', { email: 'not-an-address' }, 'Enter an e-mail address like name@example.org.'],
-    ['a bad mobile number', { mobile: 'call me' }, 'Enter a mobile number with digits, spaces and + ( ) . / - only (up to 40 characters).'],
-    ['an unknown department', { department: 'Nowhere' }, 'Choose a department from the list.'],
-    ['a too long job title', { jobTitle: 'j'.repeat(101) }, 'Use at most 100 characters for the job title.'],
-    ['a blank password', { password: '', passwordConfirmation: '' }, 'Enter a password.'],
-    ['a short password', { password: 'Ab1', passwordConfirmation: 'Ab1' }, 'The password needs at least 8 characters.'],
-    ['a password without a digit', { password: 'Only-letters', passwordConfirmation: 'Only-letters' }, 'The password needs a digit.'],
-    ['a too long password', { password: `A1${'x'.repeat(40)}`, passwordConfirmation: `A1${'x'.repeat(40)}` }, 'The password needs at most 32 characters.'],
-    ['a confirmation that differs', { passwordConfirmation: 'Good-pass-2' }, 'The two passwords do not match.'],
-    ['an unknown role', { roleIds: ['999999'] }, 'Choose roles from the list.'],
-  ])('refuses %s with its message next to the field, keeping the typed values but never the password', async (_what, overrides, message) => {
+  // What a person types or picks (by label), the field whose error shows, and the message. A
+  // department or role the form does not offer can only be forged.
+  it.each<[string, (form: RenderedForm) => RenderedForm, string, string]>([
+    ['a blank username', (f) => f.fill('Username', ' '), 'username', 'Enter a username.'],
+    ['a username with a space', (f) => f.fill('Username', 'new user'), 'username', 'A username may contain only letters a–z, digits and . _ @ - (no spaces or accents).'],
+    ['a too long username', (f) => f.fill('Username', 'u'.repeat(101)), 'username', 'A username has at most 100 characters.'],
+    ['a blank first name', (f) => f.fill('First name', ''), 'firstName', 'Enter a first name.'],
+    ['a blank last name', (f) => f.fill('Last name', ''), 'lastName', 'Enter a last name.'],
+    ['a too long first name', (f) => f.fill('First name', 'f'.repeat(101)), 'firstName', 'Use at most 100 characters for the first name.'],
+    ['a too long last name', (f) => f.fill('Last name', 'l'.repeat(101)), 'lastName', 'Use at most 100 characters for the last name.'],
+    ['a blank e-mail', (f) => f.fill('E-mail', ''), 'email', 'Enter an e-mail address.'],
+    ['a malformed e-mail', (f) => f.fill('E-mail', 'not-an-address'), 'email', 'Enter an e-mail address like name@example.org.'],
+    ['a bad mobile number', (f) => f.fill('Mobile', 'call me'), 'mobile', 'Enter a mobile number with digits, spaces and + ( ) . / - only (up to 40 characters).'],
+    ['an unknown department (forged)', (f) => f.forge('department', 'Nowhere'), 'department', 'Choose a department from the list.'],
+    ['a too long job title', (f) => f.fill('Job title', 'j'.repeat(101)), 'jobTitle', 'Use at most 100 characters for the job title.'],
+    ['a blank password', (f) => f.fill('Password', '').fill('Password (again)', ''), 'password', 'Enter a password.'],
+    ['a short password', (f) => f.fill('Password', 'Ab1').fill('Password (again)', 'Ab1'), 'password', 'The password needs at least 8 characters.'],
+    ['a password without a digit', (f) => f.fill('Password', 'Only-letters').fill('Password (again)', 'Only-letters'), 'password', 'The password needs a digit.'],
+    ['a too long password', (f) => f.fill('Password', `A1${'x'.repeat(40)}`).fill('Password (again)', `A1${'x'.repeat(40)}`), 'password', 'The password needs at most 32 characters.'],
+    ['a confirmation that differs', (f) => f.fill('Password (again)', 'Good-pass-2'), 'passwordConfirmation', 'The two passwords do not match.'],
+    ['an unknown role (forged)', (f) => f.forge('roleIds', ['999999']), 'roleIds', 'Choose roles from the list.'],
+  ])('refuses %s with its message next to the field, keeping the typed values but never the password', async (_what, change, shown, message) => {
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submit(admin, valid(A1, { username: 'typed.user', email: 'typed@example.org', ...overrides }));
+    const form = await createForm(admin, A1, { Username: 'typed.user', 'E-mail': 'typed@example.org' });
+    const res = await change(form).submit('Create User');
     expect(res.status).toBe(422);
-    const field = Object.keys(overrides).find((k) => k !== 'passwordConfirmation') ?? 'passwordConfirmation';
-    const shown = field === 'password' && overrides.passwordConfirmation !== undefined && message.includes('match') ? 'passwordConfirmation' : field;
     expect(res.text).toMatch(new RegExp(`<p class="field-error" id="error-${shown}">${escapeRegExp(escapeHtml(message))}</p>`));
     expect(res.text).toContain(`<a href="#field-${shown}">`);
-    if (field !== 'firstName') expect(res.text).toContain('value="New"');
+    if (shown !== 'firstName') expect(res.text).toContain('value="New"');
     expect(res.text).not.toContain('Good-pass-1');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
   });
 
   it('refuses a custom property value outside its allowed values', async () => {
     const [{ id: badge }] = await t.sql<{ id: number }>(`select id from custom_properties where name = 'Badge colour'`);
-    const res = await submit(admin, valid(A1, { username: 'prop.user', email: 'prop@example.org', [`prop_${badge}`]: 'Purple' }));
+    // The pull-down offers no such value: only a forged form can send it.
+    const form = await createForm(admin, A1, { Username: 'prop.user', 'E-mail': 'prop@example.org' });
+    expect(form.optionsOf('Badge colour')).toEqual(['(none)', 'Red', 'Green']);
+    const res = await form.forge(`prop_${badge}`, 'Purple').submit('Create User');
     expect(res.status).toBe(422);
     expect(res.text).toContain(`<p class="field-error" id="error-prop_${badge}">Badge colour: choose values from the list.</p>`);
   });
@@ -160,10 +161,10 @@ describe('create user', () => {
   it('refuses a duplicate username or e-mail in any case', async () => {
     await createUser(t, { username: 'Existing', email: 'Existing@Example.org', memberships: [{ org: A1 }] });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const name = await submit(admin, valid(A1, { username: 'EXISTING', email: 'other@example.org' }));
+    const name = await (await createForm(admin, A1, { Username: 'EXISTING', 'E-mail': 'other@example.org' })).submit('Create User');
     expect(name.status).toBe(422);
     expect(name.text).toContain('The username EXISTING is already taken.');
-    const mail = await submit(admin, valid(A1, { username: 'someone.else', email: 'existing@EXAMPLE.org' }));
+    const mail = await (await createForm(admin, A1, { Username: 'someone.else', 'E-mail': 'existing@EXAMPLE.org' })).submit('Create User');
     expect(mail.status).toBe(422);
     expect(mail.text).toContain('The e-mail address existing@EXAMPLE.org is already used by the user Existing.');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -175,9 +176,8 @@ describe('create user', () => {
       ['race.two', 'race.two@example.org'],
     ]) {
       const second = await login(t.http, 'admin', ADMIN_PASSWORD);
-      const tokens = [csrfFrom((await admin.get(`/users/new?org=${A1.id}`)).text), csrfFrom((await second.get(`/users/new?org=${A1.id}`)).text)];
-      const fields = valid(A1, { username, email });
-      const results = await Promise.all([admin, second].map((agent, i) => agent.post('/users').type('form').send({ _csrf: tokens[i], ...fields })));
+      const forms = [await createForm(admin, A1, { Username: username, 'E-mail': email }), await createForm(second, A1, { Username: username, 'E-mail': email })];
+      const results = await Promise.all(forms.map((form) => form.submit('Create User')));
       expect(results.map((r) => r.status).sort()).toEqual([303, 422]);
       const refused = results.find((r) => r.status === 422)!;
       expect(refused.text).toMatch(/is already taken|is already used by the user/);
@@ -201,8 +201,8 @@ describe('create user', () => {
         const heldEmail = field === 'email' ? email : 'held.name@example.org';
         const { rows } = await other.query(`insert into contacts (kind, full_name, email, organization_id) values ('person', 'Held', $1, $2) returning id`, [heldEmail, A1.id]);
         await other.query('insert into users (contact_id, username) values ($1, $2)', [rows[0].id, heldName]);
-        const token = csrfFrom((await admin.get(`/users/new?org=${A1.id}`)).text);
-        const pending = admin.post('/users').type('form').send({ _csrf: token, ...valid(A1, { username, email }) }).then((r) => r);
+        const form = await createForm(admin, A1, { Username: username, 'E-mail': email });
+        const pending = form.submit('Create User').then((r) => r);
         let blocked = false;
         for (let i = 0; i < 400 && !blocked; i++) {
           const [{ n }] = await t.sql<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
@@ -227,7 +227,7 @@ describe('create user', () => {
     await t.sql('update client_settings set default_licence_id = $1', [full]);
     try {
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await submit(admin, valid(A1, { username: 'nolicence', email: 'nolicence@example.org' }));
+      const res = await (await createForm(admin, A1, { Username: 'nolicence', 'E-mail': 'nolicence@example.org' })).submit('Create User');
       expect(res.status).toBe(422);
       expect(res.text).toContain('Licence &quot;Full default&quot; is full: 0 of 0 seats used.');
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -242,13 +242,16 @@ describe('create user', () => {
     expect((await m.get(`/users/new?org=${B.id}`)).status).toBe(404);
     const global = await globalOrganization(t);
     expect((await m.get(`/users/new?org=${global.id}`)).status).toBe(404);
-    const ok = await submit(m, valid(A1, { username: 'by.manager', email: 'by.manager@example.org' }));
+    const ok = await (await createForm(m, A1, { Username: 'by.manager', 'E-mail': 'by.manager@example.org' })).submit('Create User');
     expect(ok.status).toBe(303);
-    const refused = await submit(m, valid(A1, { username: 'made.admin', email: 'made.admin@example.org', roleIds: [String(adminRoleId)] }));
+    // The Administrator box is disabled for them: only a forged form can tick it.
+    const forAdmin = await createForm(m, A1, { Username: 'made.admin', 'E-mail': 'made.admin@example.org' });
+    expect(forAdmin.submitButtons()).toHaveLength(1);
+    expect(() => forAdmin.check('Administrator')).toThrow(/disabled/);
+    const refused = await forAdmin.forge('roleIds', [String(memberRoleId), String(adminRoleId)]).submit('Create User');
     expect(refused.status).toBe(422);
     expect(refused.text).toContain('Only an Administrator can give a user the Administrator role.');
-    const token = csrfFrom((await m.get(`/users/new?org=${A1.id}`)).text);
-    const outside = await m.post('/users').type('form').send({ _csrf: token, ...valid(B, { username: 'outside.user', email: 'outside@example.org' }) });
+    const outside = await (await createForm(m, A1, { Username: 'outside.user', 'E-mail': 'outside@example.org' })).forge('organizationId', String(B.id)).submit('Create User');
     expect(outside.status).toBe(404);
     expect(await t.sql(`select 1 from users where username in ('made.admin', 'outside.user')`)).toHaveLength(0);
 

@@ -4,7 +4,8 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { credentialParts, credentialsIn, jobOf, sendColumns, setEmail } from '../support/credentials-factories';
 import { createOrganization, createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
-import { Agent, csrfToken, login, submitLogin } from '../support/http';
+import { openForm } from '../support/forms';
+import { Agent, login, postForm, submitLogin } from '../support/http';
 import { SmtpSink } from '../support/smtp-sink';
 
 const MINUTE = 60_000;
@@ -29,9 +30,19 @@ describe('credential e-mails over SMTP', () => {
     await sink.stop();
   });
 
-  const send = async (agent: Agent, userId: number, recipient: 'user' | 'self') => {
-    const token = await csrfToken(agent, `/users/${userId}/credentials`);
-    return agent.post(`/users/${userId}/credentials/email`).type('form').send({ _csrf: token, recipient });
+  const BUTTONS = { user: 'Email new password to user', self: 'Email new password to myself' } as const;
+  /** Presses the button of Change username/password. */
+  const send = async (agent: Agent, userId: number, recipient: 'user' | 'self') =>
+    (await openForm(agent, `/users/${userId}/credentials`, BUTTONS[recipient])).submit(BUTTONS[recipient]);
+  /** The request of a button the page shows disabled: only a forged form can make it. */
+  const forgedSend = (agent: Agent, userId: number, recipient: 'user' | 'self') =>
+    postForm(agent, `/users/${userId}/credentials/email`, { recipient }, `/users/${userId}/credentials`);
+  /** The bulk form of the users list with these users ticked and the send date typed (if given). */
+  const bulkForm = async (usernames: string[], sendAt?: string) => {
+    const form = await openForm(admin, '/users', 'Set password send date for selected users');
+    for (const username of usernames) form.check(`Select ${username}`);
+    if (sendAt !== undefined) form.fill('Password send date', sendAt);
+    return form;
   };
   const everything = async () => JSON.stringify(await t.sql('select * from audit_events')) + JSON.stringify(await t.sql('select * from mail_messages')) + JSON.stringify(await t.sql('select * from credential_jobs'));
 
@@ -164,11 +175,7 @@ describe('credential e-mails over SMTP', () => {
     const due = new Date(parts.clock.now().getTime() + 60 * MINUTE);
     const sendAt = formatInZone(due, 'Europe/Berlin').replace(' ', 'T');
 
-    const token = await csrfToken(admin, `/users/${eli.id}/credentials`);
-    const res = await admin
-      .post('/users/password-send-date')
-      .type('form')
-      .send({ _csrf: token, ids: [String(eli.id), String(sso.id), String(nomail.id)], sendAt });
+    const res = await (await bulkForm(['eli', 'sso.user', 'nomail'], sendAt)).submit('Set password send date for selected users');
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/users');
     const flashPage = await admin.get(`/users/${eli.id}/credentials`);
@@ -206,11 +213,9 @@ describe('credential e-mails over SMTP', () => {
   it('clears the password send date and cancels the pending e-mail', async () => {
     const fay = await createUser(t, { username: 'fay', email: 'fay@example.org' });
     const sendAt = formatInZone(new Date(parts.clock.now().getTime() + 24 * 60 * MINUTE), 'Europe/Berlin').replace(' ', 'T');
-    let token = await csrfToken(admin, `/users/${fay.id}/credentials`);
-    expect((await admin.post('/users/password-send-date').type('form').send({ _csrf: token, ids: String(fay.id), sendAt })).status).toBe(303);
+    expect((await (await bulkForm(['fay'], sendAt)).submit('Set password send date for selected users')).status).toBe(303);
     expect(await jobOf(t, fay.id)).toMatchObject({ status: 'pending' });
-    token = await csrfToken(admin, `/users/${fay.id}/credentials`);
-    expect((await admin.post('/users/password-send-date/clear').type('form').send({ _csrf: token, ids: String(fay.id) })).status).toBe(303);
+    expect((await (await bulkForm(['fay'])).submit('Clear password send date')).status).toBe(303);
     expect(await jobOf(t, fay.id)).toMatchObject({ status: 'cancelled' });
     expect(await sendColumns(t, fay.id)).toEqual({ password_send_at: null, password_send_status: null, password_send_error: null });
     expect(await t.sql('select 1 from mail_messages where user_id = $1', [fay.id])).toHaveLength(0);
@@ -222,8 +227,8 @@ describe('credential e-mails over SMTP', () => {
   it('answers an invalid send date with a message and changes nothing', async () => {
     const gus = await createUser(t, { username: 'gus', email: 'gus@example.org' });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const token = await csrfToken(admin, `/users/${gus.id}/credentials`);
-    const res = await admin.post('/users/password-send-date').type('form').send({ _csrf: token, ids: String(gus.id), sendAt: 'next tuesday' });
+    // A date-and-time field of a browser cannot hold such text: the typed value is forged.
+    const res = await (await bulkForm(['gus'])).forge('sendAt', 'next tuesday').submit('Set password send date for selected users');
     expect(res.status).toBe(303);
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     expect((await admin.get(`/users/${gus.id}/credentials`)).text).toContain('Enter the password send date as a date and time');
@@ -241,8 +246,10 @@ describe('credential e-mails over SMTP', () => {
     ] as const) {
       const page = await admin.get(`/users/${user.id}/credentials`);
       expect(page.text).toContain(message);
+      const form = await openForm(admin, `/users/${user.id}/credentials`, BUTTONS[recipient]);
+      expect(form.submitButtons().find((b) => b.text === BUTTONS[recipient])?.disabled).toBe(true);
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await send(admin, user.id, recipient);
+      const res = await forgedSend(admin, user.id, recipient);
       expect(res.status).toBe(409);
       expect(res.text).toContain(message);
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -253,9 +260,10 @@ describe('credential e-mails over SMTP', () => {
     const [me] = await t.sql<{ id: number }>(`select id from users where username = 'admin'`);
     expect((await admin.get(`/users/${me.id}/credentials`)).text).toContain('This is your own account');
     const before = await databaseFingerprint(t, { includeAudit: true });
-    expect((await send(admin, me.id, 'self')).status).toBe(409);
-    const token = await csrfToken(admin, '/account');
-    const res = await admin.post('/users/password-send-date').type('form').send({ _csrf: token, ids: String(me.id), sendAt: '2099-01-01T10:00' });
+    // Both buttons are disabled on one's own page: only a forged form can press one.
+    expect((await openForm(admin, `/users/${me.id}/credentials`, BUTTONS.self)).submitButtons().every((b) => b.disabled)).toBe(true);
+    expect((await forgedSend(admin, me.id, 'self')).status).toBe(409);
+    const res = await (await bulkForm(['admin'], '2099-01-01T10:00')).submit('Set password send date for selected users');
     expect(res.status).toBe(303);
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     expect((await admin.get('/account')).text).toContain('This is your own account');
@@ -271,10 +279,7 @@ describe('credential e-mails over SMTP', () => {
 
   it('changes the username: validated, unique without regard to case, audited', async () => {
     const ida = await createUser(t, { username: 'ida', email: 'ida@example.org' });
-    const post = async (username: string) => {
-      const token = await csrfToken(admin, `/users/${ida.id}/credentials`);
-      return admin.post(`/users/${ida.id}/credentials/username`).type('form').send({ _csrf: token, username });
-    };
+    const post = async (username: string) => (await openForm(admin, `/users/${ida.id}/credentials`, 'Change username')).fill('Username', username).submit('Change username');
     let res = await post('ADMIN');
     expect(res.status).toBe(422);
     expect(res.text).toContain('This username is already taken');
@@ -300,9 +305,8 @@ describe('credential e-mails over SMTP', () => {
     await parts.dispatcher.whenIdle();
     expect(sink.to('jon@example.org')).toHaveLength(1);
     expect((await manager.get(`/users/${boss.id}/credentials`)).status).toBe(403);
-    const token = await csrfToken(manager, '/account');
     const before = await databaseFingerprint(t, { includeAudit: true });
-    expect((await manager.post(`/users/${boss.id}/credentials/email`).type('form').send({ _csrf: token, recipient: 'self' })).status).toBe(403);
+    expect((await postForm(manager, `/users/${boss.id}/credentials/email`, { recipient: 'self' })).status).toBe(403);
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
 
     const other = await login(t.http, 'orgadmin', 'Secret-pass-1');

@@ -2,7 +2,8 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { dataTable } from '../support/html';
-import { Agent, csrfToken, login } from '../support/http';
+import { openForm, RenderedForm } from '../support/forms';
+import { Agent, login } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { createProperty, setPropertyValues } from '../support/users-factories';
 
@@ -19,13 +20,22 @@ describe('custom properties', () => {
     await t.close();
   });
 
-  async function post(path: string, fields: Record<string, string | string[]>, formPage = '/custom-properties/new') {
-    const token = await csrfToken(admin, formPage);
-    return admin.post(path).type('form').send({ _csrf: token, ...fields });
+  const MODES = { single: 'One value (single-valued)', multi: 'Several values (multi-valued)' };
+
+  /** Fills in the property form by its labels (only the fields given) and presses its button. */
+  async function submit(form: RenderedForm, typed: { name?: string; description?: string; allowedValues?: string; valueMode?: keyof typeof MODES }) {
+    if (typed.name !== undefined) form.fill('Name', typed.name);
+    if (typed.description !== undefined) form.fill('Description', typed.description);
+    if (typed.allowedValues !== undefined) form.fill('Allowed values', typed.allowedValues);
+    if (typed.valueMode) form.check(MODES[typed.valueMode]);
+    const button = form.submitButtons()[0].text;
+    return form.submit(button);
   }
+  const newForm = () => openForm(admin, '/custom-properties/new', 'Create custom property');
+  const editForm = (id: number) => openForm(admin, `/custom-properties/${id}/edit`, 'Save custom property');
 
   it('creates a property with trimmed, de-duplicated allowed values, lists it and audits it', async () => {
-    const res = await post('/custom-properties', { name: 'Shirt size', description: 'For the team shirt', allowedValues: ' S \nM\n\nM\r\nL ', valueMode: 'single' });
+    const res = await submit(await newForm(), { name: 'Shirt size', description: 'For the team shirt', allowedValues: ' S \nM\n\nM\r\nL ', valueMode: 'single' });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/custom-properties');
     const [row] = await t.sql<{ id: number; allowed_values: string[]; multi_valued: boolean }>(`select id, allowed_values, multi_valued from custom_properties where name = 'Shirt size'`);
@@ -42,17 +52,18 @@ describe('custom properties', () => {
   it('refuses a blank name, a duplicate name in another case, a too long value and a missing mode, keeping the typed values', async () => {
     await createProperty(t, 'Badge');
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const blank = await post('/custom-properties', { name: ' ', description: 'kept description', allowedValues: 'x', valueMode: 'single' });
+    const blank = await submit(await newForm(), { name: ' ', description: 'kept description', allowedValues: 'x', valueMode: 'single' });
     expect(blank.status).toBe(422);
     expect(blank.text).toContain('Enter a name.');
     expect(blank.text).toContain('kept description');
-    const duplicate = await post('/custom-properties', { name: 'BADGE', description: '', allowedValues: '', valueMode: 'multi' });
+    const duplicate = await submit(await newForm(), { name: 'BADGE', description: '', allowedValues: '', valueMode: 'multi' });
     expect(duplicate.status).toBe(422);
     expect(duplicate.text).toContain('Another custom property already has this name.');
-    const long = await post('/custom-properties', { name: 'Long', description: '', allowedValues: `ok\n${'v'.repeat(501)}`, valueMode: 'single' });
+    const long = await submit(await newForm(), { name: 'Long', description: '', allowedValues: `ok\n${'v'.repeat(501)}`, valueMode: 'single' });
     expect(long.status).toBe(422);
     expect(long.text).toContain('Each allowed value has at most 500 characters');
-    const mode = await post('/custom-properties', { name: 'Mode', description: '', allowedValues: '' });
+    // Once a radio button is chosen a browser always sends one: no choice at all is forged.
+    const mode = await submit((await newForm()).forge('valueMode', null), { name: 'Mode', description: '', allowedValues: '' });
     expect(mode.status).toBe(422);
     expect(mode.text).toContain('Choose single or multiple values.');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -64,14 +75,16 @@ describe('custom properties', () => {
     const u2 = await createUser(t, { username: 'site_u2' });
     await setPropertyValues(t, u1.id, id, ['Paris']);
     await setPropertyValues(t, u2.id, id, ['Rome']);
-    const edit = `/custom-properties/${id}/edit`;
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const refused = await post(`/custom-properties/${id}`, { name: 'Site', description: '', allowedValues: 'Berlin\nLondon', valueMode: 'single' }, edit);
+    const refused = await submit(await editForm(id), { allowedValues: 'Berlin\nLondon' });
     expect(refused.status).toBe(422);
     expect(refused.text).toContain('2 users have a value that is not in the new list (for example “Paris”).');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
 
-    const ok = await post(`/custom-properties/${id}`, { name: 'Office site', description: 'Where they work', allowedValues: 'Berlin\nParis\nRome\nLondon', valueMode: 'single' }, edit);
+    const form = await editForm(id);
+    expect(form.valueOf('Allowed values')).toBe('Berlin\nParis\nRome');
+    expect(form.valueOf(MODES.single)).toBe('on');
+    const ok = await submit(form, { name: 'Office site', description: 'Where they work', allowedValues: 'Berlin\nParis\nRome\nLondon' });
     expect(ok.status).toBe(303);
     const [row] = await t.sql<{ name: string; allowed_values: string[] }>('select name, allowed_values from custom_properties where id = $1', [id]);
     expect(row).toEqual({ name: 'Office site', allowed_values: ['Berlin', 'Paris', 'Rome', 'London'] });
@@ -79,7 +92,7 @@ describe('custom properties', () => {
     expect(Object.keys(audit.changes).sort()).toEqual(['allowedValues', 'description', 'name']);
 
     // Free text again: always fine.
-    const free = await post(`/custom-properties/${id}`, { name: 'Office site', description: '', allowedValues: '', valueMode: 'single' }, edit);
+    const free = await submit(await editForm(id), { description: '', allowedValues: '' });
     expect(free.status).toBe(303);
   });
 
@@ -87,7 +100,7 @@ describe('custom properties', () => {
     const id = await createProperty(t, 'Languages', { multiValued: true });
     const u = await createUser(t, { username: 'lang_u' });
     await setPropertyValues(t, u.id, id, ['de', 'en']);
-    const refused = await post(`/custom-properties/${id}`, { name: 'Languages', description: '', allowedValues: '', valueMode: 'single' }, `/custom-properties/${id}/edit`);
+    const refused = await submit(await editForm(id), { valueMode: 'single' });
     expect(refused.status).toBe(422);
     expect(refused.text).toContain('Cannot make Languages single-valued: 1 user holds several values. Leave one value per user first.');
     expect((await t.sql<{ multi_valued: boolean }>('select multi_valued from custom_properties where id = $1', [id]))[0].multi_valued).toBe(true);
@@ -102,7 +115,7 @@ describe('custom properties', () => {
     const confirm = await admin.get(`/custom-properties/${id}/delete`);
     expect(confirm.status).toBe(200);
     expect(confirm.text).toContain('2 users have a value for Locker.');
-    const res = await post(`/custom-properties/${id}/delete`, {}, `/custom-properties/${id}/delete`);
+    const res = await (await openForm(admin, `/custom-properties/${id}/delete`, 'Delete custom property Locker')).submit('Delete custom property Locker');
     expect(res.status).toBe(303);
     expect(await t.sql('select 1 from custom_properties where id = $1', [id])).toHaveLength(0);
     expect(await t.sql('select 1 from user_property_values where property_id = $1', [id])).toHaveLength(0);

@@ -3,7 +3,8 @@ import { createContact, userOfContact } from '../support/contacts-factories';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { textOf } from '../support/html';
-import { Agent, csrfToken, login } from '../support/http';
+import { openForm } from '../support/forms';
+import { Agent, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
 
 /** Enable Access (SPEC §4 "Enable Access"): a user from a contact, single and bulk. */
@@ -27,10 +28,9 @@ describe('Enable Access', () => {
     await t.close();
   });
 
-  async function post(agent: Agent, path: string, fields: Record<string, string | string[]> = {}) {
-    const token = await csrfToken(agent, '/account');
-    return agent.post(path).type('form').send({ _csrf: token, ...fields });
-  }
+  /** Presses Enable Access on the contact's page. */
+  const enableAccess = async (agent: Agent, contactId: number) => (await openForm(agent, `/contacts/${contactId}`, 'Enable Access')).submit('Enable Access');
+  const BULK = 'Enable Access for selected contacts';
 
   /** The text of the flash messages the next rendered page shows. */
   async function flashText(agent: Agent): Promise<string> {
@@ -53,7 +53,7 @@ describe('Enable Access', () => {
     expect(page.text).toContain(`<form method="post" action="/contacts/${contact.id}/enable-access"`);
     expect(page.text).toContain('>Enable Access</button>');
 
-    const res = await post(orgAdmin, `/contacts/${contact.id}/enable-access`);
+    const res = await enableAccess(orgAdmin, contact.id);
     expect(res.status).toBe(303);
     const user = await userOfContact(t, contact.id);
     expect(user?.username).toBe('jsmith');
@@ -91,8 +91,10 @@ describe('Enable Access', () => {
   it('refuses a contact that already has a user, and changes nothing', async () => {
     const existing = await createUser(t, { username: 'already', fullName: 'Al Ready', memberships: [{ org: A11 }] });
     const [{ contact_id }] = await t.sql<{ contact_id: number }>('select contact_id from users where id = $1', [existing.id]);
+    // Its page offers Open User, not Enable Access: a stale page or a forged form.
+    expect((await orgAdmin.get(`/contacts/${contact_id}`)).text).not.toContain('>Enable Access</button>');
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await post(orgAdmin, `/contacts/${contact_id}/enable-access`);
+    const res = await postForm(orgAdmin, `/contacts/${contact_id}/enable-access`, {});
     expect(res.status).toBe(409);
     expect(textOf(res.text)).toContain('Al Ready already has a user account (already).');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -107,7 +109,7 @@ describe('Enable Access', () => {
     try {
       const contact = await createContact(t, { first: 'No', last: 'Seat', org: A11 });
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await post(orgAdmin, `/contacts/${contact.id}/enable-access`);
+      const res = await enableAccess(orgAdmin, contact.id);
       expect(res.status).toBe(409);
       expect(textOf(res.text)).toContain('Licence "Tiny" is full: 1 of 1 seat used.');
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -120,9 +122,9 @@ describe('Enable Access', () => {
     const outside = await createContact(t, { first: 'Out', last: 'Side', org: B });
     const above = await createContact(t, { first: 'Up', last: 'Above', org: A });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    expect((await post(orgAdmin, `/contacts/${outside.id}/enable-access`)).status).toBe(404);
-    expect((await post(orgAdmin, `/contacts/${above.id}/enable-access`)).status).toBe(404);
-    expect((await post(orgAdmin, '/contacts/999999/enable-access')).status).toBe(404);
+    expect((await postForm(orgAdmin, `/contacts/${outside.id}/enable-access`, {})).status).toBe(404);
+    expect((await postForm(orgAdmin, `/contacts/${above.id}/enable-access`, {})).status).toBe(404);
+    expect((await postForm(orgAdmin, '/contacts/999999/enable-access', {})).status).toBe(404);
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
   });
 
@@ -139,7 +141,12 @@ describe('Enable Access', () => {
     expect(list.text).toContain(`name="ids" value="${first.id}"`);
     expect(list.text).not.toContain(`name="ids" value="${linked}"`);
 
-    const res = await post(orgAdmin, '/contacts/enable-access', { ids: [first.id, second.id, linked, outside.id, nameless.id].map(String), returnTo: '/contacts?q=Bulk' });
+    const form = await openForm(orgAdmin, '/contacts?q=Bulk', BULK);
+    form.check('Select Bulk First').check('Select Bulk Second');
+    expect(form.values(BULK).ids).toEqual([first.id, second.id].map(String));
+    // The linked contact, one outside the scope and one this search does not list are not offered
+    // here: a stale page or a forged form adds them.
+    const res = await form.forge('ids', [first.id, second.id, linked, outside.id, nameless.id].map(String)).submit(BULK);
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/contacts?q=Bulk');
     expect((await userOfContact(t, first.id))?.username).toBe('bfirst');
@@ -162,10 +169,10 @@ describe('Enable Access', () => {
     const contactsOnly = await loginTo(t, 'contacts_only', 'Secret-pass-1', A1);
     const contact = await createContact(t, { first: 'Not', last: 'Allowed', org: A11 });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    expect((await post(contactsOnly, '/contacts/enable-access', { ids: [String(contact.id)] })).status).toBe(403);
+    expect((await postForm(contactsOnly, '/contacts/enable-access', { ids: [String(contact.id)] })).status).toBe(403);
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
 
-    const empty = await post(orgAdmin, '/contacts/enable-access', {});
+    const empty = await (await openForm(orgAdmin, '/contacts', BULK)).submit(BULK);
     expect(empty.status).toBe(303);
     expect(await flashText(orgAdmin)).toContain('Select at least one contact.');
   });
@@ -173,11 +180,8 @@ describe('Enable Access', () => {
   it('two simultaneous requests for two contacts with the same name get two distinct usernames', async () => {
     const one = await createContact(t, { first: 'Kim', last: 'Lee', org: A11 });
     const two = await createContact(t, { first: 'Kim', last: 'Lee', org: A11 });
-    const [tokenAdmin, tokenOrgAdmin] = await Promise.all([csrfToken(admin, '/account'), csrfToken(orgAdmin, '/account')]);
-    const [r1, r2] = await Promise.all([
-      admin.post(`/contacts/${one.id}/enable-access`).type('form').send({ _csrf: tokenAdmin }),
-      orgAdmin.post(`/contacts/${two.id}/enable-access`).type('form').send({ _csrf: tokenOrgAdmin }),
-    ]);
+    const forms = [await openForm(admin, `/contacts/${one.id}`, 'Enable Access'), await openForm(orgAdmin, `/contacts/${two.id}`, 'Enable Access')];
+    const [r1, r2] = await Promise.all(forms.map((form) => form.submit('Enable Access')));
     expect([r1.status, r2.status]).toEqual([303, 303]);
     const names = [(await userOfContact(t, one.id))?.username, (await userOfContact(t, two.id))?.username].sort();
     expect(names).toEqual(['klee', 'klee2']);

@@ -2,9 +2,10 @@ import request from 'supertest';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { formIn, openForm } from '../support/forms';
 import { Agent, csrfFrom, login } from '../support/http';
 import { HEADERS, rawWorkbook, Row, sheetXml, userRow, workbook, zipBomb } from '../support/imports-files';
-import { createDepartment, createProperty, download, importErrors, openWorkbook, importFile, passwordWorks, uploadFile, userDataFingerprint } from '../support/imports-factories';
+import { createDepartment, createProperty, download, IMPORT_FILE_LABEL, importErrors, openWorkbook, importFile, passwordWorks, uploadFile, userDataFingerprint } from '../support/imports-factories';
 import { loginTo } from '../support/sessions';
 
 /**
@@ -45,6 +46,9 @@ describe('Excel import of users', () => {
       expect(page.text).toContain('href="/imports/template"');
       expect(page.text).toContain('Export Template');
       expect(page.text).toMatch(/<form method="post" action="\/imports" enctype="multipart\/form-data">\s*<input type="hidden" name="_csrf"/);
+      const form = formIn(page.text, 'Import');
+      expect(form.enctype).toBe('multipart/form-data');
+      expect(form.labels()).toEqual([IMPORT_FILE_LABEL]);
       expect(page.text).toContain('<a href="/imports">Import</a>');
     });
 
@@ -92,8 +96,8 @@ describe('Excel import of users', () => {
     });
 
     it('asks for a file when none was chosen', async () => {
-      const token = csrfFrom((await admin.get('/imports')).text);
-      const res = await admin.post('/imports').field('_csrf', token);
+      // The browser sends the file field as an empty part without a file name.
+      const res = await (await openForm(admin, '/imports', 'Import')).submit('Import');
       expect(res.status).toBe(422);
       expect(res.text).toContain('Choose an Excel workbook (.xlsx) or a CSV file to import.');
     });

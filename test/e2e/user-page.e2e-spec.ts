@@ -1,7 +1,8 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, OrgRow, UserRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
-import { Agent, csrfFrom, login } from '../support/http';
+import { openForm } from '../support/forms';
+import { Agent, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { createLicence, createProperty, setLicence, setPropertyValues } from '../support/users-factories';
 
@@ -28,11 +29,6 @@ describe('user page', () => {
   afterAll(async () => {
     await t.close();
   });
-
-  async function post(agent: Agent, path: string, fields: Record<string, string | string[]>, formPage: string) {
-    const token = csrfFrom((await agent.get(formPage)).text);
-    return agent.post(path).type('form').send({ _csrf: token, ...fields });
-  }
 
   it('shows details, memberships with the administrator flag, roles, profile, licence, custom properties and the audit trail', async () => {
     const u = await createUser(t, { username: 'page_u', fullName: 'Paula Page', email: 'paula@example.org', memberships: [{ org: A1, isAdmin: true }, { org: B }] });
@@ -72,20 +68,20 @@ describe('user page', () => {
     await setLicence(t, holder.id, full);
     const u = await createUser(t, { username: 'lic_u', memberships: [{ org: A1 }] });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const refused = await post(admin, `/users/${u.id}/licence`, { licenceId: String(full) }, `/users/${u.id}`);
+    const refused = await (await openForm(admin, `/users/${u.id}`, 'Save licence')).select('Licence', 'Platinum — 1 of 1 seat used').submit('Save licence');
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('Licence &quot;Platinum&quot; is full: 1 of 1 seat used.');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     const roomy = await createLicence(t, 'Silver', 5);
-    const ok = await post(admin, `/users/${u.id}/licence`, { licenceId: String(roomy) }, `/users/${u.id}`);
+    const ok = await (await openForm(admin, `/users/${u.id}`, 'Save licence')).select('Licence', 'Silver — 0 of 5 seats used').submit('Save licence');
     expect(ok.status).toBe(303);
     expect((await admin.get(`/users/${u.id}`)).text).toContain('Licence of lic_u set to Silver.');
     expect((await t.sql<{ licence_id: number }>('select licence_id from users where id = $1', [u.id]))[0].licence_id).toBe(roomy);
     // A disabled user takes no seat: the full licence may be given.
     await t.sql('update users set enabled = false where id = $1', [u.id]);
-    expect((await post(admin, `/users/${u.id}/licence`, { licenceId: String(full) }, `/users/${u.id}`)).status).toBe(303);
+    expect((await (await openForm(admin, `/users/${u.id}`, 'Save licence')).select('Licence', 'Platinum — 1 of 1 seat used').submit('Save licence')).status).toBe(303);
     // …but enabling them then needs a seat.
-    const enable = await post(admin, `/users/${u.id}/enable`, {}, `/users/${u.id}`);
+    const enable = await (await openForm(admin, `/users/${u.id}`, 'Enable')).submit('Enable');
     expect(enable.status).toBe(409);
     expect(enable.text).toContain('Licence &quot;Platinum&quot; is full: 1 of 1 seat used.');
   });
@@ -98,25 +94,19 @@ describe('user page', () => {
     expect(form.status).toBe(200);
     expect(form.text).toContain('<option value="Sales" >Sales</option>');
     expect(form.text).toContain(`name="prop_${langs}"`);
-    const [userManager] = await t.sql<{ id: number }>(`select id from roles where built_in_key = 'user_manager'`);
-    const [adminProfile] = await t.sql<{ id: number }>(`select id from user_profiles where built_in_key = 'administrator'`);
-    const res = await post(
-      admin,
-      `/users/${u.id}`,
-      {
-        firstName: 'Erika',
-        lastName: 'Editor',
-        email: 'erika@example.org',
-        mobile: '+49 30 1234567',
-        department: 'Sales',
-        jobTitle: 'Buyer',
-        roleIds: [String(userManager.id)],
-        profileId: String(adminProfile.id),
-        [`prop_${langs}`]: 'de\nen\n de\n',
-        [`prop_${team}`]: ['Red', 'Blue'],
-      },
-      `/users/${u.id}/edit`,
-    );
+    const res = await (await openForm(admin, `/users/${u.id}/edit`, 'Save user'))
+      .fill('First name', 'Erika')
+      .fill('Last name', 'Editor')
+      .fill('E-mail', 'erika@example.org')
+      .fill('Mobile', '+49 30 1234567')
+      .select('Department', 'Sales')
+      .fill('Job title', 'Buyer')
+      .uncheck('Member')
+      .check('User manager')
+      .select('User profile', 'Administrator')
+      .fill('Languages', 'de\nen\n de\n')
+      .select('Team', ['Red', 'Blue'])
+      .submit('Save user');
     expect(res.status).toBe(303);
     const [row] = await t.sql<Record<string, unknown>>(
       `select c.first_name, c.last_name, c.full_name, c.email, c.mobile, c.department, c.job_title, u.email as user_email,
@@ -154,12 +144,18 @@ describe('user page', () => {
     await createUser(t, { username: 'taken_mail', email: 'taken@example.org', memberships: [{ org: A1 }] });
     const site = await createProperty(t, 'Desk', { allowedValues: ['1', '2'] });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await post(
-      admin,
-      `/users/${u.id}`,
-      { firstName: 'Kept', lastName: '', email: 'TAKEN@example.org', mobile: 'call me', department: 'Nowhere', jobTitle: 'x', roleIds: ['999999'], profileId: '999999', [`prop_${site}`]: '3' },
-      `/users/${u.id}/edit`,
-    );
+    // A department, role, profile or property value the form does not offer can only be forged.
+    const res = await (await openForm(admin, `/users/${u.id}/edit`, 'Save user'))
+      .fill('First name', 'Kept')
+      .fill('Last name', '')
+      .fill('E-mail', 'TAKEN@example.org')
+      .fill('Mobile', 'call me')
+      .fill('Job title', 'x')
+      .forge('department', 'Nowhere')
+      .forge('roleIds', ['999999'])
+      .forge('profileId', '999999')
+      .forge(`prop_${site}`, '3')
+      .submit('Save user');
     expect(res.status).toBe(422);
     for (const message of [
       'Enter a last name.',
@@ -179,25 +175,27 @@ describe('user page', () => {
   it('keeps the Administrator role of the built-in admin, and only Administrators grant it', async () => {
     const [member] = await t.sql<{ id: number }>(`select id from roles where built_in_key = 'member'`);
     const [adminRole] = await t.sql<{ id: number }>(`select id from roles where built_in_key = 'administrator'`);
-    const strip = await post(
-      admin,
-      `/users/${adminId}`,
-      { firstName: 'Admin', lastName: 'Istrator', email: 'admin@example.org', mobile: '', department: '', jobTitle: '', roleIds: [String(member.id)], profileId: '' },
-      `/users/${adminId}/edit`,
-    );
+    const strip = await (await openForm(admin, `/users/${adminId}/edit`, 'Save user'))
+      .fill('First name', 'Admin')
+      .fill('Last name', 'Istrator')
+      .fill('E-mail', 'admin@example.org')
+      .check('Member')
+      .uncheck('Administrator')
+      .submit('Save user');
     expect(strip.status).toBe(422);
     expect(strip.text).toContain('The built-in admin keeps the Administrator role.');
 
     const u = await createUser(t, { username: 'grant_u', email: 'grant@example.org', memberships: [{ org: A1 }] });
     const m = await loginTo(t, 'pa_manager', PASSWORD, A);
-    const form = await m.get(`/users/${u.id}/edit`);
-    expect(form.text).toMatch(new RegExp(`id="role-${adminRole.id}" name="roleIds" value="${adminRole.id}" \\s*disabled`));
-    const grant = await post(
-      m,
-      `/users/${u.id}`,
-      { firstName: 'Grant', lastName: 'User', email: 'grant@example.org', mobile: '', department: '', jobTitle: '', roleIds: [String(member.id), String(adminRole.id)], profileId: '' },
-      `/users/${u.id}/edit`,
-    );
+    const form = await openForm(m, `/users/${u.id}/edit`, 'Save user');
+    expect(form.html).toMatch(new RegExp(`id="role-${adminRole.id}" name="roleIds" value="${adminRole.id}" \\s*disabled`));
+    // The Administrator box is disabled for them: only a forged form can tick it.
+    expect(() => form.check('Administrator')).toThrow(/disabled/);
+    const grant = await form
+      .fill('First name', 'Grant')
+      .fill('Last name', 'User')
+      .forge('roleIds', [String(member.id), String(adminRole.id)])
+      .submit('Save user');
     expect(grant.status).toBe(422);
     expect(grant.text).toContain('Only an Administrator can give or take away the Administrator role.');
   });
@@ -206,13 +204,13 @@ describe('user page', () => {
     const u = await createUser(t, { username: 'toggle_u', memberships: [{ org: A1 }] });
     const session = await login(t.http, 'toggle_u', PASSWORD);
     expect((await session.get('/account')).status).toBe(200);
-    const off = await post(admin, `/users/${u.id}/disable`, {}, `/users/${u.id}`);
+    const off = await (await openForm(admin, `/users/${u.id}`, 'Disable')).submit('Disable');
     expect(off.status).toBe(303);
     expect((await admin.get(`/users/${u.id}`)).text).toContain('User toggle_u disabled; their sessions have ended.');
     const ended = await session.get('/account');
     expect(ended.status).toBe(303);
     expect(ended.headers.location).toMatch(/^\/login/);
-    const on = await post(admin, `/users/${u.id}/enable`, {}, `/users/${u.id}`);
+    const on = await (await openForm(admin, `/users/${u.id}`, 'Enable')).submit('Enable');
     expect(on.status).toBe(303);
     expect((await t.sql<{ enabled: boolean }>('select enabled from users where id = $1', [u.id]))[0].enabled).toBe(true);
     expect(await t.sql(`select action from audit_events where object_type = 'user' and object_id = $1 and action in ('user.disabled', 'user.enabled')`, [String(u.id)])).toHaveLength(2);
@@ -223,7 +221,7 @@ describe('user page', () => {
     const [{ id }] = await t.sql<{ id: number }>(`select id from users where username = 'sess_u'`);
     const one = await login(t.http, 'sess_u', PASSWORD);
     const two = await login(t.http, 'sess_u', PASSWORD);
-    const res = await post(admin, `/users/${id}/end-sessions`, {}, `/users/${id}`);
+    const res = await (await openForm(admin, `/users/${id}`, 'End sessions')).submit('End sessions');
     expect(res.status).toBe(303);
     for (const agent of [one, two]) expect((await agent.get('/account')).status).toBe(303);
     expect((await login(t.http, 'sess_u', PASSWORD).then((a) => a.get('/account'))).status).toBe(200);
@@ -237,7 +235,7 @@ describe('user page', () => {
     const confirm = await admin.get(`/users/${u.id}/delete`);
     expect(confirm.status).toBe(200);
     expect(confirm.text).toContain('The contact <strong>Del Person</strong> is kept');
-    const res = await post(admin, `/users/${u.id}/delete`, {}, `/users/${u.id}/delete`);
+    const res = await (await openForm(admin, `/users/${u.id}/delete`, 'Delete user del_u')).submit('Delete user del_u');
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/users');
     expect((await admin.get('/users')).text).toContain('User del_u deleted. The contact Del Person was kept.');
@@ -253,17 +251,18 @@ describe('user page', () => {
     const page = await admin.get(`/users/${adminId}`);
     expect(page.text).not.toContain(`/users/${adminId}/delete`);
     expect(page.text).not.toContain(`/users/${adminId}/disable`);
-    const del = await post(admin, `/users/${adminId}/delete`, {}, `/users/${adminId}`);
+    // The pages offer none of these buttons: forged requests.
+    const del = await postForm(admin, `/users/${adminId}/delete`, {}, `/users/${adminId}`);
     expect(del.status).toBe(403);
     expect(del.text).toContain('The built-in admin cannot be deleted.');
-    expect((await post(admin, `/users/${adminId}/disable`, {}, `/users/${adminId}`)).text).toContain('The built-in admin cannot be disabled.');
+    expect((await postForm(admin, `/users/${adminId}/disable`, {}, `/users/${adminId}`)).text).toContain('The built-in admin cannot be disabled.');
     expect((await admin.get(`/users/${adminId}/delete`)).status).toBe(403);
 
-    const self = await post(m, `/users/${manager.id}/delete`, {}, `/users/${manager.id}`);
+    const self = await postForm(m, `/users/${manager.id}/delete`, {}, `/users/${manager.id}`);
     expect(self.status).toBe(403);
     expect(self.text).toContain('You cannot delete your own account.');
-    expect((await post(m, `/users/${manager.id}/disable`, {}, `/users/${manager.id}`)).text).toContain('You cannot disable your own account.');
-    expect((await post(m, `/users/${manager.id}/end-sessions`, {}, `/users/${manager.id}`)).status).toBe(403);
+    expect((await postForm(m, `/users/${manager.id}/disable`, {}, `/users/${manager.id}`)).text).toContain('You cannot disable your own account.');
+    expect((await postForm(m, `/users/${manager.id}/end-sessions`, {}, `/users/${manager.id}`)).status).toBe(403);
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     expect((await m.get('/account')).status).toBe(200);
   });

@@ -4,7 +4,8 @@ import { verifyPassword } from '../../src/accounts/password-hasher';
 import { ImportWorker } from '../../src/imports/import-worker';
 import type { TestApp } from './app';
 import { databaseFingerprint } from './fingerprint';
-import { Agent, csrfFrom } from './http';
+import { openForm } from './forms';
+import { Agent } from './http';
 
 /** Seeds a custom property (name, allowed values, multi-valued). */
 export async function createProperty(t: TestApp, name: string, allowedValues: string[] = [], multiValued = false): Promise<number> {
@@ -16,10 +17,20 @@ export async function createDepartment(t: TestApp, name: string): Promise<void> 
   await t.sql('insert into departments (name) values ($1)', [name]);
 }
 
-/** Uploads a file through the form (token taken from /imports, as a browser does). */
+/** The label of the import page's file field and its button. */
+export const IMPORT_FILE_LABEL = 'Excel workbook or CSV file';
+
+/** The content type a browser gives a chosen file, from its extension. */
+function browserContentType(fileName: string): string {
+  if (/\.xlsx$/i.test(fileName)) return 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  if (/\.csv$/i.test(fileName)) return 'text/csv';
+  return 'application/octet-stream';
+}
+
+/** Chooses the file in the import page's form and presses Import, as a browser does. */
 export async function uploadFile(agent: Agent, file: Buffer, fileName: string): Promise<request.Response> {
-  const token = csrfFrom((await agent.get('/imports')).text);
-  return agent.post('/imports').field('_csrf', token).attach('file', file, fileName);
+  const form = await openForm(agent, '/imports', 'Import');
+  return form.attach(IMPORT_FILE_LABEL, file, fileName, browserContentType(fileName)).submit('Import');
 }
 
 export interface JobRow {
