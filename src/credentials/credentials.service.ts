@@ -31,15 +31,14 @@ interface UserFacts {
 }
 
 export interface CredentialsPage {
-  user: UserFacts & { sendAt: string | null };
+  user: UserFacts;
   canRename: boolean;
   canSend: boolean;
   /** Why "Email new password to user" cannot be used, or `null`. */
   toUserRefusal: string | null;
   toSelfRefusal: string | null;
   actorEmail: string | null;
-  messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created: string; sent: string | null }[];
-  timeZone: string;
+  messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created: Date; sent: Date | null }[];
 }
 
 export interface BulkResult {
@@ -105,16 +104,14 @@ export class CredentialsService {
     const canSend = canActOnUser(actor, target, 'send_credentials');
     if (!canRename && !canSend) throw new ForbiddenError('You may not manage this user.');
     const user = (await this.facts(userId!))!;
-    const settings = await this.settings.get();
     const actorEmail = await this.actorEmail(actor);
     const messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created_at: Date; sent_at: Date | null }[] =
       await this.em.execute(
         'select id, recipient, subject, status, attempts, error, created_at, sent_at from mail_messages where user_id = ? order by id desc limit 10',
         [userId],
       );
-    const tz = settings.timeZone;
     return {
-      user: { ...user, sendAt: user.password_send_at ? formatInZone(user.password_send_at, tz) : null },
+      user,
       canRename,
       canSend,
       toUserRefusal: this.refusal(actor, user, 'user', actorEmail),
@@ -127,10 +124,9 @@ export class CredentialsService {
         status: m.status,
         attempts: m.attempts,
         error: m.error,
-        created: formatInZone(m.created_at, tz),
-        sent: m.sent_at ? formatInZone(m.sent_at, tz) : null,
+        created: m.created_at,
+        sent: m.sent_at,
       })),
-      timeZone: tz,
     };
   }
 
