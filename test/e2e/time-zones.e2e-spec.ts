@@ -100,4 +100,17 @@ describe('dates in the client time zone', () => {
     expect(cell(audit.text, 'When').raw).toContain(`datetime="${WINTER}"`);
     expect(cell(audit.text, 'Changes').text).toBe(`sendDate : null → ${SUMMER_BERLIN}`);
   });
+
+  it('reads the audit log\'s From and To days in the client zone, the days its dates are shown in', async () => {
+    // 23:30 UTC on 1 January is 00:30 on 2 January in Berlin.
+    await t.sql(`insert into audit_events (occurred_at, actor_name, action, object_type, object_label) values ('2026-01-01T23:30:00Z', 'admin', 'tz.midnight', 'test', 'midnight')`);
+    const days = async (from: string, to: string) => {
+      const form = await openForm(admin, '/audit', { button: 'Filter' });
+      const res = await form.fill('Search (user, object, detail)', 'midnight').fill('From', from).fill('To', to).submit(admin, 'Filter');
+      expect(res.status).toBe(200);
+      return dataTable(res.text).rows.map((r) => r[0]);
+    };
+    expect(await days('2026-01-02', '2026-01-02')).toEqual(['02 Jan 2026, 00:30 Europe/Berlin']);
+    expect(await days('2026-01-01', '2026-01-01')).toEqual([]);
+  });
 });
