@@ -288,7 +288,8 @@ export class CredentialsService {
     const confirmed = new Set(input.resend === 'confirm' ? input.confirmedIds : []);
     const done: string[] = [];
     const schedule = async (tx: EntityManager) => {
-      for (const user of allowed) {
+      // Users are locked one by one: in id order, so that two bulk requests cannot deadlock.
+      for (const user of [...allowed].sort((a, b) => a.id - b.id)) {
         const refusal = this.refusal(actor, user, 'user', null);
         if (refusal) {
           skipped.push(refusal);
@@ -299,6 +300,10 @@ export class CredentialsService {
           'select password_send_status, password_send_at from users where id = ? for update',
           [user.id],
         );
+        if (!current) {
+          skipped.push(`User #${user.id}: not found.`);
+          continue;
+        }
         if (current.password_send_status === 'sent' && current.password_send_at !== null && !confirmed.has(user.id)) {
           skipped.push(
             `${user.username}: already received a new password (${formatInZone(current.password_send_at, settings.timeZone)}, ${settings.timeZone}); not sent again${input.resend === 'skip' ? '' : ' — select the user again to confirm a new one'}.`,
