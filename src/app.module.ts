@@ -46,7 +46,6 @@ export class AppModule {
         CustomPropertiesModule,
         ScheduleModule.forRoot(),
         MailModule,
-        // Before UsersModule: its static routes (/users/password-send-date) must win over /users/:id.
         CredentialsModule,
         // Before UsersModule: GET /users/export must not be taken for a user id.
         ImportsModule,

@@ -12,15 +12,37 @@ function lookup(source: unknown, key: unknown): unknown {
   return (source as Record<string, unknown>)[key];
 }
 
-const dateTime = new Intl.DateTimeFormat('en-GB', {
-  year: 'numeric',
-  month: 'short',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  timeZone: 'UTC',
-  timeZoneName: 'short',
-});
+/**
+ * The `res.locals` key holding the client time zone (Settings → Mail) of the request; set once
+ * per request by the settings module's interceptor. Named so that no view data uses it.
+ */
+export const DISPLAY_TIME_ZONE = 'displayTimeZone';
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** "22 Nov 2026, 15:05 Europe/Berlin": a date as people read it, in `timeZone`, the zone named. */
+export function formatDateTime(date: Date, timeZone: string): string {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone });
+    formats.set(timeZone, format);
+  }
+  return `${format.format(date)} ${timeZone}`;
+}
+
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The request's client time zone, as the interceptor put it into the view's root data. */
+function zoneOf(options: HelperOptions | undefined): string {
+  const zone = lookup(options?.data?.root, DISPLAY_TIME_ZONE);
+  return typeof zone === 'string' && zone !== '' ? zone : 'UTC';
+}
+
+function toDate(value: unknown): Date | null {
+  if (!value) return null;
+  const date = value instanceof Date ? value : new Date(String(value));
+  return Number.isNaN(date.getTime()) ? null : date;
+}
 
 /**
  * Every Handlebars helper of Tessera, registered in one place. All return plain (escaped) text.
@@ -45,18 +67,30 @@ export function registerHelpers(hbs: Hbs): void {
   hbs.registerHelper('checkedIf', (condition: unknown) => (condition ? 'checked' : ''));
   /** `{{selectedIf id @root.values.x}}`: the `selected` attribute of the option whose value is chosen. */
   hbs.registerHelper('selectedIf', (a: unknown, b: unknown) => (String(a) === String(b) ? 'selected' : ''));
-  /** Dates as "22 Nov 2026, 14:05 UTC"; empty for null. */
-  hbs.registerHelper('datetime', (value: unknown) => {
-    if (!value) return '';
-    const date = value instanceof Date ? value : new Date(String(value));
-    return Number.isNaN(date.getTime()) ? '' : dateTime.format(date);
+  /**
+   * `{{formatDateTime lastLoginAt}}`: a date in the request's client time zone with the zone named
+   * ("22 Nov 2026, 15:05 Europe/Berlin"); empty for null. Pair it with `<time datetime>`, which
+   * keeps UTC.
+   */
+  hbs.registerHelper('formatDateTime', (value: unknown, options: HelperOptions) => {
+    const date = toDate(value);
+    return date ? formatDateTime(date, zoneOf(options)) : '';
   });
-  /** Machine-readable timestamp for `<time datetime="">`. */
-  hbs.registerHelper('isoDate', (value: unknown) => {
-    if (!value) return '';
-    const date = value instanceof Date ? value : new Date(String(value));
-    return Number.isNaN(date.getTime()) ? '' : date.toISOString();
+  /**
+   * `{{formatAuditValue value.from json=true}}`: an audited value as text; a timestamp (audited as
+   * an ISO string) is shown like every date, in the client time zone. `json=true` writes other
+   * values as JSON (the audit log), else as plain text (a user's trail).
+   */
+  hbs.registerHelper('formatAuditValue', (value: unknown, options: HelperOptions) => {
+    if (value instanceof Date || (typeof value === 'string' && ISO_TIMESTAMP.test(value))) {
+      const date = toDate(value);
+      if (date) return formatDateTime(date, zoneOf(options));
+    }
+    if (options?.hash?.json) return JSON.stringify(value);
+    return value === null || value === undefined ? '' : String(value);
   });
+  /** Machine-readable UTC timestamp for `<time datetime="">`. */
+  hbs.registerHelper('isoDate', (value: unknown) => toDate(value)?.toISOString() ?? '');
   hbs.registerHelper('number', (value: unknown) => (typeof value === 'number' ? value.toLocaleString('en-GB') : String(value ?? '')));
   hbs.registerHelper('plural', (count: unknown, singular: unknown, plural: unknown) => (Number(count) === 1 ? singular : plural));
   hbs.registerHelper('json', (value: unknown) => JSON.stringify(value));

@@ -11,6 +11,7 @@ import { MailTransport, SMTP_POOL_SIZE } from '../mail/mail-transport';
 import { ClientSettings } from '../settings/client-settings.entity';
 import { toPasswordPolicy } from '../settings/settings.service';
 import { LOCAL_PROVIDER } from '../users/user.entity';
+import { formatDateTime } from '../common/hbs-helpers';
 import { Clock } from './clock';
 import { formatInZone, renderCredentialMail } from './credential-mail';
 
@@ -237,17 +238,19 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
       });
       return 'sent';
     } catch (error) {
-      return this.recordFailure(job, facts, error);
+      return this.recordFailure(job, facts, error, settings.timeZone);
     }
   }
 
-  private async recordFailure(job: ClaimedJob, facts: JobFacts | undefined, error: unknown): Promise<keyof DispatchResult> {
+  private async recordFailure(job: ClaimedJob, facts: JobFacts | undefined, error: unknown, timeZone: string): Promise<keyof DispatchResult> {
     const permanent = error instanceof PermanentFailure;
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
     const final = permanent || job.attempts > RETRY_BACKOFF_MINUTES.length;
     const now = this.clock.now();
     const retryAt = final ? null : new Date(now.getTime() + RETRY_BACKOFF_MINUTES[job.attempts - 1] * 60000);
-    const userError = final ? reason : `${reason} (attempt ${job.attempts}; next try ${retryAt!.toISOString()})`;
+    // People read this on the users list and /mail: the next try in the client time zone.
+    const nextTry = retryAt ? formatDateTime(retryAt, timeZone) : null;
+    const userError = final ? reason : `${reason} (attempt ${job.attempts}; next try ${nextTry})`;
     this.logger.warn(`Credential mail job ${job.id} for user ${job.user_id}: attempt ${job.attempts} failed${final ? ' (final)' : ''}: ${reason}`);
     await this.orm.em.fork().transactional(async (tx) => {
       await tx.execute(
@@ -267,7 +270,7 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
           objectType: 'user',
           objectId: job.user_id,
           objectLabel: facts?.username,
-          detail: `Attempt ${job.attempts} failed: ${reason}${final ? ' No further attempts; the old password still works.' : ` Next try at ${retryAt!.toISOString()}; the old password still works.`}`,
+          detail: `Attempt ${job.attempts} failed: ${reason}${final ? ' No further attempts; the old password still works.' : ` Next try at ${nextTry}; the old password still works.`}`,
         },
         tx,
       );

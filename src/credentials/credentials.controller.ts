@@ -4,41 +4,13 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, text } from '../common/form';
-import { BulkResult, CredentialsService } from './credentials.service';
+import { FormView, parseId, text } from '../common/form';
+import { CredentialsService } from './credentials.service';
 
-/** "Change username/password" of a user, and the password send date bulk actions of the users list. */
+/** "Change username/password" of a user (the users list's password send date actions are in UsersController). */
 @Controller('users')
 export class CredentialsController {
   constructor(private readonly credentials: CredentialsService) {}
-
-  @Post('password-send-date')
-  @RequirePermission('send_credentials')
-  async schedule(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    await this.bulk(req, res, () => this.credentials.scheduleMany(actor, ids(body), text(body, 'sendAt')), (r) =>
-      `Password send date set to ${r.when} for ${r.done.length} user${r.done.length === 1 ? '' : 's'}${r.done.length ? `: ${r.done.join(', ')}` : ''}.`,
-    );
-  }
-
-  @Post('password-send-date/clear')
-  @RequirePermission('send_credentials')
-  async clear(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    await this.bulk(req, res, () => this.credentials.clearMany(actor, ids(body)), (r) =>
-      `Password send date cleared for ${r.done.length} user${r.done.length === 1 ? '' : 's'}${r.done.length ? `: ${r.done.join(', ')}` : ''}.`,
-    );
-  }
-
-  private async bulk(req: Request, res: Response, action: () => Promise<BulkResult>, message: (r: BulkResult) => string) {
-    try {
-      const result = await action();
-      flash(req, result.done.length > 0 ? 'success' : 'warning', message(result));
-      if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} user${result.skipped.length === 1 ? '' : 's'}:`, result.skipped);
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      flash(req, 'error', error.formError ?? error.message);
-    }
-    res.redirect(303, '/users');
-  }
 
   @Get(':id/credentials')
   async page(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
@@ -78,10 +50,4 @@ export class CredentialsController {
     const page = await this.credentials.page(actor, userId);
     return { title: `Change username/password: ${page.user.username}`, ...page, values: { username: page.user.username } };
   }
-}
-
-function ids(body: unknown): number[] {
-  const values = list(body, 'ids').map(parseId);
-  if (values.some((v) => v === null)) throw ValidationError.form('The selection of users is not valid.');
-  return values as number[];
 }

@@ -10,6 +10,6 @@ import { CredentialsService } from './credentials.service';
   imports: [MailModule],
   controllers: [CredentialsController],
   providers: [Clock, CredentialDispatcher, CredentialScheduler, CredentialsService],
-  exports: [Clock, CredentialDispatcher],
+  exports: [Clock, CredentialDispatcher, CredentialsService],
 })
 export class CredentialsModule {}

@@ -9,6 +9,7 @@ import { SettingsService } from '../settings/settings.service';
 import { LOCAL_PROVIDER } from '../users/user.entity';
 import { usernameProblem } from '../users/username-format';
 import { Clock } from './clock';
+import { cancelPendingCredentialMail } from './credential-jobs';
 import { CredentialDispatcher } from './credential-dispatcher';
 import { credentialSubject, formatInZone, zonedLocalToUtc } from './credential-mail';
 
@@ -31,22 +32,39 @@ interface UserFacts {
 }
 
 export interface CredentialsPage {
-  user: UserFacts & { sendAt: string | null };
+  user: UserFacts;
   canRename: boolean;
   canSend: boolean;
   /** Why "Email new password to user" cannot be used, or `null`. */
   toUserRefusal: string | null;
   toSelfRefusal: string | null;
   actorEmail: string | null;
-  messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created: string; sent: string | null }[];
-  timeZone: string;
+  messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created: Date; sent: Date | null }[];
 }
 
 export interface BulkResult {
   done: string[];
   skipped: string[];
-  /** The date as the client time zone shows it. */
-  when?: string;
+  /** The date as the client time zone shows it; `null`: sent now. */
+  when?: string | null;
+}
+
+/** Selected users who already received a password: a new date e-mails them another one. */
+export interface ResendConfirmation {
+  confirm: { id: number; username: string; sentAt: Date }[];
+  /** How many of the other selected users the date applies to without asking. */
+  others: number;
+  when: string | null;
+}
+
+/** "Set password send date" / "Email new password now" of the users list. */
+export interface ScheduleInput {
+  /** A `datetime-local` value in the client time zone; `null`: send now. */
+  sendAt: string | null;
+  /** The answer of the confirmation step for users who already received a password. */
+  resend: 'confirm' | 'skip' | null;
+  /** The users that step listed (and so were confirmed); others that turned "sent" meanwhile are skipped. */
+  confirmedIds: number[];
 }
 
 const BUSY = (username: string) =>
@@ -105,16 +123,14 @@ export class CredentialsService {
     const canSend = canActOnUser(actor, target, 'send_credentials');
     if (!canRename && !canSend) throw new ForbiddenError('You may not manage this user.');
     const user = (await this.facts(userId!))!;
-    const settings = await this.settings.get();
     const actorEmail = await this.actorEmail(actor);
     const messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created_at: Date; sent_at: Date | null }[] =
       await this.em.execute(
         'select id, recipient, subject, status, attempts, error, created_at, sent_at from mail_messages where user_id = ? order by id desc limit 10',
         [userId],
       );
-    const tz = settings.timeZone;
     return {
-      user: { ...user, sendAt: user.password_send_at ? formatInZone(user.password_send_at, tz) : null },
+      user,
       canRename,
       canSend,
       toUserRefusal: this.refusal(actor, user, 'user', actorEmail),
@@ -127,10 +143,9 @@ export class CredentialsService {
         status: m.status,
         attempts: m.attempts,
         error: m.error,
-        created: formatInZone(m.created_at, tz),
-        sent: m.sent_at ? formatInZone(m.sent_at, tz) : null,
+        created: m.created_at,
+        sent: m.sent_at,
       })),
-      timeZone: tz,
     };
   }
 
@@ -195,7 +210,7 @@ export class CredentialsService {
 
   /** Cancels the user's pending job (and its queued message) and creates a new one. */
   private async replaceJob(tx: EntityManager, actor: Actor, user: UserFacts, recipient: Recipient, dueAt: Date, to: string, product: string): Promise<void> {
-    await this.cancelPending(tx, user.id);
+    await cancelPendingCredentialMail(tx, user.id);
     const [job]: { id: number }[] = await tx.execute(
       `insert into credential_jobs (user_id, recipient_kind, recipient_user_id, due_at, next_attempt_at, requested_by, requested_by_name)
        values (?, ?, ?, ?, ?, ?, ?) returning id`,
@@ -221,15 +236,6 @@ export class CredentialsService {
     }
   }
 
-  /** Cancels the user's pending job, if any, and removes its queued message. */
-  private async cancelPending(tx: EntityManager, userId: number): Promise<void> {
-    const rows: { id: number }[] = await tx.execute(
-      `update credential_jobs set status = 'cancelled', lease_until = null where user_id = ? and status = 'pending' returning id`,
-      [userId],
-    );
-    for (const row of rows) await tx.execute(`delete from mail_messages where job_id = ? and status = 'queued'`, [row.id]);
-  }
-
   /** The users of a bulk action the session may act on, and the others as "skipped" lines. */
   private async targets(actor: Actor, ids: number[]): Promise<{ allowed: UserFacts[]; skipped: string[] }> {
     const allowed: UserFacts[] = [];
@@ -245,23 +251,63 @@ export class CredentialsService {
   }
 
   /**
-   * "Set password send date for selected users": `sendAt` is a `datetime-local` value in the
-   * client time zone (Settings → Mail). Creates or replaces the pending job of each eligible user.
+   * "Set password send date for selected users" (`sendAt` a `datetime-local` value in the client
+   * time zone, Settings → Mail) and "Email new password now" (`sendAt` null): creates or replaces
+   * the pending job of each eligible user. A date in the past is refused: sending now is its own
+   * action. Users who already received a password get another one only when the administrator
+   * confirmed it: without an answer, nothing is written and the users to confirm are returned.
    */
-  async scheduleMany(actor: Actor, ids: number[], sendAt: string): Promise<BulkResult> {
+  async scheduleMany(actor: Actor, ids: number[], input: ScheduleInput): Promise<BulkResult | ResendConfirmation> {
     if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
     if (ids.length === 0) throw ValidationError.form('Select at least one user.');
     const settings = await this.settings.get();
-    const dueAt = zonedLocalToUtc(sendAt, settings.timeZone);
-    if (!dueAt) throw ValidationError.single('sendAt', `Enter the password send date as a date and time (time zone ${settings.timeZone}).`);
+    const now = this.clock.now();
+    let dueAt = now;
+    let when: string | null = null;
+    if (input.sendAt !== null) {
+      const parsed = zonedLocalToUtc(input.sendAt, settings.timeZone);
+      if (!parsed) throw ValidationError.single('sendAt', `Enter the password send date as a date and time (time zone ${settings.timeZone}).`);
+      when = `${formatInZone(parsed, settings.timeZone)} (${settings.timeZone})`;
+      if (parsed.getTime() <= now.getTime()) {
+        throw ValidationError.single(
+          'sendAt',
+          `The password send date ${when} is not in the future (it is now ${formatInZone(now, settings.timeZone)}). Choose a later date and time, or use "Email new password now".`,
+        );
+      }
+      dueAt = parsed;
+    }
     const { allowed, skipped } = await this.targets(actor, ids);
+    const alreadySent = allowed.filter((u) => u.password_send_status === 'sent' && u.password_send_at !== null && !this.refusal(actor, u, 'user', null));
+    if (alreadySent.length > 0 && input.resend === null) {
+      return {
+        confirm: alreadySent.map((u) => ({ id: u.id, username: u.username, sentAt: new Date(u.password_send_at!) })),
+        others: allowed.length - alreadySent.length,
+        when,
+      };
+    }
+    const confirmed = new Set(input.resend === 'confirm' ? input.confirmedIds : []);
     const done: string[] = [];
-    const when = `${formatInZone(dueAt, settings.timeZone)} (${settings.timeZone})`;
     const schedule = async (tx: EntityManager) => {
-      for (const user of allowed) {
+      // Users are locked one by one: in id order, so that two bulk requests cannot deadlock.
+      for (const user of [...allowed].sort((a, b) => a.id - b.id)) {
         const refusal = this.refusal(actor, user, 'user', null);
         if (refusal) {
           skipped.push(refusal);
+          continue;
+        }
+        // Read again under the row lock: the dispatcher may have sent the pending e-mail since.
+        const [current]: { password_send_status: string | null; password_send_at: Date | string | null }[] = await tx.execute(
+          'select password_send_status, password_send_at from users where id = ? for update',
+          [user.id],
+        );
+        if (!current) {
+          skipped.push(`User #${user.id}: not found.`);
+          continue;
+        }
+        if (current.password_send_status === 'sent' && current.password_send_at !== null && !confirmed.has(user.id)) {
+          skipped.push(
+            `${user.username}: already received a new password (${formatInZone(current.password_send_at, settings.timeZone)}, ${settings.timeZone}); not sent again${input.resend === 'skip' ? '' : ' — select the user again to confirm a new one'}.`,
+          );
           continue;
         }
         if (user.live_job === 'sending') {
@@ -272,12 +318,12 @@ export class CredentialsService {
         await this.audit.record(
           actor,
           {
-            action: 'credentials.scheduled',
+            action: when === null ? 'credentials.send_requested' : 'credentials.scheduled',
             objectType: 'user',
             objectId: user.id,
             objectLabel: user.username,
-            changes: { sendDate: { from: isoOrNull(user.password_send_at), to: dueAt.toISOString() } },
-            detail: `New password to be e-mailed to ${user.email} at ${when}.`,
+            changes: { sendDate: { from: isoOrNull(current.password_send_at), to: dueAt.toISOString() } },
+            detail: when === null ? `New password to be e-mailed to the user (${user.email}).` : `New password to be e-mailed to ${user.email} at ${when}.`,
           },
           tx,
         );
@@ -285,7 +331,7 @@ export class CredentialsService {
       }
     };
     await this.liveJobRace(allowed.map((u) => u.username).join(', '), () => this.em.transactional(schedule));
-    if (done.length > 0 && dueAt.getTime() <= this.clock.now().getTime()) void this.dispatcher.kick();
+    if (done.length > 0 && when === null) void this.dispatcher.kick();
     return { done, skipped, when };
   }
 
@@ -305,7 +351,7 @@ export class CredentialsService {
           skipped.push(`${user.username}: no password send date to clear.`);
           continue;
         }
-        await this.cancelPending(tx, user.id);
+        await cancelPendingCredentialMail(tx, user.id);
         await tx.execute('update users set password_send_at = null, password_send_status = null, password_send_error = null where id = ?', [user.id]);
         await this.audit.record(
           actor,

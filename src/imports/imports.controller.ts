@@ -89,7 +89,7 @@ export class UsersExportController {
   async export(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
     this.exporter.assertAllowed(actor);
     attachment(res, `users-${new Date().toISOString().slice(0, 10)}.xlsx`);
+    // Ends the response itself, after the audit row is written.
     await this.exporter.write(actor, exportFilters(query), res);
-    res.end();
   }
 }

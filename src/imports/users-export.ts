@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
@@ -93,6 +93,11 @@ export class UsersExportService {
     if (!allows(actor, 'import_export_users')) throw new ForbiddenError();
   }
 
+  /**
+   * Writes the workbook to `out`, records the export in the audit log, and only then ends `out`:
+   * a download that finished implies its audit row exists. When the audit row cannot be written,
+   * `out` is destroyed instead, so the download is incomplete rather than unrecorded.
+   */
   async write(actor: Actor, filters: ExportFilters, out: Writable): Promise<number> {
     this.assertAllowed(actor);
     const scopePath = actor.isAdministrator ? '/' : actor.currentOrganization.path;
@@ -101,7 +106,9 @@ export class UsersExportService {
     const orgPath = new Map(orgs.map((o) => [o.id, o.namePath === '' ? rootName : o.namePath] as const));
     const where = allOf([this.access.visibleUsersCondition(actor, 'u'), ...exportFilterConditions(filters)]);
 
-    const writer = streamingWorkbook(out, 'Users');
+    // exceljs ends the stream it writes to when the zip is complete: give it a view of `out`
+    // that forwards every byte but keeps `out` open for the audit row.
+    const writer = streamingWorkbook(withoutEnd(out), 'Users');
     writer.header(catalogue(properties));
     // One batch: the users (keyset), then their roles, memberships and property values
     // aggregated over the batch's id range in one pass each (index range scans), instead of three
@@ -179,13 +186,53 @@ export class UsersExportService {
       await writer.drain();
     }
     await writer.finish();
-    await this.audit.record(actor, {
-      action: 'users.exported',
-      objectType: 'export',
-      objectLabel: 'users.xlsx',
-      detail: `Exported ${count} users.`,
-      changes: { users: { from: null, to: count }, filters: { from: null, to: filters } },
+    try {
+      await this.audit.record(actor, {
+        action: 'users.exported',
+        objectType: 'export',
+        objectLabel: 'users.xlsx',
+        detail: `Exported ${count} users.`,
+        changes: { users: { from: null, to: count }, filters: { from: null, to: filters } },
+      });
+    } catch (error) {
+      out.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+    // Settles when the last byte was handed on, or when the receiver went away meanwhile.
+    await new Promise<void>((resolve) => {
+      out.once('finish', resolve);
+      out.once('close', resolve);
+      out.end();
     });
     return count;
   }
+}
+
+/**
+ * A writable that passes every chunk on to `out` (with its backpressure) but does not end it
+ * when it is ended itself; it is destroyed when `out` closes early (the client went away).
+ */
+function withoutEnd(out: Writable): Writable {
+  const view = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (out.destroyed) return callback(new Error('The receiver of the export went away.'));
+      if (out.write(chunk)) return callback();
+      const settle = () => {
+        out.off('drain', settle);
+        out.off('close', settle);
+        callback(out.destroyed && !out.writableFinished ? new Error('The receiver of the export went away.') : undefined);
+      };
+      out.on('drain', settle);
+      out.on('close', settle);
+    },
+    final(callback) {
+      callback();
+    },
+  });
+  // exceljs pipes into the view: a receiver that went away must not become an uncaught error.
+  view.on('error', () => undefined);
+  out.once('close', () => {
+    if (!view.destroyed && !out.writableFinished) view.destroy();
+  });
+  return view;
 }

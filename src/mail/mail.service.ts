@@ -7,8 +7,6 @@ import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
 import { ForbiddenError, NotFoundError } from '../common/errors';
-import { formatInZone } from '../credentials/credential-mail';
-import { SettingsService } from '../settings/settings.service';
 import { MailTransport } from './mail-transport';
 
 export interface MailRow {
@@ -21,8 +19,10 @@ export interface MailRow {
   error: string | null;
   userId: number | null;
   username: string | null;
-  created: string;
-  sent: string | null;
+  created: Date;
+  sent: Date | null;
+  /** A queued message: when it is due to go out (its send date, or the next try after a failure). */
+  due: Date | null;
   /** A stored `.eml` this session may download. */
   downloadable: boolean;
 }
@@ -38,11 +38,10 @@ export class MailService {
   constructor(
     private readonly em: EntityManager,
     private readonly access: AccessService,
-    private readonly settings: SettingsService,
     private readonly transport: MailTransport,
   ) {}
 
-  async list(actor: Actor, options: { after?: string; size: number; status?: string }): Promise<{ rows: MailRow[]; next: string | null; mode: 'smtp' | 'file'; timeZone: string }> {
+  async list(actor: Actor, options: { after?: string; size: number; status?: string }): Promise<{ rows: MailRow[]; next: string | null; mode: 'smtp' | 'file' }> {
     if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
     const scope = this.access.visibleUsersCondition(actor, 'u');
     const params: unknown[] = [...scope.params];
@@ -70,15 +69,16 @@ export class MailService {
       eml_file: string | null;
       created_at: Date;
       sent_at: Date | null;
+      due_at: Date | null;
     }[] = await this.em.execute(
-      `select m.id, m.kind, m.recipient, m.subject, m.status, m.attempts, m.error, m.user_id, u.username, m.eml_file, m.created_at, m.sent_at
-         from mail_messages m left join users u on u.id = m.user_id
+      `select m.id, m.kind, m.recipient, m.subject, m.status, m.attempts, m.error, m.user_id, u.username, m.eml_file, m.created_at, m.sent_at,
+              case when m.status = 'queued' then j.next_attempt_at end as due_at
+         from mail_messages m left join users u on u.id = m.user_id left join credential_jobs j on j.id = m.job_id
         where ${where}
         order by m.id desc
         limit ?`,
       params,
     );
-    const timeZone = (await this.settings.get()).timeZone;
     const page = rows.slice(0, options.size);
     return {
       rows: page.map((r) => ({
@@ -91,13 +91,13 @@ export class MailService {
         error: r.error,
         userId: r.user_id,
         username: r.username,
-        created: formatInZone(r.created_at, timeZone),
-        sent: r.sent_at ? formatInZone(r.sent_at, timeZone) : null,
+        created: r.created_at,
+        sent: r.sent_at,
+        due: r.due_at,
         downloadable: actor.isAdministrator && r.eml_file !== null,
       })),
       next: rows.length > options.size ? String(page[page.length - 1].id) : null,
       mode: this.transport.mode,
-      timeZone,
     };
   }
 

@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { DisplayTimeZoneInterceptor } from './display-time-zone.interceptor';
 import { InterfaceSettingsController } from './interface-settings.controller';
 import { InterfaceSettingsService } from './interface-settings.service';
 import { PasswordSettingsController } from './password-settings.controller';
@@ -9,7 +11,7 @@ import { SettingsService } from './settings.service';
 @Global()
 @Module({
   controllers: [SettingsController, InterfaceSettingsController, PasswordSettingsController],
-  providers: [SettingsService, InterfaceSettingsService, PasswordSettingsService],
+  providers: [SettingsService, InterfaceSettingsService, PasswordSettingsService, { provide: APP_INTERCEPTOR, useClass: DisplayTimeZoneInterceptor }],
   exports: [SettingsService],
 })
 export class SettingsModule {}

@@ -7,6 +7,7 @@ import type { Actor } from '../access/actor';
 import { allows, canActOnUser, canListUsers, canSeeUser, inScope } from '../access/policy';
 import { AuditService, deletedChanges, diffChanges } from '../audit/audit.service';
 import { FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { cancelCredentialMailOf } from '../credentials/credential-jobs';
 import { CustomPropertiesService, PropertyField, PropertyValues } from '../custom-properties/custom-properties.service';
 import { LicenceFullError, assertSeatFree } from '../licences/licence-seats';
 import { applyEnabled } from './user-status';
@@ -273,6 +274,8 @@ export class UserAdminService {
       const user = await this.row(tx, id, true);
       if (user.built_in) throw new ForbiddenError('The built-in admin cannot be deleted.');
       if (id === actor.userId) throw new ForbiddenError('You cannot delete your own account.');
+      // Before the user row goes: its queued message would otherwise stay on /mail for ever.
+      const cancelled = await cancelCredentialMailOf(tx, id);
       await tx.execute('delete from users where id = ?', [id]);
       await this.audit.record(
         actor,
@@ -282,7 +285,7 @@ export class UserAdminService {
           objectId: id,
           objectLabel: user.username,
           changes: deletedChanges({ username: user.username, contact: user.full_name, email: user.email, licence: user.licence_name, enabled: user.enabled }),
-          detail: 'the contact was kept; sessions ended',
+          detail: cancelled ? 'the contact was kept; sessions ended; the pending credential e-mail was cancelled' : 'the contact was kept; sessions ended',
         },
         tx,
       );

@@ -1,12 +1,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from '../access/actor';
 import type { AuditService } from '../audit/audit.service';
+import { cancelCredentialMailOf } from '../credentials/credential-jobs';
 import { assertSeatFree } from '../licences/licence-seats';
 
 /**
  * Enables or disables one user inside the caller's transaction, after the caller's checks:
  * enabling takes a seat of the user's licence (`LicenceFullError` when none is free), disabling
- * ends the user's sessions. Recorded in the audit log. Used by the user page and the bulk action.
+ * ends the user's sessions and cancels their pending credential e-mail. Recorded in the audit
+ * log. Used by the user page and the bulk action.
  */
 export async function applyEnabled(
   tx: EntityManager,
@@ -22,6 +24,8 @@ export async function applyEnabled(
       : 'update users set enabled = false, session_version = session_version + 1, updated_at = now() where id = ?',
     [user.id],
   );
+  // A disabled user gets no password: their pending credential e-mail goes with the access.
+  const cancelled = enabled ? null : await cancelCredentialMailOf(tx, user.id);
   await audit.record(
     actor,
     {
@@ -29,8 +33,8 @@ export async function applyEnabled(
       objectType: 'user',
       objectId: user.id,
       objectLabel: user.username,
-      changes: { enabled: { from: !enabled, to: enabled } },
-      detail: enabled ? undefined : 'sessions ended',
+      changes: { enabled: { from: !enabled, to: enabled }, ...(cancelled ? { sendDate: { from: cancelled.toISOString(), to: null } } : {}) },
+      detail: enabled ? undefined : cancelled ? 'sessions ended; the pending credential e-mail was cancelled' : 'sessions ended',
     },
     tx,
   );

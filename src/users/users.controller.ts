@@ -1,12 +1,13 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
-import { CurrentActor } from '../access/decorators';
+import { CurrentActor, RequirePermission } from '../access/decorators';
 import { allows } from '../access/policy';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
 import { FormView, list, parseId, queryText, raw, safeReturnPath, text } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
+import { CredentialsService } from '../credentials/credentials.service';
 import { UserAdminService } from './user-admin.service';
 import { USER_SORTS, USER_STATUSES, UserListQuery, UserSort, UserStatus, UsersService } from './users.service';
 
@@ -48,6 +49,18 @@ function backToList(body: unknown): string {
   return back === '/users' || back.startsWith('/users?') ? back : '/users';
 }
 
+/** The ticked users of the list's bulk form. */
+function selectedIds(body: unknown): number[] {
+  const values = list(body, 'ids').map(parseId);
+  if (values.some((v) => v === null)) throw ValidationError.form('The selection of users is not valid.');
+  return values as number[];
+}
+
+/** "3 users: ann, bob, cleo" / "1 user: ann" / "0 users". */
+function countOf(usernames: string[]): string {
+  return `${usernames.length} ${usernames.length === 1 ? 'user' : 'users'}${usernames.length ? `: ${usernames.join(', ')}` : ''}`;
+}
+
 function personInput(body: Record<string, unknown>) {
   return {
     firstName: text(body, 'firstName'),
@@ -64,10 +77,19 @@ export class UsersController {
   constructor(
     private readonly users: UsersService,
     private readonly admin: UserAdminService,
+    private readonly credentials: CredentialsService,
   ) {}
 
   @Get()
   async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response) {
+    res.render('users/index', await this.listLocals(actor, query, req.originalUrl));
+  }
+
+  /**
+   * The users list at `url` (its query string `query`); `bulk` re-fills the bulk form of a
+   * rejected submit (ticked users, typed date) so that it shows again as the person left it.
+   */
+  private async listLocals(actor: Actor, query: Record<string, unknown>, url: string, bulk: { ids: number[]; sendAt: string } = { ids: [], sendAt: '' }) {
     const q = listQuery(query);
     const [page, options] = await Promise.all([this.users.list(actor, q), this.users.filterOptions(actor)]);
     const createIn = q.organizationId ?? actor.currentOrganization.organizationId;
@@ -81,9 +103,11 @@ export class UsersController {
       params.set('dir', dir);
       return `/users?${params.toString()}`;
     };
-    res.render('users/index', {
+    const ticked = new Set(bulk.ids);
+    return {
       title: 'Users',
-      users: page.rows,
+      users: page.rows.map((row) => ({ ...row, isTicked: ticked.has(row.id) })),
+      bulkSendAt: bulk.sendAt,
       total: page.total,
       totalCapped: page.totalCapped,
       filter: {
@@ -105,11 +129,11 @@ export class UsersController {
         name: { href: sortLink('name'), current: q.sort === 'name' ? q.direction : null },
         lastLogin: { href: sortLink('lastLogin'), current: q.sort === 'lastLogin' ? q.direction : null },
       },
-      back: req.originalUrl.startsWith('/users') ? req.originalUrl : '/users',
+      back: url.startsWith('/users') ? url : '/users',
       canManage: allows(actor, 'manage_users'),
       createHref: `/users/new?org=${createIn}`,
       pages: pageLinks('/users', query, 'after', page.next),
-    });
+    };
   }
 
   @Post('bulk/enable')
@@ -136,6 +160,82 @@ export class UsersController {
       flash(req, 'error', error.message);
     }
     res.redirect(303, back);
+  }
+
+  // ----- Password send date (bulk) -------------------------------------------------------------
+
+  @Post('password-send-date')
+  @RequirePermission('send_credentials')
+  @FormView('users/index')
+  async scheduleSend(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    await this.schedule(actor, req, res, body, text(body, 'sendAt'));
+  }
+
+  /** "Email new password now": its own action, since a send date must lie in the future. */
+  @Post('password-send-date/now')
+  @RequirePermission('send_credentials')
+  @FormView('users/index')
+  async sendNow(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    await this.schedule(actor, req, res, body, null);
+  }
+
+  @Post('password-send-date/clear')
+  @RequirePermission('send_credentials')
+  async clearSend(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const back = backToList(body);
+    try {
+      const r = await this.credentials.clearMany(actor, selectedIds(body));
+      flash(req, r.done.length > 0 ? 'success' : 'warning', `Password send date cleared for ${countOf(r.done)}.`);
+      if (r.skipped.length > 0) flash(req, 'warning', `Skipped ${r.skipped.length} ${r.skipped.length === 1 ? 'user' : 'users'}:`, r.skipped);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      flash(req, 'error', error.formError ?? error.message);
+    }
+    res.redirect(303, back);
+  }
+
+  /**
+   * Sets the send date (or sends now). A refused date re-renders the list the person was on with
+   * the field error, their ticks and typed date kept; users who already received a password lead
+   * to a confirmation page first.
+   */
+  private async schedule(actor: Actor, req: Request, res: Response, body: Record<string, unknown>, sendAt: string | null) {
+    const back = backToList(body);
+    const decision = text(body, 'resend');
+    try {
+      const ids = selectedIds(body);
+      const result = await this.credentials.scheduleMany(actor, ids, {
+        sendAt,
+        resend: decision === 'confirm' || decision === 'skip' ? decision : null,
+        confirmedIds: list(body, 'confirmedIds').map(parseId).filter((id): id is number => id !== null),
+      });
+      if ('confirm' in result) {
+        res.status(200).render('users/confirm-send', {
+          title: 'Send new passwords again?',
+          ...result,
+          action: sendAt === null ? '/users/password-send-date/now' : '/users/password-send-date',
+          ids,
+          sendAt: sendAt ?? '',
+          back,
+        });
+        return;
+      }
+      const target = countOf(result.done);
+      flash(
+        req,
+        result.done.length > 0 ? 'success' : 'warning',
+        result.when === null ? `New passwords are being e-mailed to ${target}.` : `Password send date set to ${result.when} for ${target}.`,
+      );
+      if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
+      res.redirect(303, back);
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        const path = new URL(back, 'http://tessera.invalid');
+        const ticked = list(body, 'ids').map(parseId).filter((id): id is number => id !== null);
+        Object.assign(res.locals, await this.listLocals(actor, Object.fromEntries(path.searchParams), back, { ids: ticked, sendAt: sendAt ?? '' }));
+      }
+      throw error;
+    }
   }
 
   // ----- Create User --------------------------------------------------------------------------

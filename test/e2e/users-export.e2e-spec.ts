@@ -1,4 +1,7 @@
 import ExcelJS from 'exceljs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { Agent, login } from '../support/http';
@@ -168,6 +171,44 @@ describe('users export', () => {
     expect(await names(`org=${orgs.A.id}`)).toEqual(['rt1', 'rt2']);
     expect(await names(`org=${orgs.B.id}`)).toEqual(['rt1', 'rt4']);
   });
+  it('records the export in the audit log before the download ends, whatever the timing', async () => {
+    // The audit table is locked, so the export's audit row cannot be written until the test
+    // lets it. The server's response must not end before that: 'finish' of the response (the
+    // last byte handed to the socket) has to come after the release, and see the row.
+    const exports = async () => (await t.sql<{ n: number }>(`select count(*)::int as n from audit_events where action = 'users.exported'`))[0].n;
+    const before = await exports();
+    const holder = new Client({ connectionString: t.db.url });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('lock table audit_events in exclusive mode');
+    let released = false;
+    const atFinish = new Promise<{ released: boolean; rows: number }>((resolve, reject) => {
+      const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+        if (!req.url?.startsWith('/users/export?q=ordering')) return;
+        t.http.off('request', onRequest);
+        res.once('finish', () => {
+          const releasedThen = released;
+          exports().then((n) => resolve({ released: releasedThen, rows: n - before }), reject);
+        });
+      };
+      t.http.on('request', onRequest);
+    });
+    try {
+      const downloading = download(admin, '/users/export?q=ordering');
+      // Wait (by state, not by time) until the export's audit insert queues behind the lock.
+      while ((await t.sql(`select 1 from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'audit_events' and not l.granted`)).length === 0) {
+        await sleep(20);
+      }
+      released = true;
+      await holder.query('commit');
+      const res = await downloading;
+      expect(res.status).toBe(200);
+      expect(await atFinish).toEqual({ released: true, rows: 1 });
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('round trip: the export with passwords filled in, imported into a fresh database, reproduces the users', async () => {
     const res = await download(admin, '/users/export?q=rt');
     const wb = await openWorkbook(res.body);

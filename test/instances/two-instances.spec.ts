@@ -1,5 +1,4 @@
 import { Client } from 'pg';
-import { formatInZone } from '../../src/credentials/credential-mail';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { userRow, workbook } from '../support/imports-files';
 import { SmtpSink } from '../support/smtp-sink';
@@ -113,24 +112,22 @@ describe('two app processes on one PostgreSQL', () => {
     );
     expect(users).toHaveLength(MAILS);
 
-    // "Set password send date" for the selected users, due now (this minute, in the client time
-    // zone), as the users list submits it: one page of 100 selected users per request, the pages
-    // alternating between the two instances, one request on each at a time. Each instance starts
-    // a dispatch pass right after its first request. The token is a's, the session the same.
-    const [{ time_zone: tz }] = await sql<{ time_zone: string }>('select time_zone from client_settings where id = 1');
+    // "Email new password now" for the selected users, as the users list submits it: one page
+    // of 100 selected users per request, the pages alternating between the two instances, one
+    // request on each at a time. Each instance starts a dispatch pass right after its first
+    // request. The token is a's, the session the same.
     const token = csrfOf((await admin.get(`${a.base}/users`)).text);
-    const sendAt = formatInZone(new Date(), tz).replace(' ', 'T');
     const PAGE = 100;
     await time('schedule', async () => {
       for (let first = 0; first < MAILS; first += 2 * PAGE) {
         const posts = await Promise.all(
           [a, b].map((instance, k) => {
             const ids = users.slice(first + k * PAGE, first + (k + 1) * PAGE).map((u) => String(u.id));
-            return admin.post(`${instance.base}/users/password-send-date`, { _csrf: token, sendAt, ids });
+            return admin.post(`${instance.base}/users/password-send-date/now`, { _csrf: token, ids });
           }),
         );
         for (const [k, post] of posts.entries()) {
-          expectStatus(post, 303, `POST /users/password-send-date on ${[a, b][k].name}`);
+          expectStatus(post, 303, `POST /users/password-send-date/now on ${[a, b][k].name}`);
           expect(post.location).toBe('/users');
         }
       }
@@ -139,11 +136,11 @@ describe('two app processes on one PostgreSQL', () => {
     // Every selected user was scheduled, none skipped (the flash messages of concurrent requests
     // on one session may overwrite each other, so the audit log counts).
     const flashes = await admin.get(`${a.base}/users`);
-    expect(flashes.text).toContain(`for ${PAGE} users`);
+    expect(flashes.text).toContain(`to ${PAGE} users`);
     expect(flashes.text).not.toContain('Skipped');
     const [{ n: scheduled }] = await sql<{ n: number }>(`select count(*)::int as n from credential_jobs where status in ('pending', 'sending', 'sent')`);
     expect(scheduled).toBe(MAILS);
-    const [{ n: audited }] = await sql<{ n: number }>(`select count(*)::int as n from audit_events where action = 'credentials.scheduled'`);
+    const [{ n: audited }] = await sql<{ n: number }>(`select count(*)::int as n from audit_events where action = 'credentials.send_requested'`);
     expect(audited).toBe(MAILS);
 
     // Both dispatchers run until the queue is empty: every job sent, and no mail arrives twice.

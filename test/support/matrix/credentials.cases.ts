@@ -128,6 +128,23 @@ export const CREDENTIALS_CASES: RouteCase[] = [
   ...(['inside', 'outside', 'administrator'] as const).map(
     (place): RouteCase => ({
       method: 'POST',
+      route: '/users/password-send-date/now',
+      target: `Email new password now: ${PLACES[place]}`,
+      prepare: async (w) => ({ user: await target(w, place) }),
+      path: () => '/users/password-send-date/now',
+      body: (_w, o) => ({ ids: [String(o.user!.id)] }),
+      expect: statuses(303, 303, 403, 403),
+      location: () => '/users',
+      verify: async (w, o, actor) => {
+        await idle(w);
+        check(`credential job of ${o.user!.username} for ${actor}`, await jobStatus(w, o.user!.id), acts(actor, place) ? 'sent' : null);
+      },
+    }),
+  ),
+
+  ...(['inside', 'outside', 'administrator'] as const).map(
+    (place): RouteCase => ({
+      method: 'POST',
       route: '/users/password-send-date/clear',
       target: `clear for ${PLACES[place]}`,
       prepare: async (w): Promise<CaseObjects> => {

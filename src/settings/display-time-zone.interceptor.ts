@@ -1,0 +1,26 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import type { Response } from 'express';
+import { from, Observable, switchMap } from 'rxjs';
+import { DISPLAY_TIME_ZONE } from '../common/hbs-helpers';
+import { SettingsService } from './settings.service';
+
+/**
+ * Reads the client time zone (Settings → Mail) once per request and hands it to the views, where
+ * the `formatDateTime` helper shows every date in it. The zone is looked up before the handler
+ * runs, so pages re-rendered by the error filter (422 forms) show their dates in it too.
+ */
+@Injectable()
+export class DisplayTimeZoneInterceptor implements NestInterceptor {
+  constructor(private readonly settings: SettingsService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const res = context.switchToHttp().getResponse<Response>();
+    return from(this.settings.get()).pipe(
+      switchMap((settings) => {
+        res.locals[DISPLAY_TIME_ZONE] = settings.timeZone;
+        return next.handle();
+      }),
+    );
+  }
+}
