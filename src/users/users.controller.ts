@@ -5,10 +5,11 @@ import { CurrentActor } from '../access/decorators';
 import { allows } from '../access/policy';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, queryText, raw, safeReturnPath, text } from '../common/form';
+import { FormView, list, parseId, queryText, raw, text } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
 import { UserAdminService } from './user-admin.service';
-import { USER_SORTS, USER_STATUSES, UserListQuery, UserSort, UserStatus, UsersService } from './users.service';
+import { backToList, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
+import { USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
 
 function userId(value: string): number {
   const id = parseId(value);
@@ -16,36 +17,18 @@ function userId(value: string): number {
   return id;
 }
 
-function optionalId(value: unknown): number | undefined {
-  return parseId(queryText(value)) ?? undefined;
-}
-
 /** The list's query string as a typed query (unknown values fall back to the defaults). */
 function listQuery(query: Record<string, unknown>): UserListQuery {
   const sort = queryText(query.sort);
-  const status = queryText(query.status);
   const validSort: UserSort = (USER_SORTS as readonly string[]).includes(sort) ? (sort as UserSort) : 'username';
   const dir = queryText(query.dir);
   return {
-    q: queryText(query.q) || undefined,
-    organizationId: optionalId(query.org),
-    withSubOrganizations: queryText(query.sub) === '1',
-    roleId: optionalId(query.role),
-    status: (USER_STATUSES as readonly string[]).includes(status) ? (status as UserStatus) : undefined,
-    licenceId: optionalId(query.licence),
-    propertyId: optionalId(query.prop),
-    propertyValue: queryText(query.value) || undefined,
+    ...parseUserFilter(query),
     sort: validSort,
     direction: dir === 'asc' || dir === 'desc' ? dir : validSort === 'lastLogin' ? 'desc' : 'asc',
     after: queryText(query.after) || undefined,
     size: pageSize(query.size),
   };
-}
-
-/** Where a bulk action goes back to: the list with its filters. */
-function backToList(body: unknown): string {
-  const back = safeReturnPath(text(body, 'back'));
-  return back === '/users' || back.startsWith('/users?') ? back : '/users';
 }
 
 function personInput(body: Record<string, unknown>) {
@@ -98,7 +81,10 @@ export class UsersController {
         sort: q.sort,
         dir: q.direction,
       },
-      filtered: Boolean(q.q || q.organizationId || q.roleId || q.status || q.licenceId || q.propertyId),
+      filtered: isFiltered(q),
+      // Exactly what the list shows: the export reads the same filter parameters.
+      canExport: allows(actor, 'import_export_users'),
+      exportHref: `/users/export${filterQueryString(q) ? `?${filterQueryString(q)}` : ''}`,
       options,
       sorts: {
         username: { href: sortLink('username'), current: q.sort === 'username' ? q.direction : null },

@@ -124,7 +124,7 @@ export class UsersService {
 
   async list(actor: Actor, query: UserListQuery): Promise<UserListPage> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    const filter = await this.filterConditions(actor, query);
+    const filter = await this.conditions(actor, query);
     const spec = SORTS[query.sort];
     const op = query.direction === 'desc' ? '<' : '>';
     const cursor = decodeCursor(query.after, spec);
@@ -170,8 +170,18 @@ export class UsersService {
     };
   }
 
-  /** Scope, search and filters as SQL over `users u join contacts c`. */
-  private async filterConditions(actor: Actor, f: UserListFilter): Promise<SqlCondition[]> {
+  /**
+   * The users the list shows for `filter` (scope, search and filters) as one SQL condition over
+   * `users u`: the export and "all users matching this filter" select with it, so they cannot
+   * drift from the list. An organization outside the scope is not found (404), as for the list.
+   */
+  async matchingCondition(actor: Actor, filter: UserListFilter): Promise<SqlCondition> {
+    if (!canListUsers(actor) && !allows(actor, 'import_export_users')) throw new ForbiddenError();
+    return allOf(await this.conditions(actor, filter));
+  }
+
+  /** Scope, search and filters as SQL over `users u` alone (every condition reads only `u`). */
+  private async conditions(actor: Actor, f: UserListFilter): Promise<SqlCondition[]> {
     const conditions: SqlCondition[] = [this.access.visibleUsersCondition(actor, 'u')];
     if (f.q) {
       // users.full_name and users.email are the contact's, kept in step by the database: three
