@@ -4,40 +4,48 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, text } from '../common/form';
+import { FormView, parseId, text } from '../common/form';
+import { BulkActionRunner } from '../users/bulk-actions';
 import { BulkResult, CredentialsService } from './credentials.service';
 
 /** "Change username/password" of a user, and the password send date bulk actions of the users list. */
 @Controller('users')
 export class CredentialsController {
-  constructor(private readonly credentials: CredentialsService) {}
+  constructor(
+    private readonly credentials: CredentialsService,
+    private readonly bulk: BulkActionRunner,
+  ) {}
 
   @Post('password-send-date')
   @RequirePermission('send_credentials')
   async schedule(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    await this.bulk(req, res, () => this.credentials.scheduleMany(actor, ids(body), text(body, 'sendAt')), (r) =>
-      `Password send date set to ${r.when} for ${r.done.length} user${r.done.length === 1 ? '' : 's'}${r.done.length ? `: ${r.done.join(', ')}` : ''}.`,
-    );
+    const sendAt = text(body, 'sendAt');
+    await this.bulk.run(actor, req, res, body, {
+      permission: 'send_credentials',
+      verb: 'Set password send date for',
+      consequence: `Each of them gets a new password e-mailed at ${sendAt === '' ? '(no date given)' : sendAt.replace('T', ' ')} (a pending send date is replaced). Users you may not send credentials to, users without an e-mail address and users whose e-mail is being sent right now are skipped.`,
+      carry: ['sendAt'],
+      apply: (ids) => this.credentials.scheduleMany(actor, ids, sendAt),
+      report: (req, r) =>
+        this.report(req, r, `Password send date set to ${r.when} for ${r.done.length} user${r.done.length === 1 ? '' : 's'}${r.done.length ? `: ${r.done.join(', ')}` : ''}.`),
+    });
   }
 
   @Post('password-send-date/clear')
   @RequirePermission('send_credentials')
   async clear(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    await this.bulk(req, res, () => this.credentials.clearMany(actor, ids(body)), (r) =>
-      `Password send date cleared for ${r.done.length} user${r.done.length === 1 ? '' : 's'}${r.done.length ? `: ${r.done.join(', ')}` : ''}.`,
-    );
+    await this.bulk.run(actor, req, res, body, {
+      permission: 'send_credentials',
+      verb: 'Clear password send date of',
+      consequence: 'Each of them has the password send date cleared and the pending credential e-mail cancelled. Users without a send date and users whose e-mail is being sent right now are skipped.',
+      apply: (ids) => this.credentials.clearMany(actor, ids),
+      report: (req, r) => this.report(req, r, `Password send date cleared for ${r.done.length} user${r.done.length === 1 ? '' : 's'}${r.done.length ? `: ${r.done.join(', ')}` : ''}.`),
+    });
   }
 
-  private async bulk(req: Request, res: Response, action: () => Promise<BulkResult>, message: (r: BulkResult) => string) {
-    try {
-      const result = await action();
-      flash(req, result.done.length > 0 ? 'success' : 'warning', message(result));
-      if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} user${result.skipped.length === 1 ? '' : 's'}:`, result.skipped);
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      flash(req, 'error', error.formError ?? error.message);
-    }
-    res.redirect(303, '/users');
+  private report(req: Request, result: BulkResult, message: string) {
+    flash(req, result.done.length > 0 ? 'success' : 'warning', message);
+    if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} user${result.skipped.length === 1 ? '' : 's'}:`, result.skipped);
   }
 
   @Get(':id/credentials')
@@ -80,8 +88,3 @@ export class CredentialsController {
   }
 }
 
-function ids(body: unknown): number[] {
-  const values = list(body, 'ids').map(parseId);
-  if (values.some((v) => v === null)) throw ValidationError.form('The selection of users is not valid.');
-  return values as number[];
-}

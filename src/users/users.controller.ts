@@ -7,15 +7,19 @@ import { NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
 import { FormView, list, parseId, queryText, raw, text } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
+import { BulkAction, BulkActionRunner } from './bulk-actions';
 import { UserAdminService } from './user-admin.service';
-import { backToList, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
-import { USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
+import { filterFields, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
+import { BulkResult, MATCHING_MAX, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
 
 function userId(value: string): number {
   const id = parseId(value);
   if (id === null) throw new NotFoundError();
   return id;
 }
+
+/** The page sizes the list offers (any size up to 200 is understood). */
+const PAGE_SIZES = [50, 100, 200];
 
 /** The list's query string as a typed query (unknown values fall back to the defaults). */
 function listQuery(query: Record<string, unknown>): UserListQuery {
@@ -27,6 +31,7 @@ function listQuery(query: Record<string, unknown>): UserListQuery {
     sort: validSort,
     direction: dir === 'asc' || dir === 'desc' ? dir : validSort === 'lastLogin' ? 'desc' : 'asc',
     after: queryText(query.after) || undefined,
+    before: queryText(query.before) || undefined,
     size: pageSize(query.size),
   };
 }
@@ -47,6 +52,7 @@ export class UsersController {
   constructor(
     private readonly users: UsersService,
     private readonly admin: UserAdminService,
+    private readonly bulk: BulkActionRunner,
   ) {}
 
   @Get()
@@ -57,7 +63,7 @@ export class UsersController {
     // Sort links keep the filters and start again at the first page.
     const sortLink = (sort: UserSort) => {
       const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && !['sort', 'dir', 'after'].includes(k)) params.set(k, v);
+      for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && !['sort', 'dir', 'after', 'before'].includes(k)) params.set(k, v);
       params.set('sort', sort);
       const defaultDir = sort === 'lastLogin' ? 'desc' : 'asc';
       const dir = q.sort === sort ? (q.direction === 'asc' ? 'desc' : 'asc') : defaultDir;
@@ -80,7 +86,11 @@ export class UsersController {
         value: q.propertyValue ?? '',
         sort: q.sort,
         dir: q.direction,
+        size: q.size,
       },
+      pageSizes: PAGE_SIZES.includes(q.size) ? PAGE_SIZES : [...PAGE_SIZES, q.size].sort((a, b) => a - b),
+      // The bulk form carries the filter the list shows, for "all users matching this filter".
+      filterFields: filterFields(q),
       filtered: isFiltered(q),
       // Exactly what the list shows: the export reads the same filter parameters.
       canExport: allows(actor, 'import_export_users'),
@@ -94,34 +104,36 @@ export class UsersController {
       back: req.originalUrl.startsWith('/users') ? req.originalUrl : '/users',
       canManage: allows(actor, 'manage_users'),
       createHref: `/users/new?org=${createIn}`,
-      pages: pageLinks('/users', query, 'after', page.next),
+      matchingMax: MATCHING_MAX,
+      tooManyForAll: page.totalCapped || page.total > MATCHING_MAX,
+      pages: pageLinks('/users', query, 'after', page.next, { param: 'before', cursor: page.previous }),
     });
   }
 
   @Post('bulk/enable')
   async bulkEnable(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    await this.bulk(actor, req, res, body, true);
+    await this.bulk.run(actor, req, res, body, this.enabledAction(actor, true));
   }
 
   @Post('bulk/disable')
   async bulkDisable(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    await this.bulk(actor, req, res, body, false);
+    await this.bulk.run(actor, req, res, body, this.enabledAction(actor, false));
   }
 
-  private async bulk(actor: Actor, req: Request, res: Response, body: Record<string, unknown>, enabled: boolean) {
-    const ids = list(body, 'ids').map(parseId);
-    const back = backToList(body);
-    if (ids.some((id) => id === null)) throw new NotFoundError();
-    try {
-      const result = await this.users.setEnabledBulk(actor, ids as number[], enabled);
-      const verb = enabled ? 'Enabled' : 'Disabled';
-      if (result.changed.length > 0) flash(req, 'success', `${verb} ${result.changed.length} ${result.changed.length === 1 ? 'user' : 'users'}: ${result.changed.join(', ')}.`);
-      if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      flash(req, 'error', error.message);
-    }
-    res.redirect(303, back);
+  private enabledAction(actor: Actor, enabled: boolean): BulkAction<BulkResult> {
+    return {
+      permission: 'manage_users',
+      verb: enabled ? 'Enable' : 'Disable',
+      consequence: enabled
+        ? 'Each of them is enabled and may sign in again. Users who are already enabled, users you may not manage and users whose licence has no free seat are skipped.'
+        : 'Each of them is disabled and their sessions end at once. Users who are already disabled, users you may not manage, the built-in admin and you yourself are skipped.',
+      apply: (ids, max) => this.users.setEnabledBulk(actor, ids, enabled, max),
+      report: (req, result) => {
+        const verb = enabled ? 'Enabled' : 'Disabled';
+        if (result.changed.length > 0) flash(req, 'success', `${verb} ${result.changed.length} ${result.changed.length === 1 ? 'user' : 'users'}: ${result.changed.join(', ')}.`);
+        if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
+      },
+    };
   }
 
   // ----- Create User --------------------------------------------------------------------------
