@@ -10,7 +10,7 @@ import { pageLinks, pageSize } from '../common/pagination';
 import { BulkAction, BulkActionRunner } from './bulk-actions';
 import { UserAdminService } from './user-admin.service';
 import { filterFields, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
-import { BulkResult, MATCHING_MAX, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
+import { BulkResult, MATCHING_MAX, OrganizationNode, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
 
 function userId(value: string): number {
   const id = parseId(value);
@@ -58,7 +58,16 @@ export class UsersController {
   @Get()
   async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response) {
     const q = listQuery(query);
-    const [page, options] = await Promise.all([this.users.list(actor, q), this.users.filterOptions(actor)]);
+    const [page, options, tree] = await Promise.all([this.users.list(actor, q), this.users.filterOptions(actor), this.users.organizationTree(actor, q.organizationId)]);
+    // A tree link filters by its organization, keeping the other filters and starting at page 1.
+    const orgHref = (id: number | null) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && !['org', 'after', 'before'].includes(k)) params.set(k, v);
+      if (id !== null) params.set('org', String(id));
+      return `/users${params.size > 0 ? `?${params.toString()}` : ''}`;
+    };
+    const withLinks = (nodes: OrganizationNode[]): unknown[] =>
+      nodes.map((n) => ({ ...n, href: orgHref(n.id), folded: n.hasChildren && n.children.length === 0, children: withLinks(n.children) }));
     const createIn = q.organizationId ?? actor.currentOrganization.organizationId;
     // Sort links keep the filters and start again at the first page.
     const sortLink = (sort: UserSort) => {
@@ -96,6 +105,7 @@ export class UsersController {
       canExport: allows(actor, 'import_export_users'),
       exportHref: `/users/export${filterQueryString(q) ? `?${filterQueryString(q)}` : ''}`,
       options,
+      tree: { roots: withLinks(tree.roots), total: tree.total, collapsed: tree.collapsed, selected: tree.selected, anyHref: orgHref(null) },
       sorts: {
         username: { href: sortLink('username'), current: q.sort === 'username' ? q.direction : null },
         name: { href: sortLink('name'), current: q.sort === 'name' ? q.direction : null },

@@ -67,6 +67,33 @@ export interface UserListPage {
   totalCapped: boolean;
 }
 
+/**
+ * Up to this many organizations in scope the tree panel shows them all; beyond, only the branch
+ * of the selected organization (a full tree of 1,000 links is ~150 KB on every page and no
+ * longer something to scan by eye).
+ */
+export const TREE_FULL_MAX = 150;
+
+export interface OrganizationNode {
+  id: number;
+  name: string;
+  selected: boolean;
+  /** The selected organization or one of its ancestors. */
+  onPath: boolean;
+  hasChildren: boolean;
+  /** Empty when it has none, or (collapsed tree) when they are not shown. */
+  children: OrganizationNode[];
+}
+
+export interface OrganizationTree {
+  roots: OrganizationNode[];
+  /** Organizations in scope. */
+  total: number;
+  /** Only the selected branch is shown. */
+  collapsed: boolean;
+  selected: OrganizationNode | null;
+}
+
 /** Beyond this many matches the list says "10,000+" instead of counting further. */
 export const COUNT_CAP = 10_000;
 
@@ -297,34 +324,61 @@ export class UsersService {
     return out;
   }
 
-  /** The choices of the filter pull-downs: organizations in scope (tree order), roles, licences, properties. */
+  /**
+   * The organization tree panel of the users list: the session's subtree (all of it for an
+   * Administrator), in one query. Up to `TREE_FULL_MAX` organizations the whole tree; beyond,
+   * only the branch of `selectedId`: the scope's root, each ancestor's children and the selected
+   * organization's children (a few dozen links at 1,000 organizations instead of 1,000, on every
+   * list page). Siblings by name. An organization outside the scope selects nothing here (the
+   * list itself answers 404 for it).
+   */
+  async organizationTree(actor: Actor, selectedId: number | undefined): Promise<OrganizationTree> {
+    if (!canListUsers(actor)) throw new ForbiddenError();
+    const rows: { id: number; name: string; parent_id: number | null; has_children: boolean; total: number; on_path: boolean }[] = await this.em.execute(
+      `with root as (select id, path from organizations where ${actor.isAdministrator ? 'parent_id is null' : 'id = ?'}),
+            scope as (select o.id, o.name, o.parent_id, o.path from root, organizations o where o.path like root.path || '%'),
+            size as (select count(*)::int as n from scope),
+            -- The selected organization and its ancestors (its path lists their ids), within the scope.
+            branch as (select coalesce((select string_to_array(trim(both '/' from s.path), '/')::int[] from scope s where s.id = ?), '{}'::int[]) as ids)
+       select s.id, s.name, s.parent_id, size.n as total,
+              exists (select 1 from organizations k where k.parent_id = s.id) as has_children,
+              s.id = any(branch.ids) as on_path
+         from scope s, size, root, branch
+        where size.n <= ?
+           or s.id = root.id
+           or s.parent_id = any(branch.ids || root.id)`,
+      [...(actor.isAdministrator ? [] : [actor.currentOrganization.organizationId]), selectedId ?? null, TREE_FULL_MAX],
+    );
+    const total = rows[0]?.total ?? 0;
+    const collapsed = total > TREE_FULL_MAX;
+    const byId = new Map<number, OrganizationNode>();
+    for (const r of rows) byId.set(r.id, { id: r.id, name: r.name, selected: r.id === selectedId, onPath: r.on_path, hasChildren: r.has_children, children: [] });
+    const roots: OrganizationNode[] = [];
+    for (const r of rows) {
+      const parent = r.parent_id === null ? undefined : byId.get(r.parent_id);
+      (parent ? parent.children : roots).push(byId.get(r.id)!);
+    }
+    const byName = (a: OrganizationNode, b: OrganizationNode) => a.name.localeCompare(b.name, 'en', { sensitivity: 'base' }) || a.id - b.id;
+    for (const node of byId.values()) node.children.sort(byName);
+    roots.sort(byName);
+    return { roots, total, collapsed, selected: selectedId === undefined ? null : (byId.get(selectedId) ?? null) };
+  }
+
+  /** The choices of the filter pull-downs: roles, licences, properties (organizations: the tree panel). */
   async filterOptions(actor: Actor) {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    const scope = this.access.organizationsInScopeCondition(actor, 'o');
-    const base = actor.isAdministrator ? 0 : actor.currentOrganization.path.split('/').length - 3;
-    // One round trip, each list aggregated as JSON: the Administrator's pull-down alone has up to
-    // 2,000 organizations, and this runs on every users-list page.
+    // One round trip, each list aggregated as JSON: this runs on every users-list page.
     const [options]: {
-      organizations: { id: number; name: string; depth: number }[];
       roles: { id: number; name: string }[];
       licences: { id: number; name: string }[];
       properties: { id: number; name: string }[];
     }[] = await this.em.execute(
       `select
-         (select coalesce(json_agg(json_build_object('id', s.id, 'name', s.name, 'depth', s.depth) order by s.path), '[]')
-            from (select o.id, o.name, o.depth, o.path from organizations o where ${scope.sql} order by o.path limit 2000) s) as organizations,
          (select coalesce(json_agg(json_build_object('id', r.id, 'name', r.name) order by lower(r.name), r.id), '[]') from roles r) as roles,
          (select coalesce(json_agg(json_build_object('id', l.id, 'name', l.name) order by lower(l.name), l.id), '[]') from licence_types l) as licences,
          (select coalesce(json_agg(json_build_object('id', p.id, 'name', p.name) order by lower(p.name), p.id), '[]') from custom_properties p) as properties`,
-      scope.params,
     );
-    const { organizations, roles, licences, properties } = options;
-    return {
-      organizations: organizations.map((o) => ({ id: o.id, name: o.name, indent: '\u2003'.repeat(Math.max(0, o.depth - base)) })),
-      roles,
-      licences,
-      properties,
-    };
+    return options;
   }
 
   /**
