@@ -23,7 +23,7 @@ export class CredentialsController {
     await this.bulk.run(actor, req, res, body, {
       permission: 'send_credentials',
       verb: 'Set password send date for',
-      consequence: `Each of them gets a new password e-mailed at ${sendAt === '' ? '(no date given)' : sendAt.replace('T', ' ')} (a pending send date is replaced). Users you may not send credentials to, users without an e-mail address and users whose e-mail is being sent right now are skipped.`,
+      consequence: `Each of them gets a new password e-mailed at ${sendAt === '' ? '(no date given)' : sendAt.replace('T', ' ')} in the client time zone of Settings → Mail (a pending send date is replaced). Users you may not send credentials to, users without an e-mail address and users whose e-mail is being sent right now are skipped.`,
       carry: ['sendAt'],
       apply: (ids) => this.credentials.scheduleMany(actor, ids, sendAt),
       report: (req, r) =>
