@@ -136,6 +136,25 @@ describe('users list: bulk actions at scale', () => {
     await t.sql(`delete from users where username = 'pg_late'`);
   });
 
+  it('is all or nothing: a failure at one matching user leaves every one of them unchanged', async () => {
+    // A real failure inside the transaction, raised by the database itself at the 65th user.
+    await t.sql(`create function refuse_pg_065() returns trigger language plpgsql as $$
+                 begin if new.username = 'pg_065' and not new.enabled then raise exception 'refused for this test'; end if; return new; end $$`);
+    await t.sql('create trigger refuse_pg_065 before update on users for each row execute function refuse_pg_065()');
+    try {
+      const list = await admin.get('/users?q=pg_');
+      const confirm = await submitRenderedForm(admin, list.text, { id: 'bulk-form' }, 'Disable', { check: ['Select all 130 users matching this filter'] });
+      const before = await databaseFingerprint(t, { includeAudit: true });
+      const res = await submitRenderedForm(admin, confirm.text, { button: 'Disable 130 users' }, 'Disable 130 users');
+      expect(res.status).toBe(500);
+      expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
+      expect(await t.sql(`select 1 from users where username like 'pg\\_%' and not enabled`)).toEqual([]);
+    } finally {
+      await t.sql('drop trigger refuse_pg_065 on users');
+      await t.sql('drop function refuse_pg_065()');
+    }
+  });
+
   it('the password send date bulk actions keep the filters too, and take all matching users', async () => {
     await t.sql(`update contacts set email = 'x' || id || '@corp.example' where id in (select contact_id from users where username like 'pg\\_%')`);
     const list = await admin.get('/users?q=pg_1&size=100');
