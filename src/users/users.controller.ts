@@ -97,7 +97,7 @@ export class UsersController {
         dir: q.direction,
         size: q.size,
       },
-      pageSizes: PAGE_SIZES.includes(q.size) ? PAGE_SIZES : [...PAGE_SIZES, q.size].sort((a, b) => a - b),
+      pageSizes: (PAGE_SIZES.includes(q.size) ? PAGE_SIZES : [...PAGE_SIZES, q.size].sort((a, b) => a - b)).map((n) => ({ n, current: n === q.size })),
       // The bulk form carries the filter the list shows, for "all users matching this filter".
       filterFields: filterFields(q),
       filtered: isFiltered(q),
