@@ -12,6 +12,19 @@ describe('pagination', () => {
     expect(pageLinks('/audit', {}, 'before', null)).toEqual({ first: null, next: null });
   });
 
+  it('links to the previous page where the list seeks backwards, dropping both cursors from the others', () => {
+    expect(pageLinks('/users', { q: 'x', after: 'A' }, 'after', 'B', { param: 'before', cursor: 'P' })).toEqual({
+      first: '/users?q=x',
+      previous: '/users?q=x&before=P',
+      next: '/users?q=x&after=B',
+    });
+    expect(pageLinks('/users', { q: 'x', before: 'P' }, 'after', 'B', { param: 'before', cursor: null })).toEqual({
+      first: '/users?q=x',
+      previous: null,
+      next: '/users?q=x&after=B',
+    });
+  });
+
   it('bounds the page size', () => {
     expect(pageSize(undefined)).toBe(50);
     expect(pageSize('10')).toBe(10);

@@ -6,7 +6,8 @@ import { NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
 import { FormView, parseId, queryText } from '../common/form';
 import { ImportsService } from './imports.service';
-import { exportFilters, UsersExportService } from './users-export';
+import { parseUserFilter } from '../users/user-filter';
+import { UsersExportService } from './users-export';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -87,9 +88,9 @@ export class UsersExportController {
   @Get('export')
   @RequirePermission('import_export_users')
   async export(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    this.exporter.assertAllowed(actor);
+    const selection = await this.exporter.select(actor, parseUserFilter(query));
     attachment(res, `users-${new Date().toISOString().slice(0, 10)}.xlsx`);
     // Ends the response itself, after the audit row is written.
-    await this.exporter.write(actor, exportFilters(query), res);
+    await this.exporter.write(actor, selection, res);
   }
 }

@@ -1,59 +1,15 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { Writable } from 'node:stream';
-import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
 import { AuditService } from '../audit/audit.service';
 import { ForbiddenError } from '../common/errors';
-import { parseId, queryText } from '../common/form';
-import { allOf, SqlCondition, textSearch } from '../common/search';
+import type { SqlCondition } from '../common/search';
+import { UserListFilter, UsersService } from '../users/users.service';
 import { catalogue } from './columns';
 import { loadProperties, organizationPaths } from './import-store';
 import { streamingWorkbook } from './sheet-writers';
-
-export interface ExportFilters {
-  q: string;
-  org: number | null;
-  role: number | null;
-  status: 'enabled' | 'disabled' | 'locked' | null;
-  licence: number | null;
-}
-
-/** The users list's query string (`q`, `org`, `role`, `status`, `licence`) as export filters. */
-export function exportFilters(query: Record<string, unknown>): ExportFilters {
-  const status = queryText(query.status);
-  return {
-    q: queryText(query.q),
-    org: parseId(query.org),
-    role: parseId(query.role),
-    status: status === 'enabled' || status === 'disabled' || status === 'locked' ? status : null,
-    licence: parseId(query.licence),
-  };
-}
-
-/**
- * The filters as SQL over users `u` joined to contacts `c`. Kept here on purpose (the users list
- * has its own): the export only needs to select the same users, not to page them.
- */
-export function exportFilterConditions(f: ExportFilters): SqlCondition[] {
-  const conditions: SqlCondition[] = [];
-  const search = textSearch(f.q || undefined, ['u.username', 'c.full_name', 'c.email']);
-  if (search) conditions.push(search);
-  if (f.org !== null) {
-    conditions.push({
-      sql: `exists (select 1 from memberships fm join organizations fo on fo.id = fm.organization_id
-                     where fm.user_id = u.id and fo.path like (select fp.path from organizations fp where fp.id = ?) || '%')`,
-      params: [f.org],
-    });
-  }
-  if (f.role !== null) conditions.push({ sql: 'exists (select 1 from user_roles fr where fr.user_id = u.id and fr.role_id = ?)', params: [f.role] });
-  if (f.licence !== null) conditions.push({ sql: 'u.licence_id = ?', params: [f.licence] });
-  if (f.status === 'enabled') conditions.push({ sql: 'u.enabled', params: [] });
-  if (f.status === 'disabled') conditions.push({ sql: 'not u.enabled', params: [] });
-  if (f.status === 'locked') conditions.push({ sql: 'u.locked_until > now()', params: [] });
-  return conditions;
-}
 
 interface ExportRow {
   id: number;
@@ -76,21 +32,33 @@ interface ExportRow {
 
 const BATCH = 2000;
 
+/** The users one export will write: the users list's filter and its SQL, resolved before the download starts. */
+export interface ExportSelection {
+  filter: UserListFilter;
+  where: SqlCondition;
+}
+
 /**
- * "Export" (SPEC §4): the users in the session's scope as .xlsx in the template's columns, no
- * passwords, multi-valued properties one value per line, streamed in keyset batches so memory
- * stays flat at 100,000 users.
+ * "Export" (SPEC §4): exactly the users the users list shows for the same filter, as .xlsx in
+ * the template's columns, no passwords, multi-valued properties one value per line, streamed in
+ * keyset batches so memory stays flat at 100,000 users.
  */
 @Injectable()
 export class UsersExportService {
   constructor(
     private readonly em: EntityManager,
-    private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly users: UsersService,
   ) {}
 
-  assertAllowed(actor: Actor): void {
+  /**
+   * The users of the list's `filter` as SQL (the list's own conditions). Before the download
+   * starts, so that an organization outside the scope answers 404 as the list does, not an
+   * attachment holding an error page.
+   */
+  async select(actor: Actor, filter: UserListFilter): Promise<ExportSelection> {
     if (!allows(actor, 'import_export_users')) throw new ForbiddenError();
+    return { filter, where: await this.users.matchingCondition(actor, filter) };
   }
 
   /**
@@ -98,13 +66,14 @@ export class UsersExportService {
    * a download that finished implies its audit row exists. When the audit row cannot be written,
    * `out` is destroyed instead, so the download is incomplete rather than unrecorded.
    */
-  async write(actor: Actor, filters: ExportFilters, out: Writable): Promise<number> {
-    this.assertAllowed(actor);
+  async write(actor: Actor, selection: ExportSelection, out: Writable): Promise<number> {
+    if (!allows(actor, 'import_export_users')) throw new ForbiddenError();
     const scopePath = actor.isAdministrator ? '/' : actor.currentOrganization.path;
     const [properties, orgs] = await Promise.all([loadProperties(this.em), organizationPaths(this.em)]);
     const rootName = orgs.find((o) => o.namePath === '')?.name ?? 'Global';
     const orgPath = new Map(orgs.map((o) => [o.id, o.namePath === '' ? rootName : o.namePath] as const));
-    const where = allOf([this.access.visibleUsersCondition(actor, 'u'), ...exportFilterConditions(filters)]);
+    // The list's conditions (scope included) read only `u`.
+    const { where, filter } = selection;
 
     // exceljs ends the stream it writes to when the zip is complete: give it a view of `out`
     // that forwards every byte but keeps `out` open for the audit row.
@@ -192,7 +161,7 @@ export class UsersExportService {
         objectType: 'export',
         objectLabel: 'users.xlsx',
         detail: `Exported ${count} users.`,
-        changes: { users: { from: null, to: count }, filters: { from: null, to: filters } },
+        changes: { users: { from: null, to: count }, filters: { from: null, to: filter } },
       });
     } catch (error) {
       out.destroy(error instanceof Error ? error : new Error(String(error)));

@@ -5,11 +5,13 @@ import { CurrentActor, RequirePermission } from '../access/decorators';
 import { allows } from '../access/policy';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, queryText, raw, safeReturnPath, text } from '../common/form';
+import { FormView, list, parseId, queryText, raw, text } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
 import { CredentialsService } from '../credentials/credentials.service';
+import { BulkAction, BulkActionRunner } from './bulk-actions';
 import { UserAdminService } from './user-admin.service';
-import { USER_SORTS, USER_STATUSES, UserListQuery, UserSort, UserStatus, UsersService } from './users.service';
+import { backToList, filterFields, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
+import { BulkResult, MATCHING_MAX, OrganizationNode, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
 
 function userId(value: string): number {
   const id = parseId(value);
@@ -17,36 +19,22 @@ function userId(value: string): number {
   return id;
 }
 
-function optionalId(value: unknown): number | undefined {
-  return parseId(queryText(value)) ?? undefined;
-}
+/** The page sizes the list offers (any size up to 200 is understood). */
+const PAGE_SIZES = [50, 100, 200];
 
 /** The list's query string as a typed query (unknown values fall back to the defaults). */
 function listQuery(query: Record<string, unknown>): UserListQuery {
   const sort = queryText(query.sort);
-  const status = queryText(query.status);
   const validSort: UserSort = (USER_SORTS as readonly string[]).includes(sort) ? (sort as UserSort) : 'username';
   const dir = queryText(query.dir);
   return {
-    q: queryText(query.q) || undefined,
-    organizationId: optionalId(query.org),
-    withSubOrganizations: queryText(query.sub) === '1',
-    roleId: optionalId(query.role),
-    status: (USER_STATUSES as readonly string[]).includes(status) ? (status as UserStatus) : undefined,
-    licenceId: optionalId(query.licence),
-    propertyId: optionalId(query.prop),
-    propertyValue: queryText(query.value) || undefined,
+    ...parseUserFilter(query),
     sort: validSort,
     direction: dir === 'asc' || dir === 'desc' ? dir : validSort === 'lastLogin' ? 'desc' : 'asc',
     after: queryText(query.after) || undefined,
+    before: queryText(query.before) || undefined,
     size: pageSize(query.size),
   };
-}
-
-/** Where a bulk action goes back to: the list with its filters. */
-function backToList(body: unknown): string {
-  const back = safeReturnPath(text(body, 'back'));
-  return back === '/users' || back.startsWith('/users?') ? back : '/users';
 }
 
 /** The ticked users of the list's bulk form. */
@@ -78,6 +66,7 @@ export class UsersController {
     private readonly users: UsersService,
     private readonly admin: UserAdminService,
     private readonly credentials: CredentialsService,
+    private readonly bulk: BulkActionRunner,
   ) {}
 
   @Get()
@@ -91,12 +80,21 @@ export class UsersController {
    */
   private async listLocals(actor: Actor, query: Record<string, unknown>, url: string, bulk: { ids: number[]; sendAt: string } = { ids: [], sendAt: '' }) {
     const q = listQuery(query);
-    const [page, options] = await Promise.all([this.users.list(actor, q), this.users.filterOptions(actor)]);
+    const [page, options, tree] = await Promise.all([this.users.list(actor, q), this.users.filterOptions(actor), this.users.organizationTree(actor, q.organizationId)]);
+    // A tree link filters by its organization, keeping the other filters and starting at page 1.
+    const orgHref = (id: number | null) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && !['org', 'after', 'before'].includes(k)) params.set(k, v);
+      if (id !== null) params.set('org', String(id));
+      return `/users${params.size > 0 ? `?${params.toString()}` : ''}`;
+    };
+    const withLinks = (nodes: OrganizationNode[]): unknown[] =>
+      nodes.map((n) => ({ ...n, href: orgHref(n.id), folded: n.hasChildren && n.children.length === 0, children: withLinks(n.children) }));
     const createIn = q.organizationId ?? actor.currentOrganization.organizationId;
     // Sort links keep the filters and start again at the first page.
     const sortLink = (sort: UserSort) => {
       const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && !['sort', 'dir', 'after'].includes(k)) params.set(k, v);
+      for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && !['sort', 'dir', 'after', 'before'].includes(k)) params.set(k, v);
       params.set('sort', sort);
       const defaultDir = sort === 'lastLogin' ? 'desc' : 'asc';
       const dir = q.sort === sort ? (q.direction === 'asc' ? 'desc' : 'asc') : defaultDir;
@@ -121,9 +119,17 @@ export class UsersController {
         value: q.propertyValue ?? '',
         sort: q.sort,
         dir: q.direction,
+        size: q.size,
       },
-      filtered: Boolean(q.q || q.organizationId || q.roleId || q.status || q.licenceId || q.propertyId),
+      pageSizes: (PAGE_SIZES.includes(q.size) ? PAGE_SIZES : [...PAGE_SIZES, q.size].sort((a, b) => a - b)).map((n) => ({ n, current: n === q.size })),
+      // The bulk form carries the filter the list shows, for "all users matching this filter".
+      filterFields: filterFields(q),
+      filtered: isFiltered(q),
+      // Exactly what the list shows: the export reads the same filter parameters.
+      canExport: allows(actor, 'import_export_users'),
+      exportHref: `/users/export${filterQueryString(q) ? `?${filterQueryString(q)}` : ''}`,
       options,
+      tree: { roots: withLinks(tree.roots), total: tree.total, collapsed: tree.collapsed, selected: tree.selected, anyHref: orgHref(null) },
       sorts: {
         username: { href: sortLink('username'), current: q.sort === 'username' ? q.direction : null },
         name: { href: sortLink('name'), current: q.sort === 'name' ? q.direction : null },
@@ -132,34 +138,36 @@ export class UsersController {
       back: url.startsWith('/users') ? url : '/users',
       canManage: allows(actor, 'manage_users'),
       createHref: `/users/new?org=${createIn}`,
-      pages: pageLinks('/users', query, 'after', page.next),
+      matchingMax: MATCHING_MAX,
+      tooManyForAll: page.totalCapped || page.total > MATCHING_MAX,
+      pages: pageLinks('/users', query, 'after', page.next, { param: 'before', cursor: page.previous }),
     };
   }
 
   @Post('bulk/enable')
   async bulkEnable(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    await this.bulk(actor, req, res, body, true);
+    await this.bulk.run(actor, req, res, body, this.enabledAction(actor, true));
   }
 
   @Post('bulk/disable')
   async bulkDisable(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    await this.bulk(actor, req, res, body, false);
+    await this.bulk.run(actor, req, res, body, this.enabledAction(actor, false));
   }
 
-  private async bulk(actor: Actor, req: Request, res: Response, body: Record<string, unknown>, enabled: boolean) {
-    const ids = list(body, 'ids').map(parseId);
-    const back = backToList(body);
-    if (ids.some((id) => id === null)) throw new NotFoundError();
-    try {
-      const result = await this.users.setEnabledBulk(actor, ids as number[], enabled);
-      const verb = enabled ? 'Enabled' : 'Disabled';
-      if (result.changed.length > 0) flash(req, 'success', `${verb} ${result.changed.length} ${result.changed.length === 1 ? 'user' : 'users'}: ${result.changed.join(', ')}.`);
-      if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      flash(req, 'error', error.message);
-    }
-    res.redirect(303, back);
+  private enabledAction(actor: Actor, enabled: boolean): BulkAction<BulkResult> {
+    return {
+      permission: 'manage_users',
+      verb: enabled ? 'Enable' : 'Disable',
+      consequence: enabled
+        ? 'Each of them is enabled and may sign in again. Users who are already enabled, users you may not manage and users whose licence has no free seat are skipped.'
+        : 'Each of them is disabled and their sessions end at once. Users who are already disabled, users you may not manage, the built-in admin and you yourself are skipped.',
+      apply: (ids, max) => this.users.setEnabledBulk(actor, ids, enabled, max),
+      report: (req, result) => {
+        const verb = enabled ? 'Enabled' : 'Disabled';
+        if (result.changed.length > 0) flash(req, 'success', `${verb} ${result.changed.length} ${result.changed.length === 1 ? 'user' : 'users'}: ${result.changed.join(', ')}.`);
+        if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
+      },
+    };
   }
 
   // ----- Password send date (bulk) -------------------------------------------------------------
@@ -182,16 +190,40 @@ export class UsersController {
   @Post('password-send-date/clear')
   @RequirePermission('send_credentials')
   async clearSend(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const back = backToList(body);
-    try {
-      const r = await this.credentials.clearMany(actor, selectedIds(body));
-      flash(req, r.done.length > 0 ? 'success' : 'warning', `Password send date cleared for ${countOf(r.done)}.`);
-      if (r.skipped.length > 0) flash(req, 'warning', `Skipped ${r.skipped.length} ${r.skipped.length === 1 ? 'user' : 'users'}:`, r.skipped);
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      flash(req, 'error', error.formError ?? error.message);
-    }
-    res.redirect(303, back);
+    await this.bulk.run(actor, req, res, body, {
+      permission: 'send_credentials',
+      verb: 'Clear password send date of',
+      consequence: 'Each of them has the password send date cleared and the pending credential e-mail cancelled. Users without a send date and users whose e-mail is being sent right now are skipped.',
+      apply: (ids) => this.credentials.clearMany(actor, ids),
+      report: (req, r) => {
+        flash(req, r.done.length > 0 ? 'success' : 'warning', `Password send date cleared for ${countOf(r.done)}.`);
+        if (r.skipped.length > 0) flash(req, 'warning', `Skipped ${r.skipped.length} ${r.skipped.length === 1 ? 'user' : 'users'}:`, r.skipped);
+      },
+    });
+  }
+
+  /**
+   * Every user matching the list's filter gets the send date (or a new password now), after the
+   * runner's confirmation page. Users who already received a password are skipped: the
+   * confirmation states it, and re-sending to them stays a choice made user by user.
+   */
+  private async scheduleMatching(actor: Actor, req: Request, res: Response, body: Record<string, unknown>, sendAt: string | null) {
+    await this.bulk.run(actor, req, res, body, {
+      permission: 'send_credentials',
+      verb: sendAt === null ? 'Email new password now to' : 'Set password send date for',
+      consequence: `Each of them gets a new password e-mailed ${sendAt === null ? 'now' : `at ${sendAt === '' ? '(no date given)' : sendAt.replace('T', ' ')} in the client time zone of Settings → Mail (a pending send date is replaced)`}. Users who already received a password, users you may not send credentials to, users without an e-mail address and users whose e-mail is being sent right now are skipped.`,
+      carry: sendAt === null ? [] : ['sendAt'],
+      apply: async (ids) => {
+        const result = await this.credentials.scheduleMany(actor, ids, { sendAt, resend: 'skip', confirmedIds: [] });
+        if ('confirm' in result) throw new Error('a send with resend "skip" never asks for a confirmation');
+        return result;
+      },
+      report: (req, r) => {
+        const target = countOf(r.done);
+        flash(req, r.done.length > 0 ? 'success' : 'warning', r.when === null ? `New passwords are being e-mailed to ${target}.` : `Password send date set to ${r.when} for ${target}.`);
+        if (r.skipped.length > 0) flash(req, 'warning', `Skipped ${r.skipped.length} ${r.skipped.length === 1 ? 'user' : 'users'}:`, r.skipped);
+      },
+    });
   }
 
   /**
@@ -200,6 +232,7 @@ export class UsersController {
    * to a confirmation page first.
    */
   private async schedule(actor: Actor, req: Request, res: Response, body: Record<string, unknown>, sendAt: string | null) {
+    if (text(body, 'matching') === '1') return await this.scheduleMatching(actor, req, res, body, sendAt);
     const back = backToList(body);
     const decision = text(body, 'resend');
     try {

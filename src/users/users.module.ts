@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { CustomPropertiesModule } from '../custom-properties/custom-properties.module';
+import { BulkActionRunner } from './bulk-actions';
 import { UsersController } from './users.controller';
 import { UserProvisioningService } from './user-provisioning.service';
 import { UserAdminService } from './user-admin.service';
@@ -9,7 +10,7 @@ import { UsersService } from './users.service';
 @Module({
   imports: [CustomPropertiesModule, CredentialsModule],
   controllers: [UsersController],
-  providers: [UsersService, UserAdminService, UserProvisioningService],
-  exports: [UsersService, UserProvisioningService],
+  providers: [UsersService, UserAdminService, UserProvisioningService, BulkActionRunner],
+  exports: [UsersService, UserProvisioningService, BulkActionRunner],
 })
 export class UsersModule {}

@@ -159,6 +159,18 @@ describe('rendered pages', () => {
     const missing = await admin.get('/no-such-page');
     check('/no-such-page', missing.status, missing.headers['content-type'], missing.text);
 
+    // Pages a button leads to: the confirmation of a bulk action on every matching user, and the
+    // question whether a user who already received a password gets another one.
+    const allMatching = await (await openForm(admin, '/users?q=ann', 'Disable')).check('Select all 1 user matching this filter').submit('Disable');
+    check('POST /users/bulk/disable (all matching)', allMatching.status, allMatching.headers['content-type'], allMatching.text);
+    await t.sql(`update users set password_send_status = 'sent', password_send_at = now() - interval '1 day' where username = 'ann'`);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16);
+    const resend = await (await openForm(admin, '/users?q=ann', 'Set password send date for selected users'))
+      .check('Select ann')
+      .fill('Password send date', tomorrow)
+      .submit('Set password send date for selected users');
+    check('POST /users/password-send-date (already sent)', resend.status, resend.headers['content-type'], resend.text);
+
     expect(problems).toEqual([]);
     expect(pageTemplates().filter((name) => !rendered.has(name))).toEqual([]);
   });

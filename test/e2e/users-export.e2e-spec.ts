@@ -7,6 +7,8 @@ import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { Agent, login } from '../support/http';
 import { HEADERS, userRow, workbook } from '../support/imports-files';
 import { createDepartment, createProperty, download, importFile, openWorkbook, passwordWorks } from '../support/imports-factories';
+import { allUsernames } from '../support/html';
+import { FormChanges, formSubmission, linkHref, readForm } from '../support/rendered-form';
 import { loginTo } from '../support/sessions';
 import { readUpload } from '../../src/imports/workbook-reader';
 
@@ -168,7 +170,9 @@ describe('users export', () => {
     expect(await names('status=disabled')).toEqual(['rt2']);
     expect(await names(`role=${role.id}`)).toEqual(['rt1']);
     expect(await names(`licence=${premium.id}`)).toEqual(['rt1']);
-    expect(await names(`org=${orgs.A.id}`)).toEqual(['rt1', 'rt2']);
+    // As on the list: the organization's own members, with its sub-organizations only when asked.
+    expect(await names(`org=${orgs.A.id}`)).toEqual(['rt2']);
+    expect(await names(`org=${orgs.A.id}&sub=1`)).toEqual(['rt1', 'rt2']);
     expect(await names(`org=${orgs.B.id}`)).toEqual(['rt1', 'rt4']);
   });
   it('records the export in the audit log before the download ends, whatever the timing', async () => {
@@ -206,6 +210,49 @@ describe('users export', () => {
       expect(await atFinish).toEqual({ released: true, rows: 1 });
     } finally {
       await holder.end();
+    }
+  });
+
+  it('answers 404 for an organization outside the scope, exactly as the list does, and exports nothing', async () => {
+    await createUser(t, { username: 'scoped_a1', roles: ['user_manager'], memberships: [{ org: orgs.A1, isAdmin: true }] });
+    const scoped = await loginTo(t, 'scoped_a1', 'Secret-pass-1', orgs.A1);
+    expect((await scoped.get(`/users?org=${orgs.B.id}`)).status).toBe(404);
+    const res = await download(scoped, `/users/export?org=${orgs.B.id}`);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-disposition']).toBeUndefined();
+    expect(await t.sql(`select 1 from audit_events where action = 'users.exported' and actor_name = 'scoped_a1'`)).toEqual([]);
+    // Inside the scope the same filter works.
+    expect((await download(scoped, `/users/export?org=${orgs.A1.id}`)).status).toBe(200);
+  });
+
+  it('the users list has an Export button that exports exactly the users the list shows for its filters', async () => {
+    await t.sql(`update users set locked_until = now() + interval '1 hour' where username = 'rt4'`);
+    try {
+      const list = await admin.get('/users?q=rt');
+      expect(list.status).toBe(200);
+      // The person filters (form fields, or an organization chosen in the tree panel) and then presses Export.
+      const cases: { org?: string; changes: FormChanges; expected: string[] }[] = [
+        { changes: { select: { Status: 'Locked' } }, expected: ['rt4'] },
+        // "Enabled" on the list means enabled and not locked.
+        { changes: { select: { Status: 'Enabled' } }, expected: ['rt1', 'rt3', 'rt5'] },
+        { changes: { select: { 'Custom property': 'Skill' }, type: { 'Property value': 'rust' } }, expected: ['rt1'] },
+        { org: 'A', changes: {}, expected: ['rt2'] },
+        { org: 'A', changes: { check: ['with sub-organizations'] }, expected: ['rt1', 'rt2'] },
+      ];
+      for (const { org, changes, expected } of cases) {
+        const start = org ? await admin.get(linkHref(list.text, org)) : list;
+        const { action, fields } = formSubmission(readForm(start.text, { button: 'Search' }), 'Search', changes);
+        const path = `${action}?${new URLSearchParams(fields).toString()}`;
+        const shown = await allUsernames(admin, path);
+        expect({ org, changes, shown }).toEqual({ org, changes, shown: expected });
+        const page = await admin.get(path);
+        const exported = await download(admin, linkHref(page.text, 'Export'));
+        expect(exported.status).toBe(200);
+        const names = rowsOf((await openWorkbook(exported.body)).worksheets[0]).map((r) => r.UserName).sort();
+        expect({ org, changes, names }).toEqual({ org, changes, names: shown });
+      }
+    } finally {
+      await t.sql(`update users set locked_until = null where username = 'rt4'`);
     }
   });
 

@@ -163,6 +163,44 @@ describe('users list at scale (100,000 users, 300 organizations)', () => {
     expect(subtree.page.rows).toHaveLength(50);
   });
 
+  it('a Previous page seeks backwards on the same index and returns the page before', async () => {
+    const first = await planOf(admin, {});
+    const second = await planOf(admin, { after: first.page.next! });
+    expect(second.page.previous).not.toBeNull();
+    const back = await planOf(admin, { before: second.page.previous! });
+    expectIndexBacked(back);
+    // (EXPLAIN names a backward scan "Index Scan" too, with "Scan Direction": "Backward".)
+    expect(back.summary).toContain('Index Scan on users using users_username_unique');
+    expect(back.page.rows.map((r) => r.username)).toEqual(first.page.rows.map((r) => r.username));
+    expect(back.page.previous).toBeNull();
+    const byLogin = await planOf(admin, { sort: 'lastLogin', direction: 'desc' });
+    const byLogin2 = await planOf(admin, { sort: 'lastLogin', direction: 'desc', after: byLogin.page.next! });
+    const byLoginBack = await planOf(admin, { sort: 'lastLogin', direction: 'desc', before: byLogin2.page.previous! });
+    expectIndexBacked(byLoginBack);
+    expect(byLoginBack.page.rows.map((r) => r.id)).toEqual(byLogin.page.rows.map((r) => r.id));
+  });
+
+  it('the tree panel of 300 organizations is one query showing only the chosen branch', async () => {
+    const em = t.em();
+    const service = new UsersService(em, new AccessService(em), new AuditService(em));
+    const spy = jest.spyOn(em.getConnection(), 'execute');
+    try {
+      const tree = await service.organizationTree(admin, leaf.id);
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(tree.collapsed).toBe(true);
+      expect(tree.total).toBe(ORGS + 1);
+      const count = (nodes: typeof tree.roots): number => nodes.reduce((n, node) => n + 1 + count(node.children), 0);
+      // Global, its 30 parents, P7's 9 children (P7-3 has none).
+      expect(count(tree.roots)).toBe(1 + 30 + 9);
+      expect(tree.selected?.name).toBe('P7-3');
+      const scoped = await service.organizationTree(orgAdmin, undefined);
+      expect(scoped.roots.map((r) => r.name)).toEqual(['P7']);
+      expect(count(scoped.roots)).toBe(10);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('the other sort orders and a later page are index-backed too, also for an organization administrator', async () => {
     const byName = await planOf(admin, { sort: 'name', direction: 'desc' });
     expectIndexBacked(byName);
