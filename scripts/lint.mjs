@@ -42,6 +42,22 @@ check(
   'process.env read outside src/config (use AppConfig)',
 );
 
+// Raw SQL goes through an entity manager (`tx.execute`, `this.em.execute`), which joins the
+// transaction the call runs in. A connection's `execute` takes a pool connection of its own: inside
+// a transaction it runs outside it (no atomicity, no locks) and waits for a second connection while
+// holding the first, which freezes a full pool. Allowed only where every statement is meant to
+// commit on its own.
+const ownConnectionAllowed = new Map([
+  // Claims, lease renewals and releases of credential jobs commit at once so that other
+  // instances see them; none of them runs inside a transaction.
+  ['src/credentials/credential-dispatcher.ts', 'single-statement job claims and leases'],
+]);
+check(
+  walk(join(root, 'src'), '.ts').filter((f) => !f.endsWith('.spec.ts') && !ownConnectionAllowed.has(relative(root, f))),
+  (line) => /\.getConnection\s*\(/.test(line),
+  'getConnection(): run raw SQL with tx.execute(sql, params) or this.em.execute(sql, params)',
+);
+
 if (problems.length > 0) {
   console.error(`lint: ${problems.length} problem(s)\n${problems.join('\n')}`);
   process.exit(1);

@@ -43,7 +43,7 @@ export class AccessService {
   async resolve(identity: SessionIdentity): Promise<ActorResolution> {
     // One query on every request (the guard's): the user with contact name, profile, memberships
     // and roles, instead of loading and hydrating five entity types through the ORM.
-    const [user]: ResolvedUserRow[] = await this.em.getConnection().execute(
+    const [user]: ResolvedUserRow[] = await this.em.execute(
       `select u.id, u.username, u.enabled, u.session_version as "sessionVersion", u.must_change_password as "mustChangePassword",
               c.full_name as "fullName", p.start_page as "startPage",
               coalesce((select json_agg(json_build_object('organizationId', o.id, 'organizationName', o.name, 'path', o.path, 'isAdmin', m.is_admin))
@@ -90,7 +90,7 @@ export class AccessService {
 
   /** The facts about a user that the policy needs, or `null` for an unknown user. */
   async userTarget(userId: number): Promise<UserTarget | null> {
-    const rows: { path: string | null; is_admin_role: boolean }[] = await this.em.getConnection().execute(
+    const rows: { path: string | null; is_admin_role: boolean }[] = await this.em.execute(
       `select o.path,
               exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
                       where ur.user_id = u.id and r.built_in_key = 'administrator') as is_admin_role

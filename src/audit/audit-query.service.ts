@@ -52,13 +52,13 @@ export class AuditQueryService {
       where.push('id < ?');
       params.push(filter.before);
     }
-    const rows: Record<string, unknown>[] = await this.em.getConnection().execute(
+    const rows: Record<string, unknown>[] = await this.em.execute(
       `select * from audit_events ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit ?`,
       [...params, filter.size + 1],
     );
     const events = rows.slice(0, filter.size).map((row) => this.em.map(AuditEvent, row));
     const nextCursor = rows.length > filter.size ? String(events[events.length - 1].id) : null;
-    const actions: { action: string }[] = await this.em.getConnection().execute('select distinct action from audit_events order by action');
+    const actions: { action: string }[] = await this.em.execute('select distinct action from audit_events order by action');
     return { events, nextCursor, actions: actions.map((a) => a.action) };
   }
 

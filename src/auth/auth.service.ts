@@ -87,7 +87,7 @@ export class AuthService {
 
   /** Case-insensitive lookup through the `lower(username)` unique index. */
   private async findByUsername(username: string): Promise<User | null> {
-    const rows: { id: number }[] = await this.em.getConnection().execute('select id from users where lower(username) = lower(?)', [username]);
+    const rows: { id: number }[] = await this.em.execute('select id from users where lower(username) = lower(?)', [username]);
     if (rows.length === 0) return null;
     return this.em.findOne(User, { id: rows[0].id }, { populate: ['passwordHash', 'roles', 'profile', 'memberships'], refresh: true });
   }
@@ -103,7 +103,7 @@ export class AuthService {
     }
     const settings = await this.settings.get();
     // While the account is locked, further attempts neither count nor extend the lock.
-    const rows: { failed_logins: number; locked: boolean }[] = await this.em.getConnection().execute(
+    const rows: { failed_logins: number; locked: boolean }[] = await this.em.execute(
       `update users
           set failed_logins = case when failed_logins + 1 >= ? then 0 else failed_logins + 1 end,
               locked_until = case when failed_logins + 1 >= ? then now() + make_interval(mins => ?) else locked_until end

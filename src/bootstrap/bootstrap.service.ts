@@ -18,10 +18,9 @@ export interface BootstrapResult {
  */
 export async function bootstrapDatabase(em: EntityManager, adminPassword: string | null): Promise<BootstrapResult> {
   return em.transactional(async (tx) => {
-    const db = tx.getConnection();
-    const one = async <T>(sql: string, params: unknown[] = []): Promise<T | undefined> => ((await db.execute(sql, params)) as T[])[0];
+    const one = async <T>(sql: string, params: unknown[] = []): Promise<T | undefined> => ((await tx.execute(sql, params)) as T[])[0];
 
-    await db.execute(
+    await tx.execute(
       `insert into organizations (name, description)
        select 'Global', 'The root of the organization tree.'
         where not exists (select 1 from organizations where parent_id is null)`,
@@ -29,26 +28,26 @@ export async function bootstrapDatabase(em: EntityManager, adminPassword: string
     const global = (await one<{ id: number }>('select id from organizations where parent_id is null'))!;
 
     for (const [key, role] of Object.entries(BUILT_IN_ROLES)) {
-      await db.execute(
+      await tx.execute(
         `insert into roles (name, description, permissions, built_in_key) values (?, ?, ?, ?)
          on conflict (built_in_key) where built_in_key is not null do nothing`,
         [role.name, role.description, `{${role.permissions.join(',')}}`, key],
       );
     }
-    await db.execute(`update roles set permissions = ? where built_in_key = 'administrator'`, [`{${PERMISSIONS.join(',')}}`]);
+    await tx.execute(`update roles set permissions = ? where built_in_key = 'administrator'`, [`{${PERMISSIONS.join(',')}}`]);
 
     const profiles = [
       ['Administrator', 'Administrator startboard with every area the user may manage.', 'administrator', 'administrator'],
       ['Self-service', 'The user manages their own account and password.', 'self_service', 'self_service'],
     ];
     for (const [name, description, startPage, key] of profiles) {
-      await db.execute(
+      await tx.execute(
         `insert into user_profiles (name, description, start_page, built_in_key) values (?, ?, ?, ?)
          on conflict (built_in_key) where built_in_key is not null do nothing`,
         [name, description, startPage, key],
       );
     }
-    await db.execute(
+    await tx.execute(
       `insert into licence_types (name, seats, built_in_key) values ('Standard', null, 'standard')
        on conflict (built_in_key) where built_in_key is not null do nothing`,
     );
@@ -60,7 +59,7 @@ export async function bootstrapDatabase(em: EntityManager, adminPassword: string
        on conflict (id) do nothing returning id`,
     );
     if (createdSettings) {
-      await db.execute(
+      await tx.execute(
         `insert into client_settings_default_roles (settings_id, role_id)
          select 1, id from roles where built_in_key = 'member'`,
       );
@@ -86,15 +85,15 @@ export async function bootstrapDatabase(em: EntityManager, adminPassword: string
         [contact.id, await hashPassword(password), adminPassword === null],
       ))!;
       adminId = admin.id;
-      await db.execute('insert into memberships (user_id, organization_id, is_admin) values (?, ?, true)', [adminId, global.id]);
-      await db.execute(
+      await tx.execute('insert into memberships (user_id, organization_id, is_admin) values (?, ?, true)', [adminId, global.id]);
+      await tx.execute(
         `insert into audit_events (action, object_type, object_id, object_label, detail)
          values ('user.created', 'user', ?, 'admin', 'built-in administrator created at first start')`,
         [String(adminId)],
       );
       result = { adminCreated: true, generatedAdminPassword: adminPassword === null ? password : null };
     }
-    await db.execute(
+    await tx.execute(
       `insert into user_roles (user_id, role_id) select ?, id from roles where built_in_key = 'administrator'
        on conflict do nothing`,
       [adminId],

@@ -123,8 +123,9 @@ export class ContactsService {
     private readonly provisioning: UserProvisioningService,
   ) {}
 
+  /** Raw SQL through the entity manager, which joins the transaction the call runs in (a connection's `execute` never does). */
   private get db() {
-    return this.em.getConnection();
+    return this.em;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -133,7 +134,7 @@ export class ContactsService {
 
   private async find(id: number | null, em: EntityManager = this.em, lock = false): Promise<ContactDetails | null> {
     if (id === null) return null;
-    const rows: ContactDetails[] = await em.getConnection().execute(`select ${CONTACT_COLUMNS} from ${CONTACT_FROM} where c.id = ?${lock ? ' for update of c' : ''}`, [id]);
+    const rows: ContactDetails[] = await em.execute(`select ${CONTACT_COLUMNS} from ${CONTACT_FROM} where c.id = ?${lock ? ' for update of c' : ''}`, [id]);
     return rows[0] ?? null;
   }
 
@@ -273,7 +274,7 @@ export class ContactsService {
     if (!canListContacts(actor) || !allows(actor, 'manage_contacts')) throw new ForbiddenError('You may not create contacts.');
     const values = await this.validate(actor, kind, input, null);
     return this.em.transactional(async (tx) => {
-      const [created]: { id: number }[] = await tx.getConnection().execute(
+      const [created]: { id: number }[] = await tx.execute(
         `insert into contacts (kind, first_name, last_name, full_name, email, mobile, phone, department, job_title, employer_id, organization_id)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
         [
@@ -305,7 +306,7 @@ export class ContactsService {
     try {
       return await this.em.transactional(async (tx) => {
         const locked = await this.manageable(actor, current.id, tx, true);
-        await tx.getConnection().execute(
+        await tx.execute(
           `update contacts set first_name = ?, last_name = ?, full_name = ?, email = ?, mobile = ?, phone = ?, department = ?, job_title = ?,
                   employer_id = ?, organization_id = ?, updated_at = now()
             where id = ?`,
@@ -347,8 +348,8 @@ export class ContactsService {
       // Locking the contact waits for a concurrent Enable Access (which locks it too).
       const contact = await this.manageable(actor, id, tx, true);
       if (contact.username) throw new BusinessRuleError('contact_has_user', hasUserMessage(contact));
-      const [{ count }]: { count: number }[] = await tx.getConnection().execute('select count(*)::int as count from contacts where employer_id = ?', [contact.id]);
-      await tx.getConnection().execute('delete from contacts where id = ?', [contact.id]);
+      const [{ count }]: { count: number }[] = await tx.execute('select count(*)::int as count from contacts where employer_id = ?', [contact.id]);
+      await tx.execute('delete from contacts where id = ?', [contact.id]);
       await this.audit.record(
         actor,
         {

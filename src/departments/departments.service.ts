@@ -26,8 +26,9 @@ export class DepartmentsService {
     private readonly audit: AuditService,
   ) {}
 
+  /** Raw SQL through the entity manager, which joins the transaction the call runs in (a connection's `execute` never does). */
   private get db() {
-    return this.em.getConnection();
+    return this.em;
   }
 
   private assertAllowed(actor: Actor): void {
@@ -61,7 +62,7 @@ export class DepartmentsService {
     const clean = await this.validate(name, null);
     try {
       return await this.em.transactional(async (tx) => {
-        const [row]: { id: number; name: string }[] = await tx.getConnection().execute('insert into departments (name) values (?) returning id, name', [clean]);
+        const [row]: { id: number; name: string }[] = await tx.execute('insert into departments (name) values (?) returning id, name', [clean]);
         await this.audit.record(actor, { action: 'department.created', objectType: 'department', objectId: row.id, objectLabel: row.name, changes: { name: { from: null, to: row.name } } }, tx);
         return { ...row, contactCount: 0 };
       });
@@ -76,7 +77,7 @@ export class DepartmentsService {
     if (clean === current.name) return current;
     try {
       return await this.em.transactional(async (tx) => {
-        await tx.getConnection().execute('update departments set name = ? where id = ?', [clean, current.id]);
+        await tx.execute('update departments set name = ? where id = ?', [clean, current.id]);
         await this.audit.record(
           actor,
           { action: 'department.renamed', objectType: 'department', objectId: current.id, objectLabel: clean, changes: { name: { from: current.name, to: clean } } },
@@ -92,7 +93,7 @@ export class DepartmentsService {
   async delete(actor: Actor, id: number | null): Promise<DepartmentRow> {
     const current = await this.get(actor, id);
     await this.em.transactional(async (tx) => {
-      await tx.getConnection().execute('delete from departments where id = ?', [current.id]);
+      await tx.execute('delete from departments where id = ?', [current.id]);
       await this.audit.record(
         actor,
         { action: 'department.deleted', objectType: 'department', objectId: current.id, objectLabel: current.name, changes: { name: { from: current.name, to: null } } },

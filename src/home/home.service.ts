@@ -21,7 +21,7 @@ export class HomeService {
     const users = this.access.visibleUsersCondition(actor, 'u');
     const orgs = this.access.organizationsInScopeCondition(actor, 'o');
     const contactOrgs = this.access.organizationsInScopeCondition(actor, 'co');
-    const [row] = await this.em.getConnection().execute(
+    const [row] = await this.em.execute(
       `select (select count(*) from users u where ${users.sql})::int as users,
               (select count(*) from contacts c join organizations co on co.id = c.organization_id where ${contactOrgs.sql})::int as contacts,
               (select count(*) from organizations o where ${orgs.sql})::int as organizations`,
@@ -33,7 +33,7 @@ export class HomeService {
   /** Whether the database answers. */
   async databaseUp(): Promise<boolean> {
     try {
-      await this.em.getConnection().execute('select 1');
+      await this.em.execute('select 1');
       return true;
     } catch {
       return false;

@@ -70,8 +70,9 @@ export class OrganizationsService {
     private readonly access: AccessService,
   ) {}
 
+  /** Raw SQL through the entity manager, which joins the transaction the call runs in (a connection's `execute` never does). */
   private get db() {
-    return this.em.getConnection();
+    return this.em;
   }
 
   private async find(id: number | null): Promise<OrganizationRow | null> {
@@ -247,13 +248,11 @@ export class OrganizationsService {
     const values = this.validate(input);
     try {
       return await this.em.transactional(async (tx) => {
-        const [created]: OrganizationRow[] = await tx
-          .getConnection()
-          .execute(
-            `insert into organizations (name, description, parent_id) values (?, ?, ?)
-             returning id, name, description, path, depth, parent_id as "parentId"`,
-            [values.name, values.description, parent.id],
-          );
+        const [created]: OrganizationRow[] = await tx.execute(
+          `insert into organizations (name, description, parent_id) values (?, ?, ?)
+           returning id, name, description, path, depth, parent_id as "parentId"`,
+          [values.name, values.description, parent.id],
+        );
         await this.audit.record(
           actor,
           { action: 'organization.created', objectType: 'organization', objectId: created.id, objectLabel: created.name, detail: `under ${parent.name}` },
@@ -281,13 +280,11 @@ export class OrganizationsService {
     }
     try {
       return await this.em.transactional(async (tx) => {
-        const [updated]: OrganizationRow[] = await tx
-          .getConnection()
-          .execute(
-            `update organizations set name = ?, description = ?, parent_id = ?, updated_at = now() where id = ?
-             returning id, name, description, path, depth, parent_id as "parentId"`,
-            [values.name, values.description, parent ? parent.id : current.parentId, current.id],
-          );
+        const [updated]: OrganizationRow[] = await tx.execute(
+          `update organizations set name = ?, description = ?, parent_id = ?, updated_at = now() where id = ?
+           returning id, name, description, path, depth, parent_id as "parentId"`,
+          [values.name, values.description, parent ? parent.id : current.parentId, current.id],
+        );
         const changes = diffChanges(
           { name: current.name, description: current.description, parent: current.parentId },
           { name: updated.name, description: updated.description, parent: updated.parentId },
@@ -331,12 +328,12 @@ export class OrganizationsService {
     if (org.parentId === null) throw new ForbiddenError('Global is the root of the tree and cannot be deleted.');
     return this.em.transactional(async (tx) => {
       // Lock the row, then count: a member added concurrently either waits for us or is refused by the FK.
-      await tx.getConnection().execute('select id from organizations where id = ? for update', [org.id]);
+      await tx.execute('select id from organizations where id = ? for update', [org.id]);
       const { blockers } = await this.contents(actor, org.id);
       if (blockers.length > 0) {
         throw new BusinessRuleError('organization_not_empty', `${org.name} cannot be deleted: it still contains ${joinList(blockers)}.`);
       }
-      await tx.getConnection().execute('delete from organizations where id = ?', [org.id]);
+      await tx.execute('delete from organizations where id = ?', [org.id]);
       await this.audit.record(actor, { action: 'organization.deleted', objectType: 'organization', objectId: org.id, objectLabel: org.name }, tx);
       return org;
     });
@@ -357,9 +354,7 @@ export class OrganizationsService {
     const toAdd = rows.filter((r) => !r.member);
     await this.em.transactional(async (tx) => {
       for (const user of toAdd) {
-        await tx
-          .getConnection()
-          .execute('insert into memberships (user_id, organization_id) values (?, ?) on conflict (user_id, organization_id) do nothing', [user.id, org.id]);
+        await tx.execute('insert into memberships (user_id, organization_id) values (?, ?) on conflict (user_id, organization_id) do nothing', [user.id, org.id]);
         await this.audit.record(
           actor,
           { action: 'membership.added', objectType: 'user', objectId: user.id, objectLabel: user.username, detail: `member of ${org.name}` },
@@ -402,7 +397,7 @@ export class OrganizationsService {
       throw new BusinessRuleError('own_current_membership', 'You cannot leave the organization you are working in.');
     }
     await this.em.transactional(async (tx) => {
-      await tx.getConnection().execute('delete from memberships where organization_id = ? and user_id = ?', [org.id, userId]);
+      await tx.execute('delete from memberships where organization_id = ? and user_id = ?', [org.id, userId]);
       await this.audit.record(
         actor,
         { action: 'membership.removed', objectType: 'user', objectId: userId!, objectLabel: membership.username, detail: `no longer member of ${org.name}` },
@@ -417,7 +412,7 @@ export class OrganizationsService {
     const membership = await this.membershipForChange(actor, org, userId);
     if (membership.isAdmin !== isAdmin) {
       await this.em.transactional(async (tx) => {
-        await tx.getConnection().execute('update memberships set is_admin = ? where organization_id = ? and user_id = ?', [isAdmin, org.id, userId]);
+        await tx.execute('update memberships set is_admin = ? where organization_id = ? and user_id = ?', [isAdmin, org.id, userId]);
         await this.audit.record(
           actor,
           {

@@ -51,8 +51,9 @@ export class InterfaceSettingsService {
     private readonly audit: AuditService,
   ) {}
 
+  /** Raw SQL through the entity manager, which joins the transaction the call runs in (a connection's `execute` never does). */
   private get db() {
-    return this.em.getConnection();
+    return this.em;
   }
 
   private assertAllowed(actor: Actor): void {
@@ -114,15 +115,14 @@ export class InterfaceSettingsService {
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
 
     await this.em.transactional(async (tx) => {
-      const conn = tx.getConnection();
       const before = await this.snapshot(tx);
-      await conn.execute('update client_settings set username_format = ?, default_profile_id = ?, default_licence_id = ?, updated_at = now() where id = 1', [
+      await tx.execute('update client_settings set username_format = ?, default_profile_id = ?, default_licence_id = ?, updated_at = now() where id = 1', [
         format,
         input.defaultProfileId,
         input.defaultLicenceId,
       ]);
-      await conn.execute('delete from client_settings_default_roles where settings_id = 1');
-      if (roleIds.length) await conn.execute('insert into client_settings_default_roles (settings_id, role_id) select 1, id from roles where id in (?)', [roleIds]);
+      await tx.execute('delete from client_settings_default_roles where settings_id = 1');
+      if (roleIds.length) await tx.execute('insert into client_settings_default_roles (settings_id, role_id) select 1, id from roles where id in (?)', [roleIds]);
       const changes = diffChanges(before, await this.snapshot(tx));
       if (changes) await this.audit.record(actor, { action: 'settings.updated', objectType: 'settings', objectLabel: 'Interface', changes }, tx);
     });
@@ -143,7 +143,7 @@ export class InterfaceSettingsService {
 
   /** The audited view of the settings: names, not ids. */
   private async snapshot(tx: EntityManager): Promise<Record<string, unknown>> {
-    const [row]: { format: string; profile: string | null; licence: string | null; roles: string[] }[] = await tx.getConnection().execute(
+    const [row]: { format: string; profile: string | null; licence: string | null; roles: string[] }[] = await tx.execute(
       `select s.username_format as format, p.name as profile, l.name as licence,
               array(select r.name from client_settings_default_roles dr join roles r on r.id = dr.role_id where dr.settings_id = s.id order by lower(r.name)) as roles
          from client_settings s left join user_profiles p on p.id = s.default_profile_id left join licence_types l on l.id = s.default_licence_id

@@ -178,7 +178,7 @@ export class UsersService {
     const where = allOf([...filter, ...seek]);
     const order = spec.keys.map((k) => `${k} ${ascending ? 'asc' : 'desc'}`).join(', ');
     const scopePath = actor.isAdministrator ? '/' : actor.currentOrganization.path;
-    const rows: (UserListRow & { k1: string; k2: number | null })[] = await this.em.getConnection().execute(
+    const rows: (UserListRow & { k1: string; k2: number | null })[] = await this.em.execute(
       `select u.id, u.username, c.full_name as "fullName", c.email, u.enabled,
               coalesce(u.locked_until > now(), false) as locked, u.last_login_at as "lastLoginAt",
               u.password_send_at as "passwordSendAt", u.password_send_status as "passwordSendStatus", u.password_send_error as "passwordSendError",
@@ -207,7 +207,7 @@ export class UsersService {
     const previous = first && (backwards ? more : cursor !== null) ? keyOf(first) : null;
 
     const all = allOf(filter);
-    const [{ n }]: { n: number }[] = await this.em.getConnection().execute(
+    const [{ n }]: { n: number }[] = await this.em.execute(
       // Every filter condition is over `u` alone; the LIMIT bounds the work at any size.
       `select count(*)::int as n from (select 1 from users u where ${all.sql} limit ${COUNT_CAP + 1}) x`,
       all.params,

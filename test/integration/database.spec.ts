@@ -1,8 +1,13 @@
+import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { verifyPassword } from '../../src/accounts/password-hasher';
+import { bootstrapDatabase } from '../../src/bootstrap/bootstrap.service';
+import { migrateDatabase } from '../../src/database/migrate';
 import { MIGRATIONS } from '../../src/database/migrations';
+import { ormOptions } from '../../src/database/orm-options';
 import { prepareDatabase } from '../../src/database/prepare';
 import { createBlankDatabase, TestDatabase } from '../support/database';
+import { installTransactionProbe } from '../support/transaction-probe';
 
 async function query<T = Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
   const client = new Client({ connectionString: url });
@@ -99,6 +104,18 @@ describe('migrations and first start', () => {
     const second = await prepareDatabase(db.url, 'Another-pass-2');
     expect(second).toEqual({ appliedMigrations: [], adminCreated: false, generatedAdminPassword: null });
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('writes the first-start data in one transaction, every statement on its connection', async () => {
+    await migrateDatabase(db.url);
+    const orm = await MikroORM.init(ormOptions({ databaseUrl: db.url, poolMax: 2 }));
+    try {
+      const probe = installTransactionProbe(orm);
+      await bootstrapDatabase(orm.em.fork(), 'Admin-pass-1');
+      expect(await probe.report()).toEqual({ transactions: 1, strays: [] });
+    } finally {
+      await orm.close(true);
+    }
   });
 
   it('keeps an administrator-cleared default role list cleared on later starts', async () => {

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/config';
 import { PreparedDatabase, prepareDatabase } from '../../src/database/prepare';
 import { AppRuntime } from '../../src/runtime';
 import { createTestDatabase, TestDatabase } from './database';
+import { describeStrays, installTransactionProbe, ProbeReport } from './transaction-probe';
 
 export const ADMIN_PASSWORD = 'Admin-pass-2026';
 
@@ -26,6 +27,12 @@ export interface TestApp {
   em(): EntityManager;
   /** Runs SQL directly on the test database. */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * The transactions begun and the statements that strayed from their transaction's connection
+   * since the last call (see `installTransactionProbe`). `close()` fails the test file when
+   * strays are left unreported.
+   */
+  transactions(): Promise<ProbeReport>;
   /** Starts listening on a free loopback port (browser tests); returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -35,6 +42,8 @@ export interface TestAppOptions {
   /** `null`: let first start generate the admin password (returned in `prepared`). */
   adminPassword?: string | null;
   env?: Record<string, string>;
+  /** Connections of the app's pool (default 5). */
+  poolMax?: number;
 }
 
 /**
@@ -52,12 +61,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     databaseUrl: db.url,
     sessionSecret: 'test-session-secret-test-session-secret-0123',
     pruneSessions: false,
-    poolMax: 5,
+    poolMax: options.poolMax ?? 5,
   };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error', 'warn'], abortOnError: false });
   configureApp(app, runtime);
   await app.init();
   const orm = app.get(MikroORM) as MikroORM;
+  const probe = installTransactionProbe(orm);
   const pg = new Client({ connectionString: db.url });
   await pg.connect();
 
@@ -69,16 +79,19 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     prepared,
     em: () => orm.em.fork(),
     sql: async <T>(text: string, params: unknown[] = []) => (await pg.query(text, params)).rows as T[],
+    transactions: () => probe.report(),
     async listen() {
       await app.listen(0, '127.0.0.1');
       const address = app.getHttpServer().address();
       return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     },
     async close() {
+      const { strays } = await probe.report();
       await pg.end();
       await app.close();
       await db.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (strays.length > 0) throw new Error(`Statements ran outside the transaction they were issued in (on another pool connection):\n${describeStrays(strays)}`);
     },
   };
 }
