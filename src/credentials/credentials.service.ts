@@ -197,9 +197,9 @@ export class CredentialsService {
   private async replaceJob(tx: EntityManager, actor: Actor, user: UserFacts, recipient: Recipient, dueAt: Date, to: string, product: string): Promise<void> {
     await this.cancelPending(tx, user.id);
     const [job]: { id: number }[] = await tx.execute(
-      `insert into credential_jobs (user_id, recipient_kind, recipient_user_id, due_at, next_attempt_at, requested_by, requested_by_name)
-       values (?, ?, ?, ?, ?, ?, ?) returning id`,
-      [user.id, recipient, recipient === 'user' ? user.id : actor.userId, dueAt, dueAt, actor.userId, actor.username],
+      `insert into credential_jobs (user_id, recipient_kind, recipient_user_id, recipient_address, due_at, next_attempt_at, requested_by, requested_by_name)
+       values (?, ?, ?, ?, ?, ?, ?, ?) returning id`,
+      [user.id, recipient, recipient === 'user' ? user.id : actor.userId, to, dueAt, dueAt, actor.userId, actor.username],
     );
     await tx.execute(`insert into mail_messages (kind, recipient, subject, user_id, job_id) values ('credentials', ?, ?, ?, ?)`, [
       to,
