@@ -10,6 +10,7 @@ import { LOCAL_PROVIDER } from '../users/user.entity';
 import { usernameProblem } from '../users/username-format';
 import { Clock } from './clock';
 import { CredentialDispatcher } from './credential-dispatcher';
+import { HIDDEN_RECIPIENT } from '../mail/mail.service';
 import { credentialSubject, formatInZone, zonedLocalToUtc } from './credential-mail';
 
 export type Recipient = 'user' | 'self';
@@ -107,10 +108,17 @@ export class CredentialsService {
     const user = (await this.facts(userId!))!;
     const settings = await this.settings.get();
     const actorEmail = await this.actorEmail(actor);
+    const recipientScope = this.access.visibleUsersCondition(actor, 'ru');
     const messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created_at: Date; sent_at: Date | null }[] =
       await this.em.execute(
-        'select id, recipient, subject, status, attempts, error, created_at, sent_at from mail_messages where user_id = ? order by id desc limit 10',
-        [userId],
+        // As on /mail: the address of a copy sent to someone the session may not see stays hidden.
+        `select m.id, case when j.recipient_kind = 'self' and not (${recipientScope.sql} or ru.id = ?) then ? else m.recipient end as recipient,
+                m.subject, m.status, m.attempts, m.error, m.created_at, m.sent_at
+           from mail_messages m
+           left join credential_jobs j on j.id = m.job_id
+           left join users ru on ru.id = j.recipient_user_id
+          where m.user_id = ? order by m.id desc limit 10`,
+        [...recipientScope.params, actor.userId, HIDDEN_RECIPIENT, userId],
       );
     const tz = settings.timeZone;
     return {

@@ -87,7 +87,8 @@ export class UsersExportController {
   @Get('export')
   @RequirePermission('import_export_users')
   async export(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    this.exporter.assertAllowed(actor);
+    // Before the attachment headers, so that a refusal is an ordinary error page.
+    await this.exporter.assertFilters(actor, exportFilters(query));
     attachment(res, `users-${new Date().toISOString().slice(0, 10)}.xlsx`);
     await this.exporter.write(actor, exportFilters(query), res);
     res.end();

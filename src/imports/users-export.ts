@@ -3,9 +3,9 @@ import { Injectable } from '@nestjs/common';
 import type { Writable } from 'node:stream';
 import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
-import { allows } from '../access/policy';
+import { allows, inScope } from '../access/policy';
 import { AuditService } from '../audit/audit.service';
-import { ForbiddenError } from '../common/errors';
+import { ForbiddenError, NotFoundError } from '../common/errors';
 import { parseId, queryText } from '../common/form';
 import { allOf, SqlCondition, textSearch } from '../common/search';
 import { catalogue } from './columns';
@@ -93,8 +93,19 @@ export class UsersExportService {
     if (!allows(actor, 'import_export_users')) throw new ForbiddenError();
   }
 
-  async write(actor: Actor, filters: ExportFilters, out: Writable): Promise<number> {
+  /**
+   * Like the users list: an organization filter outside the session's scope does not exist for it
+   * (404), rather than exporting the in-scope users who also belong there.
+   */
+  async assertFilters(actor: Actor, filters: ExportFilters): Promise<void> {
     this.assertAllowed(actor);
+    if (filters.org === null) return;
+    const [org]: { path: string }[] = await this.em.execute('select path from organizations where id = ?', [filters.org]);
+    if (!org || !inScope(actor, org.path)) throw new NotFoundError('The organization you filter by does not exist, or you may not see it.');
+  }
+
+  async write(actor: Actor, filters: ExportFilters, out: Writable): Promise<number> {
+    await this.assertFilters(actor, filters);
     const scopePath = actor.isAdministrator ? '/' : actor.currentOrganization.path;
     const [properties, orgs] = await Promise.all([loadProperties(this.em), organizationPaths(this.em)]);
     const rootName = orgs.find((o) => o.namePath === '')?.name ?? 'Global';
