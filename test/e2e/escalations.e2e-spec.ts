@@ -234,6 +234,24 @@ describe('escalations and scope leaks', () => {
       expect(ok.status).toBe(303);
     });
 
+    it('a settings manager who is not an Administrator cannot add permissions they lack to a role they hold', async () => {
+      const keeperRole = (await t.sql<{ id: number }>(`insert into roles (name, permissions) values ('Settings keeper', '{manage_settings}') returning id`))[0].id;
+      await createUser(t, { username: 'keeper', roles: ['Settings keeper'], memberships: [{ org: global }] });
+      const keeper = await login(t.http, 'keeper', PASSWORD);
+      const own = renderedForm(await page(keeper, `/roles/${keeperRole}/edit`), `/roles/${keeperRole}`);
+      const before = await databaseFingerprint(t, { includeAudit: true });
+      const res = await keeper.post(`/roles/${keeperRole}`).type('form').send({ ...own, permissions: ['manage_settings', 'manage_users', 'view_audit_log'] });
+      expect(res.status).toBe(422);
+      expect(decodeEntities(res.text)).toContain(
+        'You hold the role Settings keeper yourself: only an Administrator can add permissions you do not have to it (Manage users, View audit log).',
+      );
+      expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
+      // Roles they do not hold they still define (giving them to users is the role rule above).
+      const ok = await keeper.post(`/roles/${sender}`).type('form').send({ ...renderedForm(await page(keeper, `/roles/${sender}/edit`), `/roles/${sender}`), permissions: ['manage_users'] });
+      expect(ok.status).toBe(303);
+      await t.sql(`update roles set permissions = '{manage_users,send_credentials,import_export_users}' where id = $1`, [sender]);
+    });
+
     it('an Administrator gives and takes away any role', async () => {
       const target = await createUser(t, { username: 'admin_target', roles: ['member', 'Sender'], memberships: [{ org: A11 }] });
       const fields = await editFields(target.id, admin);
