@@ -8,6 +8,7 @@ import { decodeEntities } from '../support/html';
 import { Agent, csrfToken, login } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { SmtpSink } from '../support/smtp-sink';
+import { download, openWorkbook } from '../support/imports-factories';
 import { createProperty, setPropertyValues } from '../support/users-factories';
 
 const PASSWORD = 'Secret-pass-1';
@@ -308,6 +309,17 @@ describe('escalations and scope leaks', () => {
       expect((await oa.get(`/users/${far.id}/edit`)).status).toBe(403);
       // The Administrator still sees everything.
       expect(decodeEntities(await page(admin, `/users/${far.id}`))).toContain('B-4711');
+
+      // The export lists the user as the users list does, with no more than the page shows.
+      const row = async (agent: Agent) => {
+        const res = await download(agent, '/users/export?q=far_away');
+        expect(res.status).toBe(200);
+        const ws = (await openWorkbook(res.body)).worksheets[0];
+        const header = (ws.getRow(1).values as unknown[]).slice(1).map(String);
+        return Object.fromEntries(header.map((h, i) => [h, String(ws.getRow(2).getCell(i + 1).value ?? '')]));
+      };
+      expect(await row(oa)).toMatchObject({ UserName: 'far_away', Email: 'far@example.org', Organizations: 'A/A1/A11', Mobile: '', Licence: '', Profile: '', 'Badge number': '' });
+      expect(await row(admin)).toMatchObject({ UserName: 'far_away', Mobile: '+49 170 5550101', Licence: 'Standard', 'Badge number': 'B-4711' });
     });
   });
 });
