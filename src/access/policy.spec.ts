@@ -1,6 +1,17 @@
 import { Actor, ActorMembership } from './actor';
 import { Permission } from './permissions';
-import { allows, canActOnUser, canManageContact, canManageOrganization, canSeeOrganization, canSeeUser, inScope } from './policy';
+import {
+  allows,
+  canActOnUser,
+  canChangeRolesOf,
+  canGrantRole,
+  canManageContact,
+  canManageOrganization,
+  canSeeOrganization,
+  canSeeUser,
+  canSeeUserDetails,
+  inScope,
+} from './policy';
 
 // Global ⊃ A ⊃ A1 ⊃ A11, and a sibling B of A.
 const GLOBAL = '/1/';
@@ -122,5 +133,39 @@ describe('access policy (SPEC §3)', () => {
     expect(canManageContact(adminOfA1WithUsers, A11)).toBe(true);
     expect(canManageContact(adminOfA1WithUsers, A)).toBe(false);
     expect(canManageContact(adminOfA1WithoutUsers, A11)).toBe(false);
+  });
+
+  it('the contact of a user is changed only by sessions that may act on that user (the e-mail is where credentials go)', () => {
+    expect(canManageContact(adminOfA1WithUsers, A11, user([A11]))).toBe(true);
+    // An Administrator whose contact lives in A11, a user also in B, a user only outside: refused.
+    expect(canManageContact(adminOfA1WithUsers, A11, user([GLOBAL], true))).toBe(false);
+    expect(canManageContact(adminOfA1WithUsers, A11, user([A11], true))).toBe(false);
+    expect(canManageContact(adminOfA1WithUsers, A11, user([A11, B]))).toBe(false);
+    expect(canManageContact(adminOfA1WithUsers, A11, user([B]))).toBe(false);
+    const contactsOnly = actor({ memberships: [membership(A1, true)], current: A1, permissions: ['manage_contacts'] });
+    expect(canManageContact(contactsOnly, A11, null)).toBe(true);
+    expect(canManageContact(contactsOnly, A11, user([A11]))).toBe(false);
+    expect(canManageContact(administrator, A11, user([GLOBAL], true))).toBe(true);
+  });
+
+  it('a role is given or taken away only by holders of all its permissions, never the Administrator role, never on oneself', () => {
+    const role = (permissions: Permission[], isAdministratorRole = false) => ({ permissions, isAdministratorRole });
+    expect(canGrantRole(adminOfA1WithUsers, role(['manage_users']))).toBe(true);
+    expect(canGrantRole(adminOfA1WithUsers, role([]))).toBe(true);
+    expect(canGrantRole(adminOfA1WithUsers, role(['manage_users', 'send_credentials']))).toBe(false);
+    expect(canGrantRole(adminOfA1WithUsers, role(['manage_users', 'manage_contacts'], true))).toBe(false);
+    expect(canGrantRole(administrator, role(ALL, true))).toBe(true);
+    expect(canChangeRolesOf(adminOfA1WithUsers, adminOfA1WithUsers.userId)).toBe(false);
+    expect(canChangeRolesOf(adminOfA1WithUsers, 1)).toBe(true);
+    expect(canChangeRolesOf(administrator, administrator.userId)).toBe(true);
+  });
+
+  it('the whole user page is for users fully inside the subtree; one membership inside shows only who they are', () => {
+    expect(canSeeUserDetails(adminOfA1WithUsers, user([A11]))).toBe(true);
+    expect(canSeeUserDetails(adminOfA1WithUsers, user([A11], true))).toBe(true);
+    expect(canSeeUser(adminOfA1WithUsers, user([A11, B]))).toBe(true);
+    expect(canSeeUserDetails(adminOfA1WithUsers, user([A11, B]))).toBe(false);
+    expect(canSeeUserDetails(adminOfA1WithUsers, user([B]))).toBe(false);
+    expect(canSeeUserDetails(administrator, user([B]))).toBe(true);
   });
 });

@@ -65,12 +65,53 @@ export function canActOnUser(actor: Actor, target: UserTarget, permission: Permi
   return target.membershipPaths.length > 0 && target.membershipPaths.every((path) => inScope(actor, path));
 }
 
+/**
+ * May see the whole user page (contact details, custom properties, licence, audit trail): the
+ * user is fully inside the subtree, as for management (SPEC §3). A user who merely has one
+ * membership in the subtree — e.g. added from another branch through the member picker, which
+ * "grants no other access to that user" — shows only name, username, e-mail and the memberships
+ * in the subtree.
+ */
+export function canSeeUserDetails(actor: Actor, target: UserTarget): boolean {
+  if (actor.isAdministrator) return true;
+  return canSeeUser(actor, target) && target.membershipPaths.every((path) => inScope(actor, path));
+}
+
+/** What the role rules need to know about a role. */
+export interface RoleFacts {
+  permissions: readonly string[];
+  isAdministratorRole: boolean;
+}
+
+/**
+ * May give or take away this role: an Administrator any role; anyone else only a role whose
+ * permissions they hold themselves (never the Administrator role). Otherwise an organization
+ * administrator holding only "manage users" could hand out "send credentials" or "import/export".
+ */
+export function canGrantRole(actor: Actor, role: RoleFacts): boolean {
+  if (actor.isAdministrator) return true;
+  if (role.isAdministratorRole) return false;
+  return role.permissions.every((p) => (actor.permissions as ReadonlySet<string>).has(p));
+}
+
+/** May change the roles of this user at all: nobody but an Administrator changes their own roles. */
+export function canChangeRolesOf(actor: Actor, userId: number): boolean {
+  return actor.isAdministrator || userId !== actor.userId;
+}
+
 /** Contacts are scoped by their home organization. */
 export function canSeeContact(actor: Actor, homeOrganizationPath: string): boolean {
   if (actor.isAdministrator) return true;
   return (allows(actor, 'manage_contacts') || allows(actor, 'manage_users')) && inScope(actor, homeOrganizationPath);
 }
 
-export function canManageContact(actor: Actor, homeOrganizationPath: string): boolean {
-  return allows(actor, 'manage_contacts') && inScope(actor, homeOrganizationPath);
+/**
+ * Changing or deleting a contact: its home lies in the subtree and, when the contact has a user,
+ * the session may act on that user too (SPEC §3) — the contact's e-mail address is the user's,
+ * where credential e-mails go, so the home alone would let an organization administrator take
+ * over an Administrator whose contact lives in their organization.
+ */
+export function canManageContact(actor: Actor, homeOrganizationPath: string, linkedUser: UserTarget | null = null): boolean {
+  if (!allows(actor, 'manage_contacts') || !inScope(actor, homeOrganizationPath)) return false;
+  return linkedUser === null || canActOnUser(actor, linkedUser);
 }

@@ -2,7 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
-import { allows, canManageContact, canSeeContact, inScope } from '../access/policy';
+import { UserTarget, allows, canManageContact, canSeeContact, inScope } from '../access/policy';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { AppError, BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { SqlCondition, allOf, textSearch } from '../common/search';
@@ -146,10 +146,23 @@ export class ContactsService {
     return contact;
   }
 
+  /**
+   * The contact when the session may change it: its home in scope and, for the contact of a user,
+   * a user the session may act on (the contact's e-mail is where that user's credentials go).
+   */
   private async manageable(actor: Actor, id: number | null, em: EntityManager = this.em, lock = false): Promise<ContactDetails> {
     const contact = await this.visible(actor, id, em, lock);
     if (!canManageContact(actor, contact.organizationPath)) throw new ForbiddenError('You may not change this contact.');
+    if (!canManageContact(actor, contact.organizationPath, await this.linkedUser(contact))) {
+      throw new ForbiddenError(`You may not change this contact: it belongs to the user ${contact.username}, whom you may not manage.`);
+    }
     return contact;
+  }
+
+  /** The policy facts of the contact's user, or `null` for a contact without one. */
+  private async linkedUser(contact: ContactDetails): Promise<UserTarget | null> {
+    if (contact.userId === null) return null;
+    return (await this.access.userTarget(contact.userId)) ?? null;
   }
 
   /** One page of the contacts list, with the organizations the filter offers. */
@@ -206,13 +219,14 @@ export class ContactsService {
   /** The contact page: details and what the session may do with it. */
   async page(actor: Actor, id: number | null) {
     const contact = await this.visible(actor, id);
+    const linkedUser = await this.linkedUser(contact);
     const employees: { count: number }[] = await this.db.execute('select count(*)::int as count from contacts where employer_id = ?', [contact.id]);
     return {
       contact,
       employerVisible: contact.employerId !== null && contact.employerPath !== null && canSeeContact(actor, contact.employerPath),
       employeeCount: employees[0].count,
       can: {
-        manage: canManageContact(actor, contact.organizationPath),
+        manage: canManageContact(actor, contact.organizationPath, linkedUser),
         manageUsers: canManageUsersOfContact(actor, contact.organizationPath),
       },
     };

@@ -26,6 +26,8 @@ interface ClaimedJob {
   user_id: number;
   recipient_kind: 'user' | 'self';
   recipient_user_id: number;
+  /** The address approved when the send was requested (`null` only for jobs made outside the app). */
+  recipient_address: string | null;
   attempts: number;
   requested_by: number | null;
   requested_by_name: string | null;
@@ -150,7 +152,7 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
                         order by next_attempt_at, id
                         limit ?
                         for update skip locked)
-        returning j.id, j.user_id, j.recipient_kind, j.recipient_user_id, j.attempts, j.requested_by, j.requested_by_name`,
+        returning j.id, j.user_id, j.recipient_kind, j.recipient_user_id, j.recipient_address, j.attempts, j.requested_by, j.requested_by_name`,
       [new Date(now.getTime() + LEASE_MS), this.instanceId, now, now, limit],
     );
   }
@@ -187,6 +189,13 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
       if (facts.provider !== LOCAL_PROVIDER) throw new PermanentFailure(`${facts.username} signs in with ${facts.provider} (SSO) and has no password.`);
       if (!facts.enabled) throw new PermanentFailure(`${facts.username} is disabled.`);
       if (!facts.recipient_email) throw new PermanentFailure(`${facts.recipient_username} has no e-mail address.`);
+      // The address may have changed since the request (a scheduled date can be days away): a new
+      // password goes only to the address the requester saw and was allowed to send to.
+      if (job.recipient_address !== null && facts.recipient_email !== job.recipient_address) {
+        throw new PermanentFailure(
+          `The e-mail address of ${facts.recipient_username} changed after the credentials were requested: nothing was sent. Request the credentials again.`,
+        );
+      }
 
       const now = this.clock.now();
       const password = generatePassword(toPasswordPolicy(settings));

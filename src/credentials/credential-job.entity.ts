@@ -23,6 +23,10 @@ export class CredentialJob {
   @Property({ type: 'integer' })
   recipientUserId!: number;
 
+  /** The recipient's address when the send was requested: the only address it may go to. */
+  @Property({ type: 'string', length: 254, nullable: true })
+  recipientAddress: string | null = null;
+
   @Property({ type: 'datetime' })
   dueAt!: Date;
 

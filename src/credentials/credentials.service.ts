@@ -11,6 +11,7 @@ import { usernameProblem } from '../users/username-format';
 import { Clock } from './clock';
 import { cancelPendingCredentialMail } from './credential-jobs';
 import { CredentialDispatcher } from './credential-dispatcher';
+import { HIDDEN_RECIPIENT } from '../mail/mail.service';
 import { credentialSubject, formatInZone, zonedLocalToUtc } from './credential-mail';
 
 export type Recipient = 'user' | 'self';
@@ -124,10 +125,17 @@ export class CredentialsService {
     if (!canRename && !canSend) throw new ForbiddenError('You may not manage this user.');
     const user = (await this.facts(userId!))!;
     const actorEmail = await this.actorEmail(actor);
+    const recipientScope = this.access.visibleUsersCondition(actor, 'ru');
     const messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created_at: Date; sent_at: Date | null }[] =
       await this.em.execute(
-        'select id, recipient, subject, status, attempts, error, created_at, sent_at from mail_messages where user_id = ? order by id desc limit 10',
-        [userId],
+        // As on /mail: the address of a copy sent to someone the session may not see stays hidden.
+        `select m.id, case when j.recipient_kind = 'self' and not (${recipientScope.sql} or ru.id = ?) then ? else m.recipient end as recipient,
+                m.subject, m.status, m.attempts, m.error, m.created_at, m.sent_at
+           from mail_messages m
+           left join credential_jobs j on j.id = m.job_id
+           left join users ru on ru.id = j.recipient_user_id
+          where m.user_id = ? order by m.id desc limit 10`,
+        [...recipientScope.params, actor.userId, HIDDEN_RECIPIENT, userId],
       );
     return {
       user,
@@ -212,9 +220,9 @@ export class CredentialsService {
   private async replaceJob(tx: EntityManager, actor: Actor, user: UserFacts, recipient: Recipient, dueAt: Date, to: string, product: string): Promise<void> {
     await cancelPendingCredentialMail(tx, user.id);
     const [job]: { id: number }[] = await tx.execute(
-      `insert into credential_jobs (user_id, recipient_kind, recipient_user_id, due_at, next_attempt_at, requested_by, requested_by_name)
-       values (?, ?, ?, ?, ?, ?, ?) returning id`,
-      [user.id, recipient, recipient === 'user' ? user.id : actor.userId, dueAt, dueAt, actor.userId, actor.username],
+      `insert into credential_jobs (user_id, recipient_kind, recipient_user_id, recipient_address, due_at, next_attempt_at, requested_by, requested_by_name)
+       values (?, ?, ?, ?, ?, ?, ?, ?) returning id`,
+      [user.id, recipient, recipient === 'user' ? user.id : actor.userId, to, dueAt, dueAt, actor.userId, actor.username],
     );
     await tx.execute(`insert into mail_messages (kind, recipient, subject, user_id, job_id) values ('credentials', ?, ?, ?, ?)`, [
       to,

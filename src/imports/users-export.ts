@@ -28,6 +28,8 @@ interface ExportRow {
   roles: string[];
   org_ids: number[];
   props: Record<string, string[]> | null;
+  /** All memberships inside the session's scope: the row may show more than who the user is. */
+  full: boolean;
 }
 
 const BATCH = 2000;
@@ -87,7 +89,8 @@ export class UsersExportService {
       this.em.execute(
         `with b as materialized (
            select u.id, u.external_id, u.username, c.first_name, c.last_name, c.full_name, c.email, c.mobile, u.provider, u.enabled,
-                  c.department, c.organization_id as home_id, l.name as licence, p.name as profile
+                  c.department, c.organization_id as home_id, l.name as licence, p.name as profile,
+                  ${actor.isAdministrator ? 'true' : `not exists (select 1 from memberships xm join organizations xo on xo.id = xm.organization_id where xm.user_id = u.id and xo.path not like ?)`} as full
              from users u
              join contacts c on c.id = u.contact_id
              left join licence_types l on l.id = u.licence_id
@@ -111,13 +114,13 @@ export class UsersExportService {
                         group by pv.user_id, pv.property_id) x
                 group by x.user_id)
          select b.id, b.external_id, b.username, b.first_name, b.last_name, b.full_name, b.email, b.mobile, b.provider, b.enabled,
-                b.department, b.licence, b.profile, coalesce(r.roles, '{}') as roles, coalesce(m.org_ids, '{}') as org_ids, v.props
+                b.department, b.licence, b.profile, coalesce(r.roles, '{}') as roles, coalesce(m.org_ids, '{}') as org_ids, v.props, b.full
            from b
            left join r on r.user_id = b.id
            left join m on m.user_id = b.id
            left join v on v.user_id = b.id
           order by b.id`,
-        [after, ...where.params, BATCH, `${scopePath}%`],
+        [...(actor.isAdministrator ? [] : [`${scopePath}%`]), after, ...where.params, BATCH, `${scopePath}%`],
       );
     let count = 0;
     // The next batch is fetched while the current one is written (the database works meanwhile).
@@ -131,23 +134,27 @@ export class UsersExportService {
       const rows = await pending;
       if (rows.length === BATCH) pending = prefetch(rows[rows.length - 1].id);
       for (const r of rows) {
+        // A user who also belongs outside the scope is in the list, but adding a member "grants no
+        // other access to that user" (SPEC §3): as on their user page, only who they are, their
+        // roles and status and their memberships in scope — the other cells stay empty.
+        const more = <T>(value: T): T | '' => (r.full ? value : '');
         writer.row([
-          r.external_id,
+          more(r.external_id),
           r.username,
           r.first_name,
           r.last_name,
           r.full_name,
           r.email,
-          r.mobile,
+          more(r.mobile),
           '',
           r.provider,
           r.roles.join(', '),
           r.enabled ? 'true' : 'false',
-          r.department,
+          more(r.department),
           r.org_ids.map((id) => orgPath.get(id) ?? '').join('\n'),
-          r.licence,
-          r.profile,
-          ...properties.map((prop) => (r.props?.[String(prop.id)] ?? []).join('\n')),
+          more(r.licence),
+          more(r.profile),
+          ...properties.map((prop) => more((r.props?.[String(prop.id)] ?? []).join('\n'))),
         ]);
       }
       count += rows.length;

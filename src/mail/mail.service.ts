@@ -27,6 +27,9 @@ export interface MailRow {
   downloadable: boolean;
 }
 
+/** What /mail shows instead of the address of a recipient the session may not see. */
+export const HIDDEN_RECIPIENT = 'the administrator who asked for it (address hidden)';
+
 /**
  * The /mail page (SPEC §4): every e-mail sent or pending, with its envelope and error, never its
  * body. Administrators see every message; sessions allowed to send credentials see the messages
@@ -44,7 +47,10 @@ export class MailService {
   async list(actor: Actor, options: { after?: string; size: number; status?: string }): Promise<{ rows: MailRow[]; next: string | null; mode: 'smtp' | 'file' }> {
     if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
     const scope = this.access.visibleUsersCondition(actor, 'u');
-    const params: unknown[] = [...scope.params];
+    // The copy an Administrator (or anyone outside the subtree) had sent to themselves names their
+    // address: shown only when the session may see that recipient too.
+    const recipientScope = this.access.visibleUsersCondition(actor, 'ru');
+    const params: unknown[] = [...recipientScope.params, actor.userId, ...scope.params];
     let where = actor.isAdministrator ? 'true' : `m.user_id is not null and ${scope.sql}`;
     const after = options.after && /^\d{1,10}$/.test(options.after) ? Number(options.after) : null;
     if (after !== null) {
@@ -59,7 +65,7 @@ export class MailService {
     const rows: {
       id: number;
       kind: string;
-      recipient: string;
+      recipient: string | null;
       subject: string;
       status: string;
       attempts: number;
@@ -71,9 +77,13 @@ export class MailService {
       sent_at: Date | null;
       due_at: Date | null;
     }[] = await this.em.execute(
-      `select m.id, m.kind, m.recipient, m.subject, m.status, m.attempts, m.error, m.user_id, u.username, m.eml_file, m.created_at, m.sent_at,
+      `select m.id, m.kind,
+              case when j.recipient_kind = 'self' and not (${recipientScope.sql} or ru.id = ?) then null else m.recipient end as recipient,
+              m.subject, m.status, m.attempts, m.error, m.user_id, u.username, m.eml_file, m.created_at, m.sent_at,
               case when m.status = 'queued' then j.next_attempt_at end as due_at
-         from mail_messages m left join users u on u.id = m.user_id left join credential_jobs j on j.id = m.job_id
+         from mail_messages m left join users u on u.id = m.user_id
+         left join credential_jobs j on j.id = m.job_id
+         left join users ru on ru.id = j.recipient_user_id
         where ${where}
         order by m.id desc
         limit ?`,
@@ -84,7 +94,7 @@ export class MailService {
       rows: page.map((r) => ({
         id: r.id,
         kind: r.kind,
-        recipient: r.recipient,
+        recipient: r.recipient ?? HIDDEN_RECIPIENT,
         subject: r.subject,
         status: r.status,
         attempts: r.attempts,

@@ -153,6 +153,7 @@ export class RolesService {
         if (!role) throw new NotFoundError();
         const values = validate(role.isAdministratorRole ? { ...input, permissions: [...PERMISSIONS] } : input);
         await assertNameFree(tx, 'roles', values.name, role.id, NAME_TAKEN);
+        await this.assertNotOwnRoleEscalation(tx, actor, role, values.permissions);
 
         const before = snapshot(role);
         role.name = values.name;
@@ -214,6 +215,23 @@ export class RolesService {
       }
       throw error;
     }
+  }
+
+  /**
+   * Nobody but an Administrator changes their own roles: a settings manager defines roles for
+   * others (who get them only from someone allowed to give them), but adding a permission to a
+   * role they hold would hand it to themselves. Taking one away is allowed.
+   */
+  private async assertNotOwnRoleEscalation(tx: EntityManager, actor: Actor, role: Role, after: readonly Permission[]): Promise<void> {
+    if (actor.isAdministrator) return;
+    const added = after.filter((p) => !role.permissions.includes(p) && !actor.permissions.has(p));
+    if (added.length === 0) return;
+    const held = await tx.execute('select 1 from user_roles where user_id = ? and role_id = ?', [actor.userId, role.id]);
+    if (held.length === 0) return;
+    throw ValidationError.single(
+      'permissions',
+      `You hold the role ${role.name} yourself: only an Administrator can add permissions you do not have to it (${added.map((p) => PERMISSION_LABELS[p]).join(', ')}).`,
+    );
   }
 
   private assertAllowed(actor: Actor): void {

@@ -4,8 +4,10 @@ import { hashPassword } from '../accounts/password-hasher';
 import { describePolicy, passwordPolicyMessage } from '../accounts/password-policy';
 import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
-import { allows, canActOnUser, canListUsers, canSeeUser, inScope } from '../access/policy';
+import { PERMISSIONS, PERMISSION_LABELS } from '../access/permissions';
+import { RoleFacts, UserTarget, allows, canActOnUser, canChangeRolesOf, canGrantRole, canListUsers, canSeeUser, canSeeUserDetails, inScope } from '../access/policy';
 import { AuditService, deletedChanges, diffChanges } from '../audit/audit.service';
+import { hideAddresses } from '../audit/hide-addresses';
 import { FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { cancelCredentialMailOf } from '../credentials/credential-jobs';
 import { CustomPropertiesService, PropertyField, PropertyValues } from '../custom-properties/custom-properties.service';
@@ -91,16 +93,43 @@ export class UserAdminService {
 
   // ----- viewing ------------------------------------------------------------------------------
 
+  /**
+   * The user page. A user with a membership outside the session's subtree is seen, not managed
+   * (SPEC §3: adding a member "grants no other access to that user"): the page then shows only
+   * who they are — name, username, e-mail — and their memberships inside the subtree.
+   */
   async details(actor: Actor, id: number) {
     if (!canListUsers(actor)) throw new ForbiddenError();
     const target = await this.access.userTarget(id);
     if (!target || !canSeeUser(actor, target)) throw new NotFoundError();
-    const user = await this.row(this.em, id);
-    const manage = canActOnUser(actor, target);
-    const memberships: { organization_id: number; name: string; path: string; is_admin: boolean }[] = await this.em.execute(
+    if (canSeeUserDetails(actor, target)) return { limited: false as const, ...(await this.fullDetails(actor, id, target)) };
+    const [user]: { id: number; username: string; full_name: string; email: string | null }[] = await this.em.execute(
+      'select u.id, u.username, c.full_name, u.email from users u join contacts c on c.id = u.contact_id where u.id = ?',
+      [id],
+    );
+    if (!user) throw new NotFoundError();
+    const memberships = await this.memberships(id);
+    const inScopeMemberships = memberships.filter((m) => inScope(actor, m.path));
+    return {
+      limited: true as const,
+      user: { id: user.id, username: user.username, fullName: user.full_name, email: user.email },
+      memberships: inScopeMemberships.map((m) => ({ id: m.organization_id, name: m.name, isAdmin: m.is_admin })),
+      otherMemberships: memberships.length - inScopeMemberships.length,
+      can: { manage: false },
+    };
+  }
+
+  private async memberships(id: number): Promise<{ organization_id: number; name: string; path: string; is_admin: boolean }[]> {
+    return this.em.execute(
       'select m.organization_id, o.name, o.path, m.is_admin from memberships m join organizations o on o.id = m.organization_id where m.user_id = ? order by o.path',
       [id],
     );
+  }
+
+  private async fullDetails(actor: Actor, id: number, target: UserTarget) {
+    const user = await this.row(this.em, id);
+    const manage = canActOnUser(actor, target);
+    const memberships = await this.memberships(id);
     const roles: { id: number; name: string }[] = await this.em.execute(
       'select r.id, r.name from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = ? order by lower(r.name)',
       [id],
@@ -125,13 +154,7 @@ export class UserAdminService {
       roles,
       properties: defs.map((d) => ({ name: d.name, values: values.get(d.id) ?? [] })),
       licences: licences.map((l) => ({ id: l.id, label: `${l.name} — ${usageText(l.used, l.seats)}`, selected: l.id === user.licence_id })),
-      trail: trail.slice(0, TRAIL_LIMIT).map((e) => ({
-        occurredAt: e.occurred_at,
-        actorName: e.actor_name,
-        action: e.action,
-        changes: e.changes ? Object.entries(e.changes).map(([field, c]) => ({ field, from: show(c.from), to: show(c.to) })) : [],
-        detail: e.detail,
-      })),
+      trail: this.trailFor(actor, user.email, trail.slice(0, TRAIL_LIMIT)),
       trailMore: trail.length > TRAIL_LIMIT,
       auditHref: `/audit?objectType=user&q=${encodeURIComponent(user.username)}`,
       can: {
@@ -145,10 +168,35 @@ export class UserAdminService {
     };
   }
 
+  /**
+   * The trail as the session may read it. Entries can name other people's addresses (an
+   * Administrator who had the credentials e-mailed to themselves): for anyone but an
+   * Administrator, every address in a detail that is not one the user had is hidden.
+   */
+  private trailFor(
+    actor: Actor,
+    currentEmail: string | null,
+    entries: { occurred_at: Date; actor_name: string | null; action: string; changes: Record<string, { from: unknown; to: unknown }> | null; detail: string | null }[],
+  ) {
+    const own = new Set<string>(currentEmail ? [currentEmail.toLowerCase()] : []);
+    for (const e of entries) {
+      const email = e.changes?.email;
+      for (const v of email ? [email.from, email.to] : []) if (typeof v === 'string') own.add(v.toLowerCase());
+    }
+    return entries.map((e) => ({
+      occurredAt: e.occurred_at,
+      actorName: e.actor_name,
+      action: e.action,
+      changes: e.changes ? Object.entries(e.changes).map(([field, c]) => ({ field, from: show(c.from), to: show(c.to) })) : [],
+      detail: e.detail === null || actor.isAdministrator ? e.detail : hideAddresses(e.detail, own),
+    }));
+  }
+
   /** The delete confirmation page: the user's details, for sessions that may delete them. */
   async deleteForm(actor: Actor, id: number) {
     await this.assertCanAct(actor, id);
-    const details = await this.details(actor, id);
+    const target = (await this.access.userTarget(id))!;
+    const details = await this.fullDetails(actor, id, target);
     if (details.user.builtIn) throw new ForbiddenError('The built-in admin cannot be deleted.');
     if (id === actor.userId) throw new ForbiddenError('You cannot delete your own account.');
     return details;
@@ -171,7 +219,7 @@ export class UserAdminService {
         jobTitle: user.job_title ?? '',
         profileId: user.profile_id === null ? '' : String(user.profile_id),
       },
-      ...(await this.choices(actor, roleIds.map((r) => r.role_id), values, user.department)),
+      ...(await this.choices(actor, roleIds.map((r) => r.role_id), values, user.department, { userId: id, heldRoleIds: roleIds.map((r) => r.role_id) })),
     };
   }
 
@@ -180,7 +228,9 @@ export class UserAdminService {
     await this.assertCanAct(actor, id);
     const user = await this.row(this.em, id);
     const defs = await this.properties.definitions();
-    return { user: this.view(user), ...(await this.choices(actor, roleIds.map(Number), this.properties.submittedValues(defs, body), user.department)) };
+    const held: { role_id: number }[] = await this.em.execute('select role_id from user_roles where user_id = ?', [id]);
+    const fixed = { userId: id, heldRoleIds: held.map((r) => r.role_id) };
+    return { user: this.view(user), ...(await this.choices(actor, roleIds.map(Number), this.properties.submittedValues(defs, body), user.department, fixed)) };
   }
 
   // ----- changing -----------------------------------------------------------------------------
@@ -192,7 +242,7 @@ export class UserAdminService {
         const user = await this.row(tx, id, true);
         const departments = await this.departmentNames(tx);
         const { values: person, errors } = validatePerson(input, departments, user.department);
-        const allRoles: { id: number; name: string; built_in_key: string | null }[] = await tx.execute('select id, name, built_in_key from roles order by lower(name)');
+        const allRoles: RoleRow[] = await tx.execute('select id, name, built_in_key, permissions from roles order by lower(name)');
         const { ids: roleIds, error: roleError } = parseRoleIds(input.roleIds, allRoles.map((r) => r.id));
         if (roleError) errors.roleIds = roleError;
         const adminRole = allRoles.find((r) => r.built_in_key === 'administrator');
@@ -203,6 +253,10 @@ export class UserAdminService {
           const has = roleIds.includes(adminRole.id);
           if (had !== has && !actor.isAdministrator) errors.roleIds = 'Only an Administrator can give or take away the Administrator role.';
           else if (had && !has && user.built_in) errors.roleIds = 'The built-in admin keeps the Administrator role.';
+        }
+        if (!roleError && !errors.roleIds) {
+          const problem = roleChangeProblem(actor, id, allRoles, beforeIds, roleIds);
+          if (problem) errors.roleIds = problem;
         }
         const profileId = await this.parseProfile(tx, input.profileId, errors);
         const defs = await this.properties.definitions(tx);
@@ -364,11 +418,14 @@ export class UserAdminService {
       if (problem) errors.password = problem;
     }
     if (!errors.password && input.password !== input.passwordConfirmation) errors.passwordConfirmation = 'The two passwords do not match.';
-    const allRoles: { id: number; built_in_key: string | null }[] = await this.em.execute('select id, built_in_key from roles');
+    const allRoles: RoleRow[] = await this.em.execute('select id, name, built_in_key, permissions from roles');
     const { ids: roleIds, error: roleError } = parseRoleIds(input.roleIds, allRoles.map((r) => r.id));
     if (roleError) errors.roleIds = roleError;
     else if (!actor.isAdministrator && allRoles.some((r) => r.built_in_key === 'administrator' && roleIds.includes(r.id))) {
       errors.roleIds = 'Only an Administrator can give a user the Administrator role.';
+    } else {
+      const problem = roleChangeProblem(actor, null, allRoles, [], roleIds);
+      if (problem) errors.roleIds = problem;
     }
     const defs = await this.properties.definitions();
     const parsed = this.properties.parseValues(defs, input.body);
@@ -449,9 +506,20 @@ export class UserAdminService {
     return id;
   }
 
-  /** Roles (ticked), profiles, departments and property fields of the user forms. */
-  private async choices(actor: Actor, checkedRoleIds: number[], values: PropertyValues, currentDepartment: string | null) {
-    const roles: { id: number; name: string; built_in_key: string | null }[] = await this.em.execute('select id, name, built_in_key from roles order by lower(name)');
+  /**
+   * Roles (ticked), profiles, departments and property fields of the user forms. A role the
+   * session may not give or take away (see `canGrantRole`), and every role of the session's own
+   * account, is shown disabled as the user holds it (`fixed`; none when creating), and a held one
+   * is submitted by a hidden field, so that the form as rendered changes nothing about it.
+   */
+  private async choices(
+    actor: Actor,
+    checkedRoleIds: number[],
+    values: PropertyValues,
+    currentDepartment: string | null,
+    fixed: { userId: number; heldRoleIds: number[] } | null = null,
+  ) {
+    const roles: RoleRow[] = await this.em.execute('select id, name, built_in_key, permissions from roles order by lower(name)');
     const profiles: { id: number; name: string }[] = await this.em.execute('select id, name from user_profiles order by lower(name)');
     const departments = await this.departmentNames(this.em);
     if (currentDepartment && !departments.includes(currentDepartment)) departments.push(currentDepartment);
@@ -461,8 +529,17 @@ export class UserAdminService {
       roles: roles.map((r) => {
         // Only an Administrator may give the Administrator role (and only Administrators edit
         // users who hold it), so for anyone else it is never ticked, even as a default role.
-        const disabled = r.built_in_key === 'administrator' && !actor.isAdministrator;
-        return { id: r.id, name: r.name, checked: !disabled && checkedRoleIds.includes(r.id), disabled };
+        const ownAccount = fixed !== null && !canChangeRolesOf(actor, fixed.userId);
+        const disabled = ownAccount || !canGrantRole(actor, roleFacts(r));
+        const checked = disabled ? (fixed?.heldRoleIds.includes(r.id) ?? false) : checkedRoleIds.includes(r.id);
+        const lockedReason = !disabled
+          ? null
+          : r.built_in_key === 'administrator' && !actor.isAdministrator
+            ? 'only an Administrator can change this'
+            : ownAccount
+              ? 'you cannot change your own roles'
+              : 'it has permissions you do not have';
+        return { id: r.id, name: r.name, checked, disabled, lockedReason };
       }),
       profiles,
       departments,
@@ -519,6 +596,36 @@ export class UserAdminService {
       home: { id: u.home_id, name: u.home_name },
     };
   }
+}
+
+interface RoleRow {
+  id: number;
+  name: string;
+  built_in_key: string | null;
+  permissions: string[] | null;
+}
+
+function roleFacts(r: RoleRow): RoleFacts {
+  return { permissions: r.permissions ?? [], isAdministratorRole: r.built_in_key === 'administrator' };
+}
+
+/**
+ * Why the session may not change a user's roles from `before` to `after` (`userId` null: a new
+ * user), or `null`. Taking a role away needs the same right as giving it: otherwise an
+ * organization administrator could strip a role they could never give back.
+ */
+export function roleChangeProblem(actor: Actor, userId: number | null, roles: RoleRow[], before: number[], after: number[]): string | null {
+  const changed = [...after.filter((r) => !before.includes(r)), ...before.filter((r) => !after.includes(r))];
+  if (changed.length === 0) return null;
+  if (userId !== null && !canChangeRolesOf(actor, userId)) return 'You cannot change your own roles: ask an Administrator.';
+  const refused = roles.filter((r) => changed.includes(r.id) && !canGrantRole(actor, roleFacts(r)));
+  if (refused.length === 0) return null;
+  const wanted = new Set(refused.flatMap((r) => r.permissions ?? []));
+  const labels = PERMISSIONS.filter((p) => wanted.has(p) && !actor.permissions.has(p))
+    .map((p) => PERMISSION_LABELS[p])
+    .join(', ');
+  const names = refused.map((r) => r.name).join(', ');
+  return `You may not give or take away the role${refused.length === 1 ? '' : 's'} ${names}: ${refused.length === 1 ? 'it has' : 'they have'} permissions you do not have (${labels}).`;
 }
 
 /** Property values as audit fields: `property: Name` → values (one string when single). */

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
-import { allows, inScope } from '../access/policy';
+import { allows, canGrantRole, inScope } from '../access/policy';
 import { AuditService, createdChanges } from '../audit/audit.service';
 import { BusinessRuleError, NotFoundError, ValidationError } from '../common/errors';
 import { assertSeatFree } from '../licences/licence-seats';
@@ -70,12 +70,18 @@ export class UserProvisioningService {
     const roleIds =
       spec.roleIds ??
       ((await tx.execute('select role_id from client_settings_default_roles where settings_id = 1')) as { role_id: number }[]).map((r) => r.role_id);
-    const roles: { id: number; name: string; built_in_key: string | null }[] = roleIds.length
-      ? await tx.execute('select id, name, built_in_key from roles where id in (?) order by lower(name)', [roleIds])
+    const roles: { id: number; name: string; built_in_key: string | null; permissions: string[] | null }[] = roleIds.length
+      ? await tx.execute('select id, name, built_in_key, permissions from roles where id in (?) order by lower(name)', [roleIds])
       : [];
     if (roles.length !== new Set(roleIds).size) throw ValidationError.single('roleIds', 'Choose roles that exist.');
     if (!actor.isAdministrator && roles.some((r) => r.built_in_key === 'administrator')) {
       throw new BusinessRuleError('administrator_role', 'Only an Administrator can give a user the Administrator role.', 403);
+    }
+    // Roles the caller chose (not the defaults an Administrator set for every new user) must be
+    // roles the actor may give; the forms check this first with a message, this is the backstop.
+    const refused = spec.roleIds === undefined ? [] : roles.filter((r) => !canGrantRole(actor, { permissions: r.permissions ?? [], isAdministratorRole: r.built_in_key === 'administrator' }));
+    if (refused.length > 0) {
+      throw new BusinessRuleError('role_not_grantable', `You may not give the role ${refused.map((r) => r.name).join(', ')}: it has permissions you do not have.`, 403);
     }
 
     const profileId = spec.profileId === undefined ? settings.default_profile_id : spec.profileId;

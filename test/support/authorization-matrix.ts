@@ -11,6 +11,7 @@ import { CREDENTIALS_CASES } from './matrix/credentials.cases';
 import { MAIL_CASES } from './matrix/mail.cases';
 import { PASSWORD_SETTINGS_CASES } from './matrix/password-settings.cases';
 import { IMPORT_CASES } from './matrix/imports.cases';
+import { ESCALATION_CASES } from './matrix/escalations.cases';
 
 /**
  * The authorization matrix of SPEC §3: who may call which route on which object. A table of
@@ -535,6 +536,7 @@ export const MATRIX_CASES: RouteCase[] = [
   ...MAIL_CASES,
   ...PASSWORD_SETTINGS_CASES,
   ...IMPORT_CASES,
+  ...ESCALATION_CASES,
 ];
 
 interface RouterLayer {
