@@ -127,8 +127,10 @@ export class ImportsService {
     writer.header([...headers, ERRORS_COLUMN]);
     const headerErrors = byRow.get(sheet.headerRow);
     if (headerErrors) writer.row([...headers.map(() => ''), headerErrors.join('\n')]);
+    // Rows keep their cells only up to the last filled one: take every column by its index.
+    const columns = sheet.headers.map((_, i) => i).filter((i) => i !== errorsAt);
     for (const r of sheet.rows) {
-      const cells = r.cells.filter((_, i) => i !== errorsAt).map((c) => c?.text ?? '');
+      const cells = columns.map((i) => r.cells[i]?.text ?? '');
       writer.row([...cells, (byRow.get(r.rowNumber) ?? []).join('\n')]);
     }
     await writer.finish();
