@@ -83,7 +83,7 @@ export const MAX_IMPORT_COLUMNS = 256;
 export const MAX_CELL_CHARS = 32_767;
 /** Nesting of XML elements (a worksheet needs 7: worksheet, sheetData, row, c, is, r, t). */
 export const MAX_XML_DEPTH = 64;
-/** XML elements in all parts of one workbook (100,000 rows of 30 cells take about 10 million). */
+/** XML elements in all parts of one workbook (100,000 rows of 30 cells take 6 to 9 million). */
 export const MAX_XML_ELEMENTS = 20_000_000;
 /**
  * Characters between two `<` of a part: bounds what the XML parser buffers for one text or tag
