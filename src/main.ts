@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, withDotEnv } from './config/config';
-import { releaseEmbeddedPostgresSignalHooks } from './database/embedded-postgres';
-import { RunningServer, startServer } from './server';
+import { releaseEmbeddedPostgresSignalHooks, StartupError } from './database/embedded-postgres';
+import { causeOf, RunningServer, startServer } from './server';
 
 async function main(): Promise<void> {
   let config;
@@ -38,6 +38,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Tessera failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // A step that knows what went wrong says so in one line; anything else also gets its stack.
+  const detail = error instanceof Error && !(error instanceof StartupError) && error.stack ? `\n${error.stack}` : '';
+  process.stderr.write(`Tessera failed to start: ${causeOf(error)}${detail}\n`);
   process.exit(1);
 });

@@ -6,7 +6,7 @@ import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { AppConfig } from './config/config';
 import { sessionSecret } from './database/data-dir';
-import { EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres, StartupError } from './database/embedded-postgres';
 import { PreparedDatabase, prepareDatabase } from './database/prepare';
 import { AppRuntime } from './runtime';
 
@@ -26,11 +26,22 @@ export async function startServer(config: AppConfig, logger = new Logger('Tesser
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     logger.log(`Starting the embedded PostgreSQL in ${join(config.dataDir, 'pg')}`);
-    embedded = await startEmbeddedPostgres(join(config.dataDir, 'pg'));
-    databaseUrl = await ensureDatabase(embedded, 'tessera');
+    embedded = await startEmbeddedPostgres(join(config.dataDir, 'pg'), (message) => {
+      // Only the clean-up after an abnormal exit; PostgreSQL's own chatter stays out of the console
+      // (what it says when it refuses to start is in the error).
+      if (/^(Stopping|Removing) /.test(message)) logger.warn(message);
+    });
+    try {
+      databaseUrl = await ensureDatabase(embedded, 'tessera');
+    } catch (error) {
+      await embedded.stop();
+      throw new StartupError(`The embedded PostgreSQL started but its database "tessera" could not be opened: ${causeOf(error)}`);
+    }
   }
   try {
-    const prepared = await prepareDatabase(databaseUrl, config.adminPassword);
+    const prepared = await prepareDatabase(databaseUrl, config.adminPassword).catch((error: unknown) => {
+      throw new StartupError(`Preparing the database (migrations, first-start data) failed: ${causeOf(error)}`);
+    });
     for (const name of prepared.appliedMigrations) logger.log(`Applied migration ${name}`);
     if (prepared.generatedAdminPassword) announceAdminPassword(prepared.generatedAdminPassword);
     else if (prepared.adminCreated) logger.log('Created the built-in admin with the password from ADMIN_PASSWORD.');
@@ -38,7 +49,10 @@ export async function startServer(config: AppConfig, logger = new Logger('Tesser
     const runtime: AppRuntime = { config, databaseUrl, sessionSecret: sessionSecret(config.sessionSecret, config.dataDir), pruneSessions: true };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['log', 'warn', 'error'], abortOnError: false });
     configureApp(app, runtime);
-    await app.listen(config.port);
+    await app.listen(config.port).catch(async (error: unknown) => {
+      await app.close().catch(() => undefined);
+      throw new StartupError(listenFailure(error, config.port));
+    });
     logger.log(`Tessera is ready at ${config.publicUrl} (listening on port ${config.port})`);
     return {
       app,
@@ -53,6 +67,24 @@ export async function startServer(config: AppConfig, logger = new Logger('Tesser
     await embedded?.stop();
     throw error;
   }
+}
+
+/** A failure's cause in words, never "undefined". */
+export function causeOf(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = error.message || error.name;
+    return code && !message.includes(code) ? `${message} (${code})` : message;
+  }
+  if (error === undefined || error === null || String(error) === '') return 'no reason was given by the failing step';
+  return String(error);
+}
+
+function listenFailure(error: unknown, port: number): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') return `PORT ${port} is already in use by another program: stop it or choose another PORT.`;
+  if (code === 'EACCES') return `Tessera may not listen on PORT ${port} (permission denied): ports below 1024 need privileges; choose another PORT.`;
+  return `Listening on PORT ${port} failed: ${causeOf(error)}`;
 }
 
 function announceAdminPassword(password: string): void {

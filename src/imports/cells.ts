@@ -122,3 +122,15 @@ export function looksLikeFormula(value: string): boolean {
 
 /** The Excel "Text" number format: a cell so formatted is never turned into a formula on edit. */
 export const TEXT_FORMAT = '@';
+
+/** 0 → A, 27 → AB (the column letters Excel shows). */
+export function columnLetter(index: number): string {
+  let n = index + 1;
+  let s = '';
+  while (n > 0) {
+    const r = (n - 1) % 26;
+    s = String.fromCharCode(65 + r) + s;
+    n = Math.floor((n - 1) / 26);
+  }
+  return s;
+}

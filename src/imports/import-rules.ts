@@ -1,7 +1,7 @@
 import { PasswordPolicy, passwordPolicyMessage } from '../accounts/password-policy';
 import { usageText } from '../licences/licence-usage';
 import { usernameProblem } from '../users/username-format';
-import { commaList, lines, organizationList, pathKey } from './cells';
+import { columnLetter, commaList, lines, organizationList, pathKey } from './cells';
 import { HeaderMap, matchHeaders, PropertyColumn, StandardColumn } from './columns';
 import type { ParsedSheet, SheetRow } from './workbook-reader';
 
@@ -339,16 +339,4 @@ function findOrganization(ref: ReferenceData, path: string): Named | undefined {
   if (key === root) return ref.organizations.get('');
   if (key.startsWith(`${root}/`)) return ref.organizations.get(key.slice(root.length + 1));
   return undefined;
-}
-
-/** 0 → A, 27 → AB. */
-export function columnLetter(index: number): string {
-  let n = index + 1;
-  let s = '';
-  while (n > 0) {
-    const r = (n - 1) % 26;
-    s = String.fromCharCode(65 + r) + s;
-    n = Math.floor((n - 1) / 26);
-  }
-  return s;
 }

@@ -11,7 +11,13 @@ import { ImportFileError, ParsedSheet, readUpload } from './workbook-reader';
 
 /** How long a claimed job belongs to the instance that claimed it before another may take it over. */
 const LEASE = "interval '10 minutes'";
-const MAX_ATTEMPTS = 3;
+/**
+ * A job whose lease ran out while claimed this many times took its worker down with it (the
+ * process died holding it: a crash, an out-of-memory kill): it is not tried again, or a file that
+ * crashes the server would crash every instance in turn, forever.
+ */
+const MAX_CRASHES = 2;
+export const CRASHED_TWICE = `The import stopped the server running it ${MAX_CRASHES} times (the process ended while reading or importing this file), so it was not tried again. Nothing was imported. Check the file, or split it into smaller files, and upload it again.`;
 /** Failed jobs keep their file (for "Download with errors") this long. */
 const KEEP_FAILED_FILES = "interval '7 days'";
 /** Serialises the final write of concurrent imports (their uniqueness checks would race otherwise). */
@@ -127,35 +133,41 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
     while (!this.stopped) {
       const claimed = await this.claim();
       if (!claimed) return;
-      await this.process(claimed.id, claimed.attempts);
+      await this.process(claimed.id, claimed.attempts, claimed.crashed);
     }
   }
 
-  private async claim(): Promise<{ id: number; attempts: number } | null> {
-    const rows: { id: number; attempts: number }[] = await this.rootEm.fork().execute(
+  /**
+   * Claims the next job, counting the attempt on the job row. A job taken over from a holder that
+   * died (`validating`/`importing` with its lease run out) after `MAX_CRASHES` claims comes back
+   * with `crashed` set: it is failed without being read again.
+   */
+  private async claim(): Promise<{ id: number; attempts: number; crashed: boolean } | null> {
+    const rows: { id: number; attempts: number; crashed: boolean }[] = await this.rootEm.fork().execute(
       `with next as (
-         select id from import_jobs
+         select id, status in ('validating', 'importing') and attempts >= ${MAX_CRASHES} as crashed from import_jobs
           where status = 'queued' or (status in ('validating', 'importing') and lease_until < now())
           order by id limit 1 for update skip locked)
        update import_jobs j
           set status = 'validating', attempts = j.attempts + 1, lease_until = now() + ${LEASE},
               started_at = coalesce(j.started_at, now()), processed_rows = 0
          from next where j.id = next.id
-       returning j.id, j.attempts`,
+       returning j.id, j.attempts, next.crashed`,
     );
     return rows[0] ?? null;
   }
 
-  private async process(id: number, attempt: number): Promise<void> {
+  private async process(id: number, attempt: number, crashed: boolean): Promise<void> {
     const em = this.rootEm.fork();
+    // The file is loaded only for a job that is going to be read.
     const [job]: { file_name: string; file_data: Buffer | null; created_by_id: number | null; created_by_name: string; created_by_ip: string | null }[] = await em.execute(
-      'select file_name, file_data, created_by_id, created_by_name, created_by_ip from import_jobs where id = ?',
-      [id],
+      `select file_name, case when ? then null else file_data end as file_data, created_by_id, created_by_name, created_by_ip from import_jobs where id = ?`,
+      [crashed, id],
     );
     const source: AuditSource = { actorId: job.created_by_id, actorName: job.created_by_name, ip: job.created_by_ip };
     const label = job.file_name;
     try {
-      if (attempt > MAX_ATTEMPTS) throw new ImportFileError(`The import was interrupted ${MAX_ATTEMPTS} times and has been given up. Upload the file again.`);
+      if (crashed) throw new ImportFileError(CRASHED_TWICE);
       if (!job.file_data) throw new ImportFileError('The uploaded file is no longer stored. Upload it again.');
       await this.assertAdministrator(em, job.created_by_id);
       const sheet = await readUpload(job.file_data, job.file_name, this.config.imports);

@@ -83,11 +83,15 @@ export class ImportsService {
       if (error instanceof ImportFileError) throw ValidationError.single('file', error.message);
       throw error;
     }
-    const [row]: { id: number }[] = await this.em.execute(
+    // Through knex with bindings, so that the file goes to PostgreSQL as a binary parameter:
+    // `em.execute` would inline it into the SQL text as hex, several copies of twice its size
+    // (an 11 MB upload cost the server 160 MB).
+    const result: { rows: { id: number }[] } = await this.em.getKnex().raw(
       `insert into import_jobs (created_by_id, created_by_name, created_by_ip, file_name, file_size, file_kind, file_data)
        values (?, ?, ?, ?, ?, ?, ?) returning id`,
       [actor.userId, actor.username.slice(0, 100), actor.ip ? actor.ip.slice(0, 64) : null, fileName, upload.buffer.length, kind, upload.buffer],
     );
+    const [row] = result.rows;
     this.worker.kick();
     return { id: row.id };
   }
@@ -127,8 +131,10 @@ export class ImportsService {
     writer.header([...headers, ERRORS_COLUMN]);
     const headerErrors = byRow.get(sheet.headerRow);
     if (headerErrors) writer.row([...headers.map(() => ''), headerErrors.join('\n')]);
+    // Rows keep their cells only up to the last filled one: take every column by its index.
+    const columns = sheet.headers.map((_, i) => i).filter((i) => i !== errorsAt);
     for (const r of sheet.rows) {
-      const cells = r.cells.filter((_, i) => i !== errorsAt).map((c) => c?.text ?? '');
+      const cells = columns.map((i) => r.cells[i]?.text ?? '');
       writer.row([...cells, (byRow.get(r.rowNumber) ?? []).join('\n')]);
     }
     await writer.finish();

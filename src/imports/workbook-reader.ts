@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import * as yauzl from 'yauzl';
 import type { ImportLimits } from '../config/config';
-import { cleanText, isDateFormat, numberText, serialDateText } from './cells';
+import { cleanText, columnLetter, isDateFormat, numberText, serialDateText } from './cells';
 
 /**
  * Reads an uploaded user file without trusting it: a hostile-file gate that needs no inflating
@@ -12,7 +12,15 @@ import { cleanText, isDateFormat, numberText, serialDateText } from './cells';
  * the limits. Never the in-memory workbook reader (a 2 MB zip bomb costs it gigabytes).
  */
 
-export type FileLimits = Pick<ImportLimits, 'maxBytes' | 'maxInflatedBytes' | 'maxRows'>;
+/** The configured limits, and (for tests) the reader's own fixed ones below. */
+export type FileLimits = Pick<ImportLimits, 'maxBytes' | 'maxInflatedBytes' | 'maxRows'> & Partial<ReaderLimits>;
+
+export interface ReaderLimits {
+  /** XML elements in all parts of one workbook. */
+  maxElements: number;
+  /** Estimated memory of the cells kept. */
+  maxHeldBytes: number;
+}
 
 /** A file the import refuses before looking at any row; the message is for the user. */
 export class ImportFileError extends Error {
@@ -63,6 +71,40 @@ const MAX_RATIO = 200;
 const RATIO_MIN_SIZE = MB;
 /** Excel's last column (XFD). */
 const MAX_COLUMNS = 16_384;
+
+/*
+ * Limits on what a file may make the reader hold, so that a small upload cannot exhaust the
+ * server's memory (a header cell at column XFD padded 100,000 rows to 16,384 cells each; one
+ * 150 MiB cell; 60 million nested elements). Each is far above what a real user file needs.
+ */
+/** Columns an import reads: the template has 15 plus one per custom property. */
+export const MAX_IMPORT_COLUMNS = 256;
+/** Excel's own limit for the text of one cell. */
+export const MAX_CELL_CHARS = 32_767;
+/** Nesting of XML elements (a worksheet needs 7: worksheet, sheetData, row, c, is, r, t). */
+export const MAX_XML_DEPTH = 64;
+/** XML elements in all parts of one workbook (100,000 rows of 30 cells take 6 to 9 million). */
+export const MAX_XML_ELEMENTS = 20_000_000;
+/**
+ * Characters between two `<` of a part: bounds what the XML parser buffers for one text or tag
+ * before we see it (a cell of 32,767 characters, every one an entity, stays below it).
+ */
+const MAX_MARKUP_RUN = 1024 * 1024;
+/**
+ * What the cells of a file may cost once read, estimated as their characters plus a fixed
+ * overhead per cell (the object and its slot, measured at ~64 bytes on Node 20): 100,000 rows of
+ * 15 typical cells take ~120 MB; a file beyond 160 MB is refused before it is held.
+ */
+export const MAX_HELD_BYTES = 160 * MB;
+const CELL_OVERHEAD = 64;
+
+export const TOO_MANY_COLUMNS = (column: string) =>
+  `The file has data in column ${column}, beyond the ${MAX_IMPORT_COLUMNS} columns an import reads. Remove the columns right of your data and try again.`;
+export const CELL_TOO_LONG = `The file has a cell of more than ${MAX_CELL_CHARS.toLocaleString('en-US')} characters (Excel's own limit for a cell): it is refused.`;
+export const TOO_DEEP = `The workbook nests XML elements more than ${MAX_XML_DEPTH} levels deep, which Excel never writes: it is refused.`;
+export const TOO_MANY_ELEMENTS = (limit = MAX_XML_ELEMENTS) => `The workbook holds more than ${limit.toLocaleString('en-US')} XML elements: it is refused. Split it into smaller files.`;
+export const TOO_MUCH_DATA = (limit = MAX_HELD_BYTES) =>
+  `The file holds more data than one import can take (more than ${megabytes(limit)} of cells once read). Split it into smaller files.`;
 
 export interface GateResult {
   kind: UploadKind;
@@ -181,36 +223,88 @@ function listEntries(zip: yauzl.ZipFile, limits: FileLimits): Promise<yauzl.Entr
   });
 }
 
-/** Counts inflated bytes across all parts of one workbook and stops past the limit. */
-class InflateBudget {
-  used = 0;
-  constructor(private readonly limit: number) {}
-  take(n: number): void {
-    this.used += n;
-    if (this.used > this.limit) throw new ImportFileError(`The workbook unpacks to more than ${megabytes(this.limit)}: it is refused.`);
+/**
+ * What one file may cost the reader, counted across all parts of a workbook (or the records of a
+ * CSV): inflated bytes, XML elements, and the estimated memory of the cells it keeps.
+ */
+class ReadBudget {
+  inflated = 0;
+  elements = 0;
+  held = 0;
+  private readonly maxElements: number;
+  private readonly maxHeld: number;
+  constructor(
+    private readonly maxInflated: number,
+    limits: Partial<ReaderLimits>,
+  ) {
+    this.maxElements = limits.maxElements ?? MAX_XML_ELEMENTS;
+    this.maxHeld = limits.maxHeldBytes ?? MAX_HELD_BYTES;
+  }
+  inflate(n: number): void {
+    this.inflated += n;
+    if (this.inflated > this.maxInflated) throw new ImportFileError(`The workbook unpacks to more than ${megabytes(this.maxInflated)}: it is refused.`);
+  }
+  element(): void {
+    if (++this.elements > this.maxElements) throw new ImportFileError(TOO_MANY_ELEMENTS(this.maxElements));
+  }
+  /** A kept text (a cell, a shared string) of `length` characters. */
+  hold(length: number): void {
+    if (length > MAX_CELL_CHARS) throw new ImportFileError(CELL_TOO_LONG);
+    this.held += CELL_OVERHEAD + length;
+    if (this.held > this.maxHeld) throw new ImportFileError(TOO_MUCH_DATA(this.maxHeld));
   }
 }
 
-/** Streams one zip entry through a SAX parser; DOCTYPE is refused, every byte is counted. */
-async function parseEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, budget: InflateBudget, handlers: (parser: SaxesParser) => void): Promise<void> {
+interface SaxHandlers {
+  opentag?: (tag: SaxesTagPlain) => void;
+  closetag?: (tag: SaxesTagPlain) => void;
+  /** Text and CDATA. */
+  text?: (text: string) => void;
+}
+
+/**
+ * Streams one zip entry through a SAX parser; DOCTYPE is refused, every byte and element is
+ * counted, and the nesting depth and the length of a text or tag are bounded before the parser
+ * buffers them.
+ */
+async function parseEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, budget: ReadBudget, handlers: SaxHandlers): Promise<void> {
   const stream = await new Promise<Readable>((resolve, reject) => {
     zip.openReadStream(entry, (error, s) => (error || !s ? reject(new ImportFileError(DAMAGED)) : resolve(s)));
   });
   const parser = new SaxesParser();
   let failure: Error | null = null;
+  let depth = 0;
   parser.on('doctype', () => {
     throw new ImportFileError(DOCTYPE_REFUSED);
   });
   parser.on('error', (error) => {
     throw error instanceof ImportFileError ? error : new ImportFileError(DAMAGED);
   });
-  handlers(parser);
+  parser.on('opentag', (tag) => {
+    budget.element();
+    if (++depth > MAX_XML_DEPTH) throw new ImportFileError(TOO_DEEP);
+    handlers.opentag?.(tag as SaxesTagPlain);
+  });
+  parser.on('closetag', (tag) => {
+    depth--;
+    handlers.closetag?.(tag as SaxesTagPlain);
+  });
+  if (handlers.text) {
+    parser.on('text', handlers.text);
+    parser.on('cdata', handlers.text);
+  }
   const decoder = new StringDecoder('utf8');
+  // Characters since the last `<`: saxes keeps a whole text or tag in memory until it ends.
+  let run = 0;
   try {
     for await (const chunk of stream) {
       const bytes = chunk as Buffer;
-      budget.take(bytes.length);
-      parser.write(decoder.write(bytes));
+      budget.inflate(bytes.length);
+      const text = decoder.write(bytes);
+      const lastOpen = text.lastIndexOf('<');
+      run = lastOpen < 0 ? run + text.length : text.length - lastOpen - 1;
+      if (run > MAX_MARKUP_RUN) throw new ImportFileError(CELL_TOO_LONG);
+      parser.write(text);
     }
     parser.write(decoder.end());
     parser.close();
@@ -253,26 +347,26 @@ function columnIndex(ref: string | undefined): number | null {
 
 async function readWorkbook(zip: yauzl.ZipFile, entries: yauzl.Entry[], limits: FileLimits): Promise<ParsedSheet> {
   const byName = new Map(entries.map((e) => [e.fileName, e] as const));
-  const budget = new InflateBudget(limits.maxInflatedBytes);
+  const budget = new ReadBudget(limits.maxInflatedBytes, limits);
 
   // Workbook: 1904 dates, the first sheet's relationship id.
   let date1904 = false;
   let firstSheetRel: string | null = null;
-  await parseEntry(zip, byName.get('xl/workbook.xml')!, budget, (p) =>
-    p.on('opentag', (tag) => {
+  await parseEntry(zip, byName.get('xl/workbook.xml')!, budget, {
+    opentag: (tag) => {
       const name = local(tag.name);
       if (name === 'workbookPr') date1904 = ['1', 'true'].includes(attr(tag, 'date1904') ?? '');
       if (name === 'sheet' && firstSheetRel === null) firstSheetRel = attr(tag, 'id') ?? null;
-    }),
-  );
+    },
+  });
   let sheetPath: string | null = null;
   const rels = byName.get('xl/_rels/workbook.xml.rels');
   if (rels && firstSheetRel) {
-    await parseEntry(zip, rels, budget, (p) =>
-      p.on('opentag', (tag) => {
+    await parseEntry(zip, rels, budget, {
+      opentag: (tag) => {
         if (local(tag.name) === 'Relationship' && tag.attributes.Id === firstSheetRel && tag.attributes.Target) sheetPath = resolveTarget(tag.attributes.Target);
-      }),
-    );
+      },
+    });
   }
   const sheetEntry = byName.get(sheetPath ?? 'xl/worksheets/sheet1.xml');
   if (!sheetEntry) throw new ImportFileError('The workbook has no worksheet.');
@@ -284,8 +378,8 @@ async function readWorkbook(zip: yauzl.ZipFile, entries: yauzl.Entry[], limits: 
     const customFormats = new Map<number, string>();
     let inCellXfs = false;
     let xfIndex = 0;
-    await parseEntry(zip, styles, budget, (p) => {
-      p.on('opentag', (tag) => {
+    await parseEntry(zip, styles, budget, {
+      opentag: (tag) => {
         const name = local(tag.name);
         if (name === 'numFmt') customFormats.set(Number(attr(tag, 'numFmtId')), attr(tag, 'formatCode') ?? '');
         else if (name === 'cellXfs') inCellXfs = true;
@@ -294,60 +388,63 @@ async function readWorkbook(zip: yauzl.ZipFile, entries: yauzl.Entry[], limits: 
           if (isDateFormat(id, customFormats.get(id))) dateStyles.add(xfIndex);
           xfIndex++;
         }
-      });
-      p.on('closetag', (tag) => {
+      },
+      closetag: (tag) => {
         if (local(tag.name) === 'cellXfs') inCellXfs = false;
-      });
+      },
     });
   }
 
-  // Shared strings: rich text runs joined, phonetic hints (rPh) left out.
+  // Shared strings: rich text runs joined, phonetic hints (rPh) left out. Each is held (and
+  // counted) once, however many cells refer to it.
   const shared: string[] = [];
   const sst = byName.get('xl/sharedStrings.xml');
   if (sst) {
-    let current: string[] | null = null;
+    const current = new TextParts();
+    let inSi = false;
     let inText = false;
     let phonetic = 0;
-    await parseEntry(zip, sst, budget, (p) => {
-      p.on('opentag', (tag) => {
+    await parseEntry(zip, sst, budget, {
+      opentag: (tag) => {
         const name = local(tag.name);
-        if (name === 'si') current = [];
-        else if (name === 'rPh') phonetic++;
+        if (name === 'si') {
+          inSi = true;
+          current.reset();
+        } else if (name === 'rPh') phonetic++;
         else if (name === 't' && !tag.isSelfClosing) inText = phonetic === 0;
-      });
-      p.on('text', (t) => {
-        if (inText && current) current.push(t);
-      });
-      p.on('cdata', (t) => {
-        if (inText && current) current.push(t);
-      });
-      p.on('closetag', (tag) => {
+      },
+      text: (t) => {
+        if (inText && inSi) current.add(t);
+      },
+      closetag: (tag) => {
         const name = local(tag.name);
         if (name === 't') inText = false;
         else if (name === 'rPh') phonetic--;
-        else if (name === 'si' && current) {
-          shared.push(current.join(''));
-          current = null;
+        else if (name === 'si' && inSi) {
+          const text = current.text() ?? '';
+          budget.hold(text.length);
+          shared.push(text);
+          inSi = false;
         }
-      });
+      },
     });
   }
 
-  const collector = new RowCollector(limits.maxRows, 'xlsx');
+  const collector = new RowCollector(limits.maxRows, 'xlsx', budget);
   // Sheet: rows and cells, streamed.
   let rowNumber = 0;
   let cells: (CellValue | undefined)[] = [];
   let col = -1;
   let type = 'n';
   let style = 0;
-  let value: string[] | null = null;
-  let inline: string[] | null = null;
+  const value = new TextParts();
+  const inline = new TextParts();
   let hasFormula = false;
   let inV = false;
   let inInlineT = false;
   let phonetic = 0;
-  await parseEntry(zip, sheetEntry, budget, (p) => {
-    p.on('opentag', (tag) => {
+  await parseEntry(zip, sheetEntry, budget, {
+    opentag: (tag) => {
       switch (local(tag.name)) {
         case 'row': {
           const r = Number(attr(tag, 'r'));
@@ -362,37 +459,34 @@ async function readWorkbook(zip: yauzl.ZipFile, entries: yauzl.Entry[], limits: 
           if (col >= MAX_COLUMNS) throw new ImportFileError(DAMAGED);
           type = attr(tag, 't') ?? 'n';
           style = Number(attr(tag, 's') ?? 0);
-          value = null;
-          inline = null;
+          value.clear();
+          inline.clear();
           hasFormula = false;
-          if (tag.isSelfClosing) cells[col] = undefined;
           break;
         }
         case 'v':
           inV = true;
-          value = [];
+          value.reset();
           break;
         case 'f':
           hasFormula = true;
           break;
         case 'is':
-          inline = [];
+          inline.reset();
           break;
         case 'rPh':
           phonetic++;
           break;
         case 't':
-          if (inline && !tag.isSelfClosing) inInlineT = phonetic === 0;
+          if (inline.open && !tag.isSelfClosing) inInlineT = phonetic === 0;
           break;
       }
-    });
-    const onText = (t: string) => {
-      if (inV && value) value.push(t);
-      else if (inInlineT && inline) inline.push(t);
-    };
-    p.on('text', onText);
-    p.on('cdata', onText);
-    p.on('closetag', (tag) => {
+    },
+    text: (t) => {
+      if (inV && value.open) value.add(t);
+      else if (inInlineT && inline.open) inline.add(t);
+    },
+    closetag: (tag) => {
       switch (local(tag.name)) {
         case 'v':
           inV = false;
@@ -403,16 +497,49 @@ async function readWorkbook(zip: yauzl.ZipFile, entries: yauzl.Entry[], limits: 
         case 'rPh':
           phonetic--;
           break;
-        case 'c':
-          if (col >= 0) cells[col] = cellValue(type, style, value?.join('') ?? null, inline?.join('') ?? null, hasFormula, shared, dateStyles, date1904);
+        case 'c': {
+          if (col < 0) break;
+          const cell = cellValue(type, style, value.text(), inline.text(), hasFormula, shared, dateStyles, date1904);
+          collector.cell(cells, col, cell);
           break;
+        }
         case 'row':
           collector.add(rowNumber, cells);
           break;
       }
-    });
+    },
   });
   return collector.result();
+}
+
+/**
+ * The text of one cell as it streams in, in parts: `null` until its element opens (no value
+ * at all), and refused as soon as it outgrows Excel's limit for a cell.
+ */
+class TextParts {
+  private parts: string[] | null = null;
+  private length = 0;
+  get open(): boolean {
+    return this.parts !== null;
+  }
+  /** No element seen (yet). */
+  clear(): void {
+    this.parts = null;
+    this.length = 0;
+  }
+  /** The element opened: an empty text so far. */
+  reset(): void {
+    this.parts = [];
+    this.length = 0;
+  }
+  add(text: string): void {
+    this.length += text.length;
+    if (this.length > MAX_CELL_CHARS) throw new ImportFileError(CELL_TOO_LONG);
+    this.parts?.push(text);
+  }
+  text(): string | null {
+    return this.parts === null ? null : this.parts.join('');
+  }
 }
 
 function cellValue(
@@ -450,7 +577,13 @@ function cellValue(
   }
 }
 
-/** Collects rows: the first non-blank row is the header; blank rows are skipped; the row cap is enforced. */
+const filled = (c: CellValue | undefined): boolean => c !== undefined && (c.text !== '' || c.problem !== undefined);
+
+/**
+ * Collects rows: the first non-blank row is the header; blank rows are skipped; the row cap,
+ * the column limit and the memory budget are enforced. A row keeps only its cells up to its last
+ * filled one within the header (no padding: a wide header costs nothing in sparse rows).
+ */
 class RowCollector {
   private headers: string[] | null = null;
   private headerRow = 0;
@@ -460,14 +593,21 @@ class RowCollector {
   constructor(
     private readonly maxRows: number,
     private readonly kind: 'xlsx' | 'csv',
+    private readonly budget: ReadBudget,
   ) {}
 
+  /** Puts a cell into its row; a filled one beyond the column limit refuses the file, an empty one is dropped. */
+  cell(cells: (CellValue | undefined)[], col: number, cell: CellValue | undefined): void {
+    if (col < MAX_IMPORT_COLUMNS) cells[col] = cell;
+    else if (filled(cell)) throw new ImportFileError(TOO_MANY_COLUMNS(columnLetter(col)));
+  }
+
   add(rowNumber: number, cells: (CellValue | undefined)[]): void {
-    const blank = !cells.some((c) => c !== undefined && (c.text !== '' || c.problem));
-    if (blank) return;
+    if (!cells.some(filled)) return;
     if (this.headers === null) {
       this.headers = Array.from({ length: cells.length }, (_, i) => cells[i]?.text ?? '');
       while (this.headers.length > 0 && this.headers[this.headers.length - 1].trim() === '') this.headers.pop();
+      for (const h of this.headers) this.budget.hold(h.length);
       this.headerRow = rowNumber;
       return;
     }
@@ -475,8 +615,16 @@ class RowCollector {
       throw new ImportFileError(`The file has more than ${this.maxRows.toLocaleString('en-US')} rows; split it into smaller files.`);
     }
     const width = this.headers.length;
-    for (let i = width; i < cells.length; i++) if (cells[i] && (cells[i]!.text !== '' || cells[i]!.problem)) this.extra.add(i);
-    this.rows.push({ rowNumber, cells: Array.from({ length: width }, (_, i) => cells[i]) });
+    for (let i = width; i < cells.length; i++) if (filled(cells[i])) this.extra.add(i);
+    let kept = Math.min(width, cells.length);
+    while (kept > 0 && cells[kept - 1] === undefined) kept--;
+    // Explicit `undefined` rather than holes, so that every array method sees every column.
+    const row: (CellValue | undefined)[] = new Array(kept);
+    for (let i = 0; i < kept; i++) {
+      row[i] = cells[i];
+      this.budget.hold(cells[i]?.text.length ?? 0);
+    }
+    this.rows.push({ rowNumber, cells: row });
   }
 
   result(): ParsedSheet {
@@ -497,42 +645,94 @@ function csvText(buffer: Buffer): string {
   return text.replace(/^\uFEFF/, '');
 }
 
-/** RFC 4180 records; the delimiter (comma or semicolon) is taken from the header line. */
-export function readCsv(text: string, limits: Pick<FileLimits, 'maxRows'>): ParsedSheet {
-  const firstLine = text.slice(0, text.search(/\r?\n|$/));
+/** How much of the first line decides the delimiter (a header has a few hundred characters). */
+const DELIMITER_SAMPLE = 64 * 1024;
+
+/**
+ * RFC 4180 records; the delimiter (comma or semicolon) is taken from the header line. Fields are
+ * sliced out of the text (never built a character at a time), and each is checked against the
+ * cell length and column limits as soon as it ends.
+ */
+export function readCsv(text: string, limits: Pick<FileLimits, 'maxRows' | 'maxHeldBytes'>): ParsedSheet {
+  const lineEnd = text.search(/\r?\n|$/);
+  const firstLine = text.slice(0, Math.min(lineEnd, DELIMITER_SAMPLE));
   const unquoted = firstLine.replace(/"[^"]*"/g, '');
-  const delimiter = (unquoted.match(/;/g)?.length ?? 0) > (unquoted.match(/,/g)?.length ?? 0) ? ';' : ',';
-  const collector = new RowCollector(limits.maxRows, 'csv');
+  let semicolons = 0;
+  let commas = 0;
+  for (let i = 0; i < unquoted.length; i++) {
+    if (unquoted[i] === ';') semicolons++;
+    else if (unquoted[i] === ',') commas++;
+  }
+  const delimiter = semicolons > commas ? ';' : ',';
+  // Nothing is inflated: the budget counts the cells kept beside the text.
+  const collector = new RowCollector(limits.maxRows, 'csv', new ReadBudget(Number.MAX_SAFE_INTEGER, limits));
   let record: (CellValue | undefined)[] = [];
-  let field = '';
-  let quoted = false;
+  let column = 0;
   let recordNumber = 0;
-  const endField = () => {
-    record.push(field === '' ? undefined : { text: cleanText(field) });
-    field = '';
+  const endField = (raw: string) => {
+    if (raw.length > MAX_CELL_CHARS) throw new ImportFileError(CELL_TOO_LONG);
+    collector.cell(record, column++, raw === '' ? undefined : { text: cleanText(raw) });
   };
   const endRecord = () => {
-    endField();
     recordNumber++;
     collector.add(recordNumber, record);
     record = [];
+    column = 0;
   };
-  for (let i = 0; i < text.length; i++) {
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    // One field, starting at i.
+    let raw: string;
+    if (text[i] === '"') {
+      const parts: string[] = [];
+      let length = 0;
+      let from = i + 1;
+      for (;;) {
+        const quote = text.indexOf('"', from);
+        if (quote < 0) {
+          // Unterminated: the rest of the text is the field (as before).
+          parts.push(text.slice(from));
+          length += n - from;
+          i = n;
+          break;
+        }
+        length += quote - from;
+        if (length > MAX_CELL_CHARS) throw new ImportFileError(CELL_TOO_LONG);
+        parts.push(text.slice(from, quote));
+        if (text[quote + 1] === '"') {
+          parts.push('"');
+          length++;
+          from = quote + 2;
+          continue;
+        }
+        i = quote + 1;
+        break;
+      }
+      raw = parts.join('');
+      // Anything between the closing quote and the next delimiter belongs to the field too.
+      let end = i;
+      while (end < n && text[end] !== delimiter && text[end] !== '\n' && text[end] !== '\r') end++;
+      if (end > i) raw += text.slice(i, end);
+      i = end;
+    } else {
+      let end = i;
+      while (end < n && text[end] !== delimiter && text[end] !== '\n' && text[end] !== '\r') end++;
+      raw = text.slice(i, end);
+      i = end;
+    }
+    endField(raw);
+    if (i >= n) break;
     const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === delimiter) endField();
-    else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      endRecord();
-    } else field += ch;
+    if (ch === delimiter) {
+      i++;
+      if (i >= n) endField('');
+      continue;
+    }
+    // A line break ends the record.
+    i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
+    endRecord();
   }
-  if (field !== '' || record.length > 0) endRecord();
+  if (record.length > 0 || column > 0) endRecord();
   return collector.result();
 }

@@ -20,6 +20,10 @@ export interface Instance {
   output(): string;
   /** SIGTERM, then waits for the exit; resolves to the exit code (SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }>;
+  /** Sends `signal` (an abnormal end: SIGKILL) and waits for the exit. */
+  kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves when the process has exited (by itself, e.g. after a failed start). */
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exited: boolean;
 }
 
@@ -37,9 +41,18 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Starts `node dist/src/main.js` with `env` (plus PATH and HOME only) and a DATA_DIR of its own. */
-export function spawnInstance(name: string, port: number, env: Record<string, string>): Instance & { ready(timeoutMs?: number): Promise<void> } {
-  const dataDir = mkdtempSync(join(tmpdir(), `tessera-instance-${name}-`));
+/**
+ * Starts `node dist/src/main.js` with `env` (plus PATH and HOME only) and a DATA_DIR of its own
+ * (removed when it exits), or `options.dataDir` (kept, for restarts on the same folder).
+ */
+export function spawnInstance(
+  name: string,
+  port: number,
+  env: Record<string, string>,
+  options: { dataDir?: string } = {},
+): Instance & { ready(timeoutMs?: number): Promise<void> } {
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `tessera-instance-${name}-`));
   const base = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
@@ -51,7 +64,7 @@ export function spawnInstance(name: string, port: number, env: Record<string, st
   child.stderr!.on('data', (d: Buffer) => (output += d.toString('utf8')));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
       resolve({ code, signal });
     }),
   );
@@ -59,6 +72,11 @@ export function spawnInstance(name: string, port: number, env: Record<string, st
     name,
     base,
     pid: child.pid!,
+    exit,
+    kill(signal: NodeJS.Signals) {
+      if (!instance.exited) child.kill(signal);
+      return exit;
+    },
     output: () => output,
     get exited() {
       return child.exitCode !== null || child.signalCode !== null;

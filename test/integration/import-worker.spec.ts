@@ -1,14 +1,14 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { AuditService } from '../../src/audit/audit.service';
 import { APP_CONFIG, AppConfig } from '../../src/config/config';
-import { ImportWorker } from '../../src/imports/import-worker';
+import { CRASHED_TWICE, ImportWorker } from '../../src/imports/import-worker';
 import { createTestApp, TestApp } from '../support/app';
 import { createUser } from '../support/factories';
 import { workbook } from '../support/imports-files';
 
 /**
  * The import worker on the real database: two workers (as two instances would) never run the
- * same job, an expired lease is taken over, a job interrupted too often is given up, and a file
+ * same job, an expired lease is taken over, a job whose worker died holding it twice is failed, and a file
  * uploaded by someone who is no longer an Administrator is not imported.
  */
 jest.setTimeout(120_000);
@@ -62,11 +62,20 @@ describe('import worker', () => {
     await t.sql(`update import_jobs set status = 'failed', lease_until = null where id = $1`, [untouched]);
   });
 
-  it('gives a job up after three interrupted attempts', async () => {
-    const id = await queue('tired', 2, { status: 'validating', attempts: 3, leaseUntil: '2000-01-01T00:00:00Z' });
+  it('fails a job whose worker died holding it twice, with the reason, instead of running it again', async () => {
+    // Claimed twice (attempts = 2), and the second holder died too: its lease ran out. The file is
+    // a valid one, so running it a third time would import it.
+    const id = await queue('crashy', 2, { status: 'validating', attempts: 2, leaseUntil: '2000-01-01T00:00:00Z' });
     await t.app.get(ImportWorker).drain();
-    expect(await job(id)).toMatchObject({ status: 'failed', message: 'Import failed: The import was interrupted 3 times and has been given up. Upload the file again.' });
-    expect(await t.sql(`select 1 from users where username like 'tired%'`)).toEqual([]);
+    expect(await job(id)).toMatchObject({ status: 'failed', attempts: 3, message: `Import failed: ${CRASHED_TWICE}` });
+    expect(CRASHED_TWICE).toMatch(/stopped the server running it 2 times .* Nothing was imported/);
+    expect(await t.sql(`select 1 from users where username like 'crashy%'`)).toEqual([]);
+    const [audit] = await t.sql<{ detail: string }>(`select detail from audit_events where action = 'import.failed' and object_id = $1`, [String(id)]);
+    expect(audit.detail).toBe(`Import failed: ${CRASHED_TWICE}`);
+    // One crash is not enough: a job taken over after its first holder died still runs.
+    const once = await queue('crashonce', 2, { status: 'importing', attempts: 1, leaseUntil: '2000-01-01T00:00:00Z' });
+    await t.app.get(ImportWorker).drain();
+    expect(await job(once)).toMatchObject({ status: 'succeeded', attempts: 2, imported_count: 2 });
   });
 
   it('does not import a file whose uploader is no longer an Administrator', async () => {

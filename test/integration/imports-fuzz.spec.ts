@@ -1,10 +1,11 @@
 import { DEFAULT_PASSWORD_POLICY } from '../../src/accounts/password-policy';
 import { ImportWorker } from '../../src/imports/import-worker';
 import { ReferenceData, validateSheet } from '../../src/imports/import-rules';
-import { ImportFileError, readUpload } from '../../src/imports/workbook-reader';
+import { CELL_TOO_LONG, ImportFileError, readUpload, TOO_DEEP, TOO_MANY_COLUMNS } from '../../src/imports/workbook-reader';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { decodeEntities } from '../support/html';
 import { csrfFrom, login } from '../support/http';
-import { rawWorkbook, sheetXml, workbook } from '../support/imports-files';
+import { longCellWorkbook, nestedWorkbook, rawWorkbook, sheetXml, wideCsv, wideHeaderWorkbook, workbook } from '../support/imports-files';
 import { userDataFingerprint } from '../support/imports-factories';
 
 /**
@@ -13,7 +14,9 @@ import { userDataFingerprint } from '../support/imports-factories';
  * own "not a readable file" error. A sample also runs through the real worker on the database:
  * each either imports every one of its users or changes nothing; and 120 go through the
  * upload form over HTTP: each is refused with 422 or queued with 303 (never a 500), and its job
- * ends succeeded or failed with the import's own message (never "an unexpected error").
+ * ends succeeded or failed with the import's own message (never "an unexpected error"). Files
+ * shaped to exhaust memory (a header at XFD, a million columns, a 150 MiB cell, 60 million nested
+ * elements) are refused on the import page with their own message, and write nothing.
  */
 jest.setTimeout(300_000);
 
@@ -190,5 +193,29 @@ describe('fuzzed uploads', () => {
     expect(outcomes.refused).toBeGreaterThan(0);
     expect(outcomes.failed).toBeGreaterThan(0);
     expect(outcomes.succeeded + outcomes.failed + outcomes.refused).toBe(120);
+  });
+
+  it('through the upload form, files shaped to exhaust memory fail with a clear message on the import page and write nothing', async () => {
+    const admin = await login(t.http, 'admin', ADMIN_PASSWORD);
+    const token = csrfFrom((await admin.get('/imports')).text);
+    const shapes: [string, () => Buffer, string][] = [
+      ['xfd-header.xlsx', () => wideHeaderWorkbook(), TOO_MANY_COLUMNS('XFD')],
+      ['million-columns.csv', () => wideCsv(), TOO_MANY_COLUMNS('IW')],
+      ['long-cell.xlsx', () => longCellWorkbook(), CELL_TOO_LONG],
+      ['nested.xlsx', () => nestedWorkbook(), TOO_DEEP],
+    ];
+    for (const [name, make, message] of shapes) {
+      const before = await userDataFingerprint(t);
+      const res = await admin.post('/imports').field('_csrf', token).attach('file', make(), name);
+      expect(res.status).toBe(303);
+      const id = Number(/^\/imports\/(\d+)$/.exec(res.headers.location as string)?.[1]);
+      await t.app.get(ImportWorker).drain();
+      const page = await admin.get(`/imports/${id}`);
+      expect(page.status).toBe(200);
+      const result = /<p id="import-result">([^<]*)<\/p>/.exec(page.text)?.[1];
+      expect(decodeEntities(result ?? '')).toBe(`Import failed: ${message}`);
+      await t.sql('update import_jobs set file_data = null where id = $1', [id]);
+      expect(await userDataFingerprint(t)).toEqual(before);
+    }
   });
 });
