@@ -13,6 +13,7 @@ const STATUS_TEXT: Record<number, { title: string; message: string }> = {
   413: { title: 'Too large', message: 'What you sent is larger than Tessera accepts.' },
   415: { title: 'Unsupported', message: 'Tessera cannot read what you sent.' },
   422: { title: 'Check the form', message: 'Some values are not valid.' },
+  429: { title: 'Too many requests', message: 'Too many attempts: wait a moment, then try again.' },
   503: { title: 'Try again', message: 'Tessera is busy: please try again in a moment.' },
   500: { title: 'Something went wrong', message: 'Tessera could not complete the request. The error has been logged; please try again.' },
 };
@@ -37,7 +38,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
 
     if (exception instanceof FormRejection) {
-      return this.render(req, res, 422, exception.view, exception.locals);
+      // 422, or the status of a more specific rejection (a throttled sign-in answers 429).
+      return this.render(req, res, exception.error.status, exception.view, exception.locals);
     }
     if (exception instanceof LoginRequiredError) {
       const params = new URLSearchParams();

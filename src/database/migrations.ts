@@ -6,6 +6,7 @@ import { Migration20261122120000_users_list } from '../../migrations/Migration20
 import { Migration20261122130000_credential_mail } from '../../migrations/Migration20261122130000_credential_mail';
 import { Migration20261122140000_imports } from '../../migrations/Migration20261122140000_imports';
 import { Migration20261201000000_users_search } from '../../migrations/Migration20261201000000_users_search';
+import { Migration20261202130000_sign_in_throttle } from '../../migrations/Migration20261202130000_sign_in_throttle';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261122130000_credential_mail', class: Migration20261122130000_credential_mail },
   { name: 'Migration20261122140000_imports', class: Migration20261122140000_imports },
   { name: 'Migration20261201000000_users_search', class: Migration20261201000000_users_search },
+  { name: 'Migration20261202130000_sign_in_throttle', class: Migration20261202130000_sign_in_throttle },
 ];

@@ -122,6 +122,22 @@ export class UsersController {
     await this.bulk(actor, req, res, body, false);
   }
 
+  @Post('bulk/unlock')
+  async bulkUnlock(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const ids = list(body, 'ids').map(parseId);
+    const back = backToList(body);
+    if (ids.some((id) => id === null)) throw new NotFoundError();
+    try {
+      const result = await this.users.unlockBulk(actor, ids as number[]);
+      if (result.changed.length > 0) flash(req, 'success', `Unlocked ${result.changed.length} ${result.changed.length === 1 ? 'user' : 'users'}: ${result.changed.join(', ')}.`);
+      if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      flash(req, 'error', error.message);
+    }
+    res.redirect(303, back);
+  }
+
   private async bulk(actor: Actor, req: Request, res: Response, body: Record<string, unknown>, enabled: boolean) {
     const ids = list(body, 'ids').map(parseId);
     const back = backToList(body);
@@ -210,6 +226,14 @@ export class UsersController {
     const id = userId(idParam);
     const r = await this.admin.setEnabled(actor, id, false);
     flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} disabled; their sessions have ended.` : `User ${r.username} is already disabled.`);
+    res.redirect(303, `/users/${id}`);
+  }
+
+  @Post(':id/unlock')
+  async unlock(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
+    const id = userId(idParam);
+    const r = await this.admin.unlock(actor, id);
+    flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} unlocked: they can sign in again.` : `User ${r.username} is not locked.`);
     res.redirect(303, `/users/${id}`);
   }
 
