@@ -10,7 +10,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { loadConfig } from '../../src/config/config';
 import { PreparedDatabase, prepareDatabase } from '../../src/database/prepare';
-import { AppRuntime } from '../../src/runtime';
+import { APP_RUNTIME, AppRuntime } from '../../src/runtime';
 import { createTestDatabase, TestDatabase } from './database';
 
 export const ADMIN_PASSWORD = 'Admin-pass-2026';
@@ -81,4 +81,16 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A second instance of the app on the test app's database, configured like the first (as a
+ * second server behind a load balancer would run it); close it before the first.
+ */
+export async function createSecondInstance(t: TestApp): Promise<{ app: NestExpressApplication; http: TestApp['http']; close(): Promise<void> }> {
+  const runtime = t.app.get<AppRuntime>(APP_RUNTIME);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error', 'warn'], abortOnError: false });
+  configureApp(app, runtime);
+  await app.init();
+  return { app, http: app.getHttpServer(), close: () => app.close() };
 }
