@@ -1,6 +1,7 @@
 import { safeReturnPath } from './form';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from './database-errors';
 import { AppError, LoginRequiredError, RedirectRequiredError, ValidationError } from './errors';
 import { FormRejection } from './form';
 
@@ -65,6 +66,16 @@ export class HttpErrorFilter implements ExceptionFilter {
         403,
         'This form has expired or did not come from Tessera, so nothing was changed. Go back, reload the page and try again.',
       );
+    }
+    if (isDatabaseUnavailable(exception)) {
+      // An outage, not a bug: one line in the log, and a page that says what is going on.
+      this.logger.warn(`Database unavailable on ${req.method} ${req.originalUrl}: ${(exception as Error).message}`);
+      return this.render(req, res, 503, 'errors/error', {
+        title: 'Database unavailable',
+        status: 503,
+        message: 'Tessera cannot reach its database at the moment, so this page cannot be shown and nothing was changed. Please try again in a few minutes.',
+        back: null,
+      });
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -85,10 +85,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 
 /**
  * A second instance of the app on the test app's database, configured like the first (as a
- * second server behind a load balancer would run it); close it before the first.
+ * second server behind a load balancer would run it), optionally reaching it through another URL
+ * (a `TcpProxy`); close it before the first.
  */
-export async function createSecondInstance(t: TestApp): Promise<{ app: NestExpressApplication; http: TestApp['http']; close(): Promise<void> }> {
-  const runtime = t.app.get<AppRuntime>(APP_RUNTIME);
+export async function createSecondInstance(
+  t: TestApp,
+  options: { databaseUrl?: string } = {},
+): Promise<{ app: NestExpressApplication; http: TestApp['http']; close(): Promise<void> }> {
+  const runtime = { ...t.app.get<AppRuntime>(APP_RUNTIME), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error', 'warn'], abortOnError: false });
   configureApp(app, runtime);
   await app.init();
