@@ -96,8 +96,7 @@ export class AuthService {
     };
 
     // During a lock, only addresses that have failed themselves are refused (see above).
-    const lockedOut = user.isLocked(now) && state.address_failed;
-    if (lockedOut) {
+    if (user.isLocked(now) && state.address_failed) {
       const minutes = Math.max(1, Math.ceil((user.lockedUntil!.getTime() - now.getTime()) / 60000));
       await refuse(
         'locked',
