@@ -1,4 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
+import { randomBytes } from 'node:crypto';
 
 /**
  * argon2id with the library defaults (m=19456 KiB, t=2, p=1: the OWASP recommendation).
@@ -11,7 +12,9 @@ export function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(passwordHash: string | null, password: string): Promise<boolean> {
   if (!passwordHash) {
     // Same cost as a real check, so response time does not tell whether the account exists.
-    await verify(DUMMY_HASH, password).catch(() => false);
+    await dummyHash()
+      .then((dummyHash) => verify(dummyHash, password))
+      .catch(() => false);
     return false;
   }
   try {
@@ -21,5 +24,14 @@ export async function verifyPassword(passwordHash: string | null, password: stri
   }
 }
 
-/** An argon2id hash of a random string nobody knows; verified against for unknown usernames. */
-const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$BGArG1QQ1jtLTndy4+ohbQ$Mz0Ij5hsBbZX3ajJlZrOcjqP6EgPkDhJZJS/qT9U+7U';
+let dummy: Promise<string> | null = null;
+
+/**
+ * An argon2id hash of a random secret nobody knows, verified against when there is no password
+ * to check (unknown username, user without a password or signing in by SSO). Made once per
+ * process by `hashPassword` itself, so its parameters are always those of real hashes.
+ */
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(32).toString('base64'));
+  return dummy;
+}

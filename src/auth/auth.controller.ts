@@ -6,7 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
 import { FormView, parseId, safeReturnPath, text } from '../common/form';
-import { LoginRefusedError } from './auth.service';
+import { LoginRefusedError, LoginThrottledError } from './auth.service';
 import { SessionService } from './session.service';
 import { SessionUser, destroySession, sessionUser } from './session';
 
@@ -89,12 +89,25 @@ export class AuthController {
 
 export const SESSION_COOKIE = 'tessera.sid';
 
+/** A throttled sign-in: the login form again with its message, answered 429 Too Many Requests. */
+class ThrottledLoginForm extends ValidationError {
+  override readonly status = 429;
+
+  constructor(message: string) {
+    super({}, message);
+  }
+}
+
 /** Runs passport-local; a refused sign-in becomes a form error. */
 function authenticate(req: Request, res: Response): Promise<SessionUser> {
   return new Promise((resolve, reject) => {
     const next: NextFunction = (error?: unknown) => reject(error ?? new Error('passport called next() without a result'));
     passport.authenticate('local', { session: false }, (error: unknown, user: SessionUser | false) => {
       if (error instanceof LoginRefusedError) return reject(ValidationError.form(error.message));
+      if (error instanceof LoginThrottledError) {
+        res.setHeader('Retry-After', String(error.retryAfterSeconds));
+        return reject(new ThrottledLoginForm(error.message));
+      }
       if (error) return reject(error);
       if (!user) return reject(new ValidationError({ username: 'Enter your username.', password: 'Enter your password.' }));
       resolve(user);

@@ -3,8 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { verifyPassword } from '../accounts/password-hasher';
 import { AppError } from '../common/errors';
 import { AuditService } from '../audit/audit.service';
-import { SettingsService } from '../settings/settings.service';
 import { LOCAL_PROVIDER, User } from '../users/user.entity';
+import { COUNT_FAILURE_SQL, PRUNE_SQL, RESET_LOCK_COUNT_SQL, THROTTLE_STATE_SQL, ThrottleKeys, throttleKeys } from './login-throttle';
 
 /** Sign-in refused. The message never tells a stranger whether the username exists. */
 export class LoginRefusedError extends AppError {
@@ -13,30 +13,78 @@ export class LoginRefusedError extends AppError {
   }
 }
 
+/** Too many failed sign-ins from this address (or for this username from an address that failed). */
+export class LoginThrottledError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('throttled', throttledMessage(retryAfterSeconds), 429);
+  }
+}
+
+function throttledMessage(seconds: number): string {
+  const wait = seconds < 90 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minutes`;
+  return `Too many failed sign-in attempts. Wait ${wait}, then try again.`;
+}
+
 export const INVALID_CREDENTIALS = 'The username or password is incorrect.';
+
+/** What one query tells about an attempt before the password is checked. */
+interface AttemptState {
+  throttled_until: Date | null;
+  address_failed: boolean;
+  id: number | null;
+  username: string | null;
+  password_hash: string | null;
+  provider: string | null;
+  account_locked: boolean;
+  lockout_threshold: number;
+  lockout_minutes: number;
+}
 
 /**
  * The sign-in rules of SPEC §2: the password is checked first; only someone who knows it learns
  * why an account may not sign in (locked, disabled, no role, no profile, expired password).
  * Wrong passwords count per account; at the threshold the account locks for the set duration.
+ *
+ * Lock-out must not be a weapon against the real user, so (see `login-throttle.ts`):
+ * - attempts are throttled per client address and per typed username with growing delays;
+ * - the account lock refuses only addresses that have failed themselves: the right password
+ *   from an address without failed attempts still signs in while the account is locked.
+ *
+ * A refusal does the same work whether or not the username exists (one lookup, one argon2id
+ * verification — of a dummy hash when there is no password —, one failure count, one audit
+ * row), so its duration does not tell which usernames exist. Everything else is read only once
+ * the password has proven right.
  */
 @Injectable()
 export class AuthService {
   constructor(
     private readonly em: EntityManager,
-    private readonly settings: SettingsService,
     private readonly audit: AuditService,
   ) {}
 
   async authenticate(usernameInput: string, password: string, ip: string | null): Promise<User> {
     const username = usernameInput.trim();
-    const user = username ? await this.findByUsername(username) : null;
-    const passwordOk = await verifyPassword(user && user.provider === LOCAL_PROVIDER ? user.passwordHash : null, password);
+    const keys = throttleKeys(ip, username);
+    const db = this.em;
+    const [state]: AttemptState[] = await db.execute(
+      `select th.throttled_until, th.address_failed, u.id, u.username, u.password_hash, u.provider, coalesce(u.locked_until > now(), false) as account_locked, s.lockout_threshold, s.lockout_minutes
+         from client_settings s
+        cross join (${THROTTLE_STATE_SQL}) th
+         left join users u on lower(u.username) = lower(?)
+        where s.id = 1`,
+      [keys.address, keys.username, username],
+    );
+    if (state.throttled_until) {
+      // Refused before the password is checked: a throttled client cannot go on guessing.
+      throw new LoginThrottledError(Math.max(1, Math.ceil((new Date(state.throttled_until).getTime() - Date.now()) / 1000)));
+    }
 
-    if (!user || !passwordOk) {
-      await this.recordFailure(user, username, ip);
+    const passwordOk = await verifyPassword(state.id !== null && state.provider === LOCAL_PROVIDER ? state.password_hash : null, password);
+    if (state.id === null || !passwordOk) {
+      await this.recordFailure(state, username, keys, ip);
       throw new LoginRefusedError('invalid_credentials', INVALID_CREDENTIALS);
     }
+    const user = await this.em.findOneOrFail(User, { id: state.id }, { populate: ['passwordHash', 'roles', 'profile', 'memberships'], refresh: true });
 
     const now = new Date();
     const refuse = async (code: string, message: string, detail: string) => {
@@ -47,7 +95,8 @@ export class AuthService {
       throw new LoginRefusedError(code, message);
     };
 
-    if (user.isLocked(now)) {
+    // During a lock, only addresses that have failed themselves are refused (see above).
+    if (user.isLocked(now) && state.address_failed) {
       const minutes = Math.max(1, Math.ceil((user.lockedUntil!.getTime() - now.getTime()) / 60000));
       await refuse(
         'locked',
@@ -74,51 +123,65 @@ export class AuthService {
       );
     }
 
-    user.failedLogins = 0;
-    user.lockedUntil = null;
+    const duringLock = user.isLocked(now);
+    if (!duringLock) {
+      user.failedLogins = 0;
+      user.lockedUntil = null;
+      await db.execute(RESET_LOCK_COUNT_SQL, [keys.username]);
+    }
     user.lastLoginAt = now;
     await this.em.flush();
     await this.audit.write(
       { actorId: user.id, actorName: user.username, ip },
-      { action: 'login.success', objectType: 'user', objectId: user.id, objectLabel: user.username },
+      {
+        action: 'login.success',
+        objectType: 'user',
+        objectId: user.id,
+        objectLabel: user.username,
+        // The lock stays: it still holds for the addresses whose failures caused it.
+        ...(duringLock ? { detail: 'signed in while the account is locked, from an address without failed sign-ins' } : {}),
+      },
     );
     return user;
   }
 
-  /** Case-insensitive lookup through the `lower(username)` unique index. */
-  private async findByUsername(username: string): Promise<User | null> {
-    const rows: { id: number }[] = await this.em.execute('select id from users where lower(username) = lower(?)', [username]);
-    if (rows.length === 0) return null;
-    return this.em.findOne(User, { id: rows[0].id }, { populate: ['passwordHash', 'roles', 'profile', 'memberships'], refresh: true });
-  }
-
-  /** Counts a failed attempt atomically; locks the account when it reaches the threshold. */
-  private async recordFailure(user: User | null, typedUsername: string, ip: string | null): Promise<void> {
-    if (!user) {
+  /**
+   * Counts a failed attempt on the address and username keys of the throttle; the username key
+   * also counts towards the account lock, which locks an existing user at the threshold. One
+   * statement writing the same two rows on both paths, so that an unknown username costs what a
+   * known one does (only the lock itself writes the users row).
+   */
+  private async recordFailure(state: AttemptState, typedUsername: string, keys: ThrottleKeys, ip: string | null): Promise<void> {
+    const db = this.em;
+    // While the account is locked, further attempts neither count towards a lock nor extend it.
+    const [row]: { locked: boolean }[] = await db.execute(
+      `with counted as (${COUNT_FAILURE_SQL}),
+       account as (
+         update users set locked_until = now() + make_interval(mins => ?), failed_logins = 0
+          where id = ? and (locked_until is null or locked_until <= now())
+            and (select lock_failures from counted where key = ?) >= ?
+          returning true as locked
+       )
+       select coalesce((select locked from account), false) as locked`,
+      [keys.address, keys.username, state.account_locked, state.lockout_minutes, state.id, keys.username, state.lockout_threshold],
+    );
+    if (row?.locked) await db.execute(RESET_LOCK_COUNT_SQL, [keys.username]);
+    await db.execute(PRUNE_SQL);
+    if (state.id === null) {
       await this.audit.write(
         { actorName: typedUsername || null, ip },
         { action: 'login.failure', objectType: 'user', objectLabel: typedUsername || undefined, detail: 'unknown username' },
       );
       return;
     }
-    const settings = await this.settings.get();
-    // While the account is locked, further attempts neither count nor extend the lock.
-    const rows: { failed_logins: number; locked: boolean }[] = await this.em.execute(
-      `update users
-          set failed_logins = case when failed_logins + 1 >= ? then 0 else failed_logins + 1 end,
-              locked_until = case when failed_logins + 1 >= ? then now() + make_interval(mins => ?) else locked_until end
-        where id = ? and (locked_until is null or locked_until <= now())
-        returning failed_logins, locked_until > now() as locked`,
-      [settings.lockoutThreshold, settings.lockoutThreshold, settings.lockoutMinutes, user.id],
-    );
-    const source = { actorId: user.id, actorName: user.username, ip };
-    const target = { objectType: 'user', objectId: user.id, objectLabel: user.username };
+    const source = { actorId: state.id, actorName: state.username, ip };
+    const target = { objectType: 'user', objectId: state.id, objectLabel: state.username ?? undefined };
     await this.audit.write(source, { action: 'login.failure', ...target, detail: 'wrong password' });
-    if (rows[0]?.locked) {
+    if (row?.locked) {
       await this.audit.write(source, {
         action: 'login.lockout',
         ...target,
-        detail: `locked for ${settings.lockoutMinutes} minutes after ${settings.lockoutThreshold} failed attempts`,
+        detail: `locked for ${state.lockout_minutes} minutes after ${state.lockout_threshold} failed attempts`,
       });
     }
   }

@@ -1,6 +1,7 @@
 import { safeReturnPath } from './form';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from './database-errors';
 import { AppError, LoginRequiredError, RedirectRequiredError, ValidationError } from './errors';
 import { FormRejection } from './form';
 
@@ -13,6 +14,7 @@ const STATUS_TEXT: Record<number, { title: string; message: string }> = {
   413: { title: 'Too large', message: 'What you sent is larger than Tessera accepts.' },
   415: { title: 'Unsupported', message: 'Tessera cannot read what you sent.' },
   422: { title: 'Check the form', message: 'Some values are not valid.' },
+  429: { title: 'Too many requests', message: 'Too many attempts: wait a moment, then try again.' },
   503: { title: 'Try again', message: 'Tessera is busy: please try again in a moment.' },
   500: { title: 'Something went wrong', message: 'Tessera could not complete the request. The error has been logged; please try again.' },
 };
@@ -37,7 +39,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
 
     if (exception instanceof FormRejection) {
-      return this.render(req, res, 422, exception.view, exception.locals);
+      // 422, or the status of a more specific rejection (a throttled sign-in answers 429).
+      return this.render(req, res, exception.error.status, exception.view, exception.locals);
     }
     if (exception instanceof LoginRequiredError) {
       const params = new URLSearchParams();
@@ -63,6 +66,16 @@ export class HttpErrorFilter implements ExceptionFilter {
         403,
         'This form has expired or did not come from Tessera, so nothing was changed. Go back, reload the page and try again.',
       );
+    }
+    if (isDatabaseUnavailable(exception)) {
+      // An outage, not a bug: one line in the log, and a page that says what is going on.
+      this.logger.warn(`Database unavailable on ${req.method} ${req.originalUrl}: ${(exception as Error).message}`);
+      return this.render(req, res, 503, 'errors/error', {
+        title: 'Database unavailable',
+        status: 503,
+        message: 'Tessera cannot reach its database at the moment, so this page cannot be shown and nothing was changed. Please try again in a few minutes.',
+        back: null,
+      });
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

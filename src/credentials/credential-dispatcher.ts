@@ -31,6 +31,8 @@ interface ClaimedJob {
   attempts: number;
   requested_by: number | null;
   requested_by_name: string | null;
+  /** Set when an earlier attempt handed a message to the mail server without saving its password. */
+  send_started_at: Date | null;
 }
 
 interface JobFacts {
@@ -152,7 +154,7 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
                         order by next_attempt_at, id
                         limit ?
                         for update skip locked)
-        returning j.id, j.user_id, j.recipient_kind, j.recipient_user_id, j.recipient_address, j.attempts, j.requested_by, j.requested_by_name`,
+        returning j.id, j.user_id, j.recipient_kind, j.recipient_user_id, j.recipient_address, j.attempts, j.requested_by, j.requested_by_name, j.send_started_at`,
       [new Date(now.getTime() + LEASE_MS), this.instanceId, now, now, limit],
     );
   }
@@ -184,6 +186,8 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
         where u.id = ? and r.id = ?`,
       [job.user_id, job.recipient_user_id],
     );
+    let handedToServer = false;
+    let accepted = false;
     try {
       if (!facts) throw new PermanentFailure('The user no longer exists.');
       if (facts.provider !== LOCAL_PROVIDER) throw new PermanentFailure(`${facts.username} signs in with ${facts.provider} (SSO) and has no password.`);
@@ -213,9 +217,15 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
         timeZone: settings.timeZone,
         forAdministrator: job.recipient_kind === 'self',
         requestedBy: job.requested_by_name ?? 'an administrator',
+        replacesEarlier: job.send_started_at !== null,
       });
+      // At-least-once: from here until the hash below is saved, a crash may leave a message
+      // delivered whose password never works. The mark tells the retry to say it replaces it.
+      await db.execute(`update credential_jobs set send_started_at = ? where id = ?`, [this.clock.now(), job.id]);
+      handedToServer = true;
       const delivered = await this.transport.deliver({ from: this.sender(settings), to: facts.recipient_email, subject: mail.subject, text: mail.text, html: mail.html });
 
+      accepted = true;
       // Accepted by the mail server (or stored): only now does the new password replace the old one.
       const sentAt = this.clock.now();
       await this.orm.em.fork().transactional(async (tx) => {
@@ -227,7 +237,10 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
             where id = ?`,
           [passwordHash, settings.mustChangeAtFirstLogin, expiresAt, sentAt, sentAt, job.user_id],
         );
-        await tx.execute(`update credential_jobs set status = 'sent', sent_at = ?, lease_until = null, last_error = null where id = ?`, [sentAt, job.id]);
+        await tx.execute(`update credential_jobs set status = 'sent', sent_at = ?, lease_until = null, last_error = null, send_started_at = null where id = ?`, [
+          sentAt,
+          job.id,
+        ]);
         await tx.execute(
           `update mail_messages set status = 'sent', sent_at = ?, attempts = ?, error = null, eml_file = ?, recipient = ?, subject = ? where job_id = ?`,
           [sentAt, job.attempts, delivered.emlFile, facts.recipient_email, mail.subject, job.id],
@@ -247,11 +260,14 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
       });
       return 'sent';
     } catch (error) {
-      return this.recordFailure(job, facts, error, settings.timeZone);
+      // A refused or failed delivery sent nothing: the mark goes back to what earlier attempts
+      // left. After an accepted message (its password could not be saved) it stays, and the
+      // retry's message replaces this one.
+      return this.recordFailure(job, facts, error, handedToServer && !accepted ? { restore: job.send_started_at } : 'keep', settings.timeZone);
     }
   }
 
-  private async recordFailure(job: ClaimedJob, facts: JobFacts | undefined, error: unknown, timeZone: string): Promise<keyof DispatchResult> {
+  private async recordFailure(job: ClaimedJob, facts: JobFacts | undefined, error: unknown, sendMark: 'keep' | { restore: Date | null }, timeZone: string): Promise<keyof DispatchResult> {
     const permanent = error instanceof PermanentFailure;
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
     const final = permanent || job.attempts > RETRY_BACKOFF_MINUTES.length;
@@ -263,8 +279,10 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
     this.logger.warn(`Credential mail job ${job.id} for user ${job.user_id}: attempt ${job.attempts} failed${final ? ' (final)' : ''}: ${reason}`);
     await this.orm.em.fork().transactional(async (tx) => {
       await tx.execute(
-        `update credential_jobs set status = ?, next_attempt_at = coalesce(?, next_attempt_at), lease_until = null, last_error = ? where id = ?`,
-        [final ? 'failed' : 'pending', retryAt, reason, job.id],
+        `update credential_jobs set status = ?, next_attempt_at = coalesce(?, next_attempt_at), lease_until = null, last_error = ?,
+                send_started_at = case when ? then ?::timestamptz else send_started_at end
+          where id = ?`,
+        [final ? 'failed' : 'pending', retryAt, reason, sendMark !== 'keep', sendMark === 'keep' ? null : sendMark.restore, job.id],
       );
       await tx.execute(`update users set password_send_status = ?, password_send_error = ? where id = ? and password_send_at is not null`, [
         final ? 'failed' : 'pending',

@@ -59,4 +59,12 @@ export class CredentialJob {
 
   @Property({ type: 'datetime', nullable: true })
   sentAt: Date | null = null;
+
+  /**
+   * Set just before a message is handed to the mail server, cleared when its outcome is saved:
+   * still set on a later attempt, it means an earlier message may have gone out with a password
+   * that was never saved, so the next message says that it replaces it.
+   */
+  @Property({ type: 'datetime', nullable: true })
+  sendStartedAt: Date | null = null;
 }

@@ -33,6 +33,7 @@ describe('credential mail helpers', () => {
       timeZone: 'UTC',
       forAdministrator: false,
       requestedBy: 'admin',
+      replacesEarlier: false,
     });
     expect(mail.text).toContain('Username: alee');
     expect(mail.text).toContain('Password: Pw&9xyzabcdefghk');

@@ -16,6 +16,11 @@ export interface CredentialMailData {
   /** The copy goes to the administrator who asked for it ("Email new password to myself"). */
   forAdministrator: boolean;
   requestedBy: string;
+  /**
+   * An earlier attempt of this job may have been accepted by the mail server without its
+   * password being saved (the process died in between): this message says it replaces that one.
+   */
+  replacesEarlier: boolean;
 }
 
 let templates: { text: Handlebars.TemplateDelegate; html: Handlebars.TemplateDelegate } | null = null;

@@ -7,6 +7,7 @@ import { Migration20261122130000_credential_mail } from '../../migrations/Migrat
 import { Migration20261122140000_imports } from '../../migrations/Migration20261122140000_imports';
 import { Migration20261201000000_users_search } from '../../migrations/Migration20261201000000_users_search';
 import { Migration20261202100000_credential_recipient_address } from '../../migrations/Migration20261202100000_credential_recipient_address';
+import { Migration20261202130000_sign_in_throttle } from '../../migrations/Migration20261202130000_sign_in_throttle';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261122140000_imports', class: Migration20261122140000_imports },
   { name: 'Migration20261201000000_users_search', class: Migration20261201000000_users_search },
   { name: 'Migration20261202100000_credential_recipient_address', class: Migration20261202100000_credential_recipient_address },
+  { name: 'Migration20261202130000_sign_in_throttle', class: Migration20261202130000_sign_in_throttle },
 ];

@@ -25,7 +25,8 @@ export function ormOptions({ databaseUrl, poolMax = 10, debug = false }: OrmOpti
       path: 'migrations',
       silent: true,
     },
-    schemaGenerator: { skipTables: ['session'] },
+    // Tables kept by raw SQL only (no entity): a schema diff must not propose to drop them.
+    schemaGenerator: { skipTables: ['session', 'login_throttle'] },
     pool: { min: 0, max: poolMax },
     forceUtcTimezone: true,
     allowGlobalContext: false,

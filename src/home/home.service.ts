@@ -9,6 +9,9 @@ export interface StartboardCounts {
   organizations: number;
 }
 
+/** How long /health waits for the database before it answers 503. */
+export const HEALTH_TIMEOUT_MS = 2000;
+
 @Injectable()
 export class HomeService {
   constructor(
@@ -30,13 +33,25 @@ export class HomeService {
     return row as StartboardCounts;
   }
 
-  /** Whether the database answers. */
-  async databaseUp(): Promise<boolean> {
+  /**
+   * Whether the database answers within `timeoutMs`. A hung server never answers nor fails, so
+   * the probe stops waiting: a load balancer polling /health gets its 503 instead of hanging.
+   */
+  async databaseUp(timeoutMs = HEALTH_TIMEOUT_MS): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const query = this.em
+      .execute('select 1')
+      .then(
+        () => true,
+        () => false,
+      );
     try {
-      await this.em.execute('select 1');
-      return true;
-    } catch {
-      return false;
+      return await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { from, Observable, switchMap } from 'rxjs';
 import { DISPLAY_TIME_ZONE } from '../common/hbs-helpers';
 import { SettingsService } from './settings.service';
@@ -8,6 +8,8 @@ import { SettingsService } from './settings.service';
  * Reads the client time zone (Settings → Mail) once per request and hands it to the views, where
  * the `formatDateTime` helper shows every date in it. The zone is looked up before the handler
  * runs, so pages re-rendered by the error filter (422 forms) show their dates in it too.
+ * Requests without a signed-in session (sign-in page, /health) show no dates and skip the lookup:
+ * /health must answer within its own timeout even while the database hangs.
  */
 @Injectable()
 export class DisplayTimeZoneInterceptor implements NestInterceptor {
@@ -15,6 +17,7 @@ export class DisplayTimeZoneInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
+    if (!context.switchToHttp().getRequest<Request>().actor) return next.handle();
     const res = context.switchToHttp().getResponse<Response>();
     return from(this.settings.get()).pipe(
       switchMap((settings) => {

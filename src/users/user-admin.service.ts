@@ -12,7 +12,7 @@ import { FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViol
 import { cancelCredentialMailOf } from '../credentials/credential-jobs';
 import { CustomPropertiesService, PropertyField, PropertyValues } from '../custom-properties/custom-properties.service';
 import { LicenceFullError, assertSeatFree } from '../licences/licence-seats';
-import { applyEnabled } from './user-status';
+import { applyEnabled, applyUnlock } from './user-status';
 import { usageText } from '../licences/licence-usage';
 import { SettingsService } from '../settings/settings.service';
 import { PersonInput, parseRoleIds, validatePerson } from './user-form';
@@ -161,6 +161,7 @@ export class UserAdminService {
         manage,
         disable: manage && user.enabled && !user.built_in && id !== actor.userId,
         enable: manage && !user.enabled,
+        unlock: manage && user.locked,
         delete: manage && !user.built_in && id !== actor.userId,
         endSessions: manage && id !== actor.userId,
         auditLog: allows(actor, 'view_audit_log'),
@@ -317,6 +318,17 @@ export class UserAdminService {
       if (!enabled && id === actor.userId) throw new ForbiddenError('You cannot disable your own account.');
       if (user.enabled === enabled) return { username: user.username, changed: false };
       await applyEnabled(tx, this.audit, actor, { id, username: user.username, licenceId: user.licence_id }, enabled);
+      return { username: user.username, changed: true };
+    });
+  }
+
+  /** Ends the lock-out of one user (after too many failed sign-ins); authorized like enable/disable. */
+  async unlock(actor: Actor, id: number): Promise<{ username: string; changed: boolean }> {
+    await this.assertCanAct(actor, id);
+    return this.em.transactional(async (tx) => {
+      const user = await this.row(tx, id, true);
+      if (!user.locked) return { username: user.username, changed: false };
+      await applyUnlock(tx, this.audit, actor, { id, username: user.username });
       return { username: user.username, changed: true };
     });
   }

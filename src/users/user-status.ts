@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from '../access/actor';
 import type { AuditService } from '../audit/audit.service';
+import { usernameThrottleKey } from '../auth/login-throttle';
 import { cancelCredentialMailOf } from '../credentials/credential-jobs';
 import { assertSeatFree } from '../licences/licence-seats';
 
@@ -36,6 +37,21 @@ export async function applyEnabled(
       changes: { enabled: { from: !enabled, to: enabled }, ...(cancelled ? { sendDate: { from: cancelled.toISOString(), to: null } } : {}) },
       detail: enabled ? undefined : cancelled ? 'sessions ended; the pending credential e-mail was cancelled' : 'sessions ended',
     },
+    tx,
+  );
+}
+
+/**
+ * Unlocks one user inside the caller's transaction, after the caller's checks: ends the lock-out
+ * and forgets the failed sign-ins counted for the username (the throttle's username key, which
+ * counts towards the next lock and delays addresses that failed). Recorded in the audit log.
+ */
+export async function applyUnlock(tx: EntityManager, audit: AuditService, actor: Actor, user: { id: number; username: string }): Promise<void> {
+  await tx.execute('update users set locked_until = null, failed_logins = 0, updated_at = now() where id = ?', [user.id]);
+  await tx.execute('delete from login_throttle where key = ?', [usernameThrottleKey(user.username)]);
+  await audit.record(
+    actor,
+    { action: 'user.unlocked', objectType: 'user', objectId: user.id, objectLabel: user.username, changes: { locked: { from: true, to: false } } },
     tx,
   );
 }

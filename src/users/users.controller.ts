@@ -154,6 +154,20 @@ export class UsersController {
     await this.bulk.run(actor, req, res, body, this.enabledAction(actor, false));
   }
 
+  @Post('bulk/unlock')
+  async bulkUnlock(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    await this.bulk.run(actor, req, res, body, {
+      permission: 'manage_users',
+      verb: 'Unlock',
+      consequence: 'Each locked account is unlocked and may sign in again at once. Users who are not locked and users you may not manage are skipped.',
+      apply: (ids) => this.users.unlockBulk(actor, ids),
+      report: (req, result) => {
+        if (result.changed.length > 0) flash(req, 'success', `Unlocked ${result.changed.length} ${result.changed.length === 1 ? 'user' : 'users'}: ${result.changed.join(', ')}.`);
+        if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
+      },
+    });
+  }
+
   private enabledAction(actor: Actor, enabled: boolean): BulkAction<BulkResult> {
     return {
       permission: 'manage_users',
@@ -343,6 +357,14 @@ export class UsersController {
     const id = userId(idParam);
     const r = await this.admin.setEnabled(actor, id, false);
     flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} disabled; their sessions have ended.` : `User ${r.username} is already disabled.`);
+    res.redirect(303, `/users/${id}`);
+  }
+
+  @Post(':id/unlock')
+  async unlock(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
+    const id = userId(idParam);
+    const r = await this.admin.unlock(actor, id);
+    flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} unlocked: they can sign in again.` : `User ${r.username} is not locked.`);
     res.redirect(303, `/users/${id}`);
   }
 

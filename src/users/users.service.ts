@@ -8,7 +8,7 @@ import { AuditService } from '../audit/audit.service';
 import { ForbiddenError, NotFoundError, ValidationError } from '../common/errors';
 import { SqlCondition, allOf, likePattern } from '../common/search';
 import { LicenceFullError } from '../licences/licence-seats';
-import { applyEnabled } from './user-status';
+import { applyEnabled, applyUnlock } from './user-status';
 
 export interface UserListRow {
   id: number;
@@ -418,6 +418,38 @@ export class UsersService {
           result.skipped.push(`${user.username}: ${error.message}`);
           continue;
         }
+        result.changed.push(user.username);
+      }
+      return result;
+    });
+  }
+
+  /** Bulk **Unlock**: ends the lock-out of every selected user the session may act on. */
+  async unlockBulk(actor: Actor, ids: number[]): Promise<BulkResult> {
+    if (!allows(actor, 'manage_users')) throw new ForbiddenError();
+    const unique = [...new Set(ids)].sort((a, b) => a - b);
+    if (unique.length === 0) throw ValidationError.form('Select at least one user.');
+    if (unique.length > BULK_MAX) throw ValidationError.form(`Select at most ${BULK_MAX.toLocaleString('en-GB')} users at a time.`);
+    return this.em.transactional(async (tx) => {
+      const result: BulkResult = { changed: [], skipped: [] };
+      for (const id of unique) {
+        const target = await this.access.userTarget(id);
+        const [user]: { username: string; locked: boolean }[] = target
+          ? await tx.execute('select username, coalesce(locked_until > now(), false) as locked from users where id = ? for update', [id])
+          : [];
+        if (!target || !user || !canSeeUser(actor, target)) {
+          result.skipped.push(`User #${id}: not found, or outside your organization.`);
+          continue;
+        }
+        if (!canActOnUser(actor, target)) {
+          result.skipped.push(`${user.username}: you may not manage this user.`);
+          continue;
+        }
+        if (!user.locked) {
+          result.skipped.push(`${user.username}: not locked.`);
+          continue;
+        }
+        await applyUnlock(tx, this.audit, actor, { id, username: user.username });
         result.changed.push(user.username);
       }
       return result;

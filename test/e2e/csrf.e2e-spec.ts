@@ -224,14 +224,15 @@ describe('CSRF protection of state-changing routes', () => {
     expect(await databaseFingerprint(t)).toEqual(before);
 
     // The body used above for POST /login, with the visitor's own token, does change the
-    // database (a counted failure and its audit row): the fingerprint would have seen it.
+    // database (a failure counted by the sign-in throttle, and its audit row): the fingerprint
+    // would have seen it.
     const visitor = request.agent(t.http);
     const own = csrfFrom((await visitor.get('/login')).text);
     const beforeFailure = await databaseFingerprint(t, { includeAudit: true });
     const failure = await visitor.post('/login').type('form').send({ ...BODIES['post /login'], _csrf: own });
     expect(failure.status).toBe(422);
     const afterFailure = await databaseFingerprint(t, { includeAudit: true });
-    expect(afterFailure.users).not.toBe(beforeFailure.users);
+    expect(afterFailure.login_throttle).not.toBe(beforeFailure.login_throttle);
     expect(afterFailure.audit_events).not.toBe(beforeFailure.audit_events);
 
     const retry = csrfFrom(failure.text);

@@ -10,7 +10,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { loadConfig } from '../../src/config/config';
 import { PreparedDatabase, prepareDatabase } from '../../src/database/prepare';
-import { AppRuntime } from '../../src/runtime';
+import { APP_RUNTIME, AppRuntime } from '../../src/runtime';
 import { createTestDatabase, TestDatabase } from './database';
 import { describeStrays, installTransactionProbe, ProbeReport } from './transaction-probe';
 
@@ -94,4 +94,20 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       if (strays.length > 0) throw new Error(`Statements ran outside the transaction they were issued in (on another pool connection):\n${describeStrays(strays)}`);
     },
   };
+}
+
+/**
+ * A second instance of the app on the test app's database, configured like the first (as a
+ * second server behind a load balancer would run it), optionally reaching it through another URL
+ * (a `TcpProxy`); close it before the first.
+ */
+export async function createSecondInstance(
+  t: TestApp,
+  options: { databaseUrl?: string } = {},
+): Promise<{ app: NestExpressApplication; http: TestApp['http']; close(): Promise<void> }> {
+  const runtime = { ...t.app.get<AppRuntime>(APP_RUNTIME), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['error', 'warn'], abortOnError: false });
+  configureApp(app, runtime);
+  await app.init();
+  return { app, http: app.getHttpServer(), close: () => app.close() };
 }

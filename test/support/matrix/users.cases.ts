@@ -49,6 +49,22 @@ async function fresh(w: MatrixWorld, key: TargetKey): Promise<CaseObjects> {
   return { user: await w.freshUser(spec.orgs.map((o) => w.orgs[o]), spec.roles) };
 }
 
+/** A fresh user locked out by failed sign-ins (the lock and the throttle's count for the username). */
+async function freshLocked(w: MatrixWorld, key: TargetKey): Promise<CaseObjects> {
+  const o = await fresh(w, key);
+  await w.t.sql(`update users set locked_until = now() + interval '1 hour' where id = $1`, [o.user!.id]);
+  await w.t.sql(`insert into login_throttle (key, failures, last_failure_at, lock_failures) values ($1, 5, now(), 0)`, [`user:${o.user!.username.toLowerCase()}`]);
+  return o;
+}
+
+async function lockState(w: MatrixWorld, user: { id: number; username: string }) {
+  const [row] = await w.t.sql<{ locked: boolean; throttle_rows: number }>(
+    `select coalesce(locked_until > now(), false) as locked, (select count(*)::int from login_throttle where key = $2) as throttle_rows from users where id = $1`,
+    [user.id, `user:${user.username.toLowerCase()}`],
+  );
+  return { locked: row?.locked, throttleRows: row?.throttle_rows };
+}
+
 async function userRow(w: MatrixWorld, id: number) {
   return one<{ enabled: boolean; session_version: number; licence_id: number | null }>(w, 'select enabled, session_version, licence_id from users where id = $1', [id]);
 }
@@ -193,6 +209,35 @@ export const USERS_CASES: RouteCase[] = [
       expect: act(key, 303),
       location: (_w, o) => `/users/${o.user!.id}`,
       verify: async (w, o) => expectEqual('enabled', (await userRow(w, o.user!.id))?.enabled, true),
+    }),
+  ),
+  // Unlock (after too many failed sign-ins): authorized like enable/disable.
+  ...KEYS.map(
+    (key): RouteCase => ({
+      method: 'POST',
+      route: '/users/:id/unlock',
+      target: `locked ${TARGETS[key].label}`,
+      prepare: (w) => freshLocked(w, key),
+      path: (_w, o) => `/users/${o.user!.id}/unlock`,
+      expect: act(key, 303),
+      location: (_w, o) => `/users/${o.user!.id}`,
+      verify: async (w, o) => expectEqual('unlocked', await lockState(w, o.user!), { locked: false, throttleRows: 0 }),
+    }),
+  ),
+  ...KEYS.map(
+    (key): RouteCase => ({
+      method: 'POST',
+      route: '/users/bulk/unlock',
+      target: `select locked ${TARGETS[key].label}`,
+      prepare: (w) => freshLocked(w, key),
+      path: () => '/users/bulk/unlock',
+      body: (_w, o) => ({ ids: [String(o.user!.id)], back: '/users' }),
+      expect: statuses(303, 303, 403, 403),
+      location: () => '/users',
+      verify: async (w, o, actor) => {
+        const allowed = actor === 'administrator' || key === 'inside';
+        expectEqual(`lock after bulk unlock by ${actor}`, await lockState(w, o.user!), allowed ? { locked: false, throttleRows: 0 } : { locked: true, throttleRows: 1 });
+      },
     }),
   ),
   ...KEYS.map(
