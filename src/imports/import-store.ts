@@ -1,4 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
+import type { AuditSource } from '../audit/audit.service';
 import { toPasswordPolicy } from '../settings/settings.service';
 import { ClientSettings } from '../settings/client-settings.entity';
 import { pathKey } from './cells';
@@ -170,6 +171,43 @@ export async function insertUsers(tx: EntityManager, users: ImportUser[], hashes
     }
   }
   return userIds;
+}
+
+/**
+ * One `user.created` entry per imported user, naming the import, so that each user's own audit
+ * trail starts with where they came from. One set-based statement in the import's transaction
+ * (inserted and committed with the users, or not at all); the changes are the created fields, as
+ * Create User records them, built from the rows just written. Never a password or its hash.
+ */
+export async function recordImportedUsers(tx: EntityManager, userIds: number[], source: AuditSource, job: { id: number; fileName: string }): Promise<void> {
+  if (userIds.length === 0) return;
+  await tx.execute(
+    `insert into audit_events (actor_id, actor_name, ip, action, object_type, object_id, object_label, changes, detail)
+     select ?, ?, ?, 'user.created', 'user', u.id::text, u.username,
+            (select jsonb_object_agg(f.key, jsonb_build_object('from', null, 'to', f.value))
+               from jsonb_each(jsonb_strip_nulls(jsonb_build_object(
+                      'username', u.username,
+                      'contact', c.full_name,
+                      'email', c.email,
+                      'organizations', (select jsonb_agg(o.name order by o.path) from memberships m join organizations o on o.id = m.organization_id where m.user_id = u.id),
+                      'roles', (select jsonb_agg(r.name order by lower(r.name)) from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = u.id),
+                      'profile', (select p.name from user_profiles p where p.id = u.profile_id),
+                      'licence', (select l.name from licence_types l where l.id = u.licence_id),
+                      'provider', u.provider,
+                      'externalId', u.external_id,
+                      'enabled', u.enabled))) f),
+            ?
+       from users u join contacts c on c.id = u.contact_id
+      where u.id in (select (jsonb_array_elements_text(?::jsonb))::int)
+      order by u.id`,
+    [
+      source.actorId ?? null,
+      source.actorName ? source.actorName.slice(0, 100) : null,
+      source.ip ? source.ip.slice(0, 64) : null,
+      `Imported from ${job.fileName} (import ${job.id}).`,
+      json(userIds),
+    ],
+  );
 }
 
 /** Stores the violations of a failed run (replacing any of an earlier attempt). */
