@@ -2,6 +2,7 @@ import { safeReturnPath } from './form';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, LoginRequiredError, RedirectRequiredError, ValidationError } from './errors';
+import { flash } from './flash';
 import { FormRejection } from './form';
 
 const STATUS_TEXT: Record<number, { title: string; message: string }> = {
@@ -18,8 +19,9 @@ const STATUS_TEXT: Record<number, { title: string; message: string }> = {
 };
 
 /**
- * The one place where failures become responses: typed business errors become pages with their
- * message, form rejections re-render their form with 422, missing sessions redirect to the login
+ * The one place where failures become responses: refusals of a form or of a page's button
+ * re-render that form or page with the message (422 or the rule's status, usually 409), other
+ * typed business errors become pages with their message, missing sessions redirect to the login
  * page, CSRF failures answer 403, and anything unexpected is logged with its stack and shown as a
  * plain 500 page. No stack trace ever reaches a user.
  */
@@ -37,7 +39,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
 
     if (exception instanceof FormRejection) {
-      return this.render(req, res, 422, exception.view, exception.locals);
+      // A page of buttons shows the refusal where its flash messages go; a form in its summary.
+      if (exception.page) flash(req, 'error', exception.message);
+      return this.render(req, res, exception.status, exception.view, exception.locals);
     }
     if (exception instanceof LoginRequiredError) {
       const params = new URLSearchParams();
