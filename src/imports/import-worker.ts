@@ -185,7 +185,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
         }
         const reference = await loadReferenceData(tx);
         const userIds = await insertUsers(tx, final.users, hashes, reference.mustChangeAtFirstLogin);
-        await recordImportedUsers(tx, userIds, source, { id, fileName: label });
+        await recordImportedUsers(tx, final.users, userIds, reference, source, { id, fileName: label });
         await this.audit.write(
           source,
           {
