@@ -159,6 +159,9 @@ export class UsersController {
         password: raw(body, 'password'),
         passwordConfirmation: raw(body, 'passwordConfirmation'),
         roleIds: list(body, 'roleIds'),
+        // Left out of a form that does not offer them: the defaults of Settings → Interface.
+        profileId: body.profileId === undefined ? undefined : text(body, 'profileId'),
+        licenceId: body.licenceId === undefined ? undefined : text(body, 'licenceId'),
         body,
       });
       flash(req, 'success', `User ${user.username} created.`);

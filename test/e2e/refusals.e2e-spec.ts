@@ -71,7 +71,7 @@ describe('refusals on the page the person was on', () => {
       });
       expect(res.status).toBe(422);
       expect(heading(res.text)).toBe('Create User');
-      expect(alerts(res.text)).toEqual(['Licence "Solo" is full: 1 of 1 seat used. Free a seat or change the default licence before creating users.']);
+      expect(alerts(res.text)).toEqual(['There is a problem with this form Licence "Solo" is full: 1 of 1 seat used. Choose another licence or free a seat.']);
       expect(res.text).toContain('value="typed.name"');
       expect(res.text).toContain('value="typed@example.org"');
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
