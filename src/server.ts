@@ -4,6 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { AppLogger } from './common/app-logger';
 import { AppConfig } from './config/config';
 import { sessionSecret } from './database/data-dir';
 import { EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres, StartupError } from './database/embedded-postgres';
@@ -22,7 +23,11 @@ export interface RunningServer {
  * migrations and first-start data under the advisory lock, then the HTTP server.
  */
 export async function startServer(config: AppConfig, logger = new Logger('Tessera')): Promise<RunningServer> {
+  // Every Logger (ours and Nest's) writes through one console logger that obeys LOG_LEVEL.
+  const appLogger = new AppLogger(config.logLevel);
+  Logger.overrideLogger(appLogger);
   let embedded: EmbeddedDatabase | null = null;
+  let adminPassword: string | null = null;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     logger.log(`Starting the embedded PostgreSQL in ${join(config.dataDir, 'pg')}`);
@@ -43,17 +48,19 @@ export async function startServer(config: AppConfig, logger = new Logger('Tesser
       throw new StartupError(`Preparing the database (migrations, first-start data) failed: ${causeOf(error)}`);
     });
     for (const name of prepared.appliedMigrations) logger.log(`Applied migration ${name}`);
-    if (prepared.generatedAdminPassword) announceAdminPassword(prepared.generatedAdminPassword);
-    else if (prepared.adminCreated) logger.log('Created the built-in admin with the password from ADMIN_PASSWORD.');
+    adminPassword = prepared.generatedAdminPassword;
+    if (prepared.adminCreated && !adminPassword) logger.log('Created the built-in admin with the password from ADMIN_PASSWORD.');
 
     const runtime: AppRuntime = { config, databaseUrl, sessionSecret: sessionSecret(config.sessionSecret, config.dataDir), pruneSessions: true };
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: ['log', 'warn', 'error'], abortOnError: false });
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), { bodyParser: false, logger: appLogger, abortOnError: false });
     configureApp(app, runtime);
     await app.listen(config.port).catch(async (error: unknown) => {
       await app.close().catch(() => undefined);
       throw new StartupError(listenFailure(error, config.port));
     });
     logger.log(`Tessera is ready at ${config.publicUrl} (listening on port ${config.port})`);
+    // Last, so that it is the last thing on the console and does not scroll away.
+    if (adminPassword) announceAdminPassword(adminPassword, config.publicUrl);
     return {
       app,
       url: config.publicUrl,
@@ -64,6 +71,9 @@ export async function startServer(config: AppConfig, logger = new Logger('Tesser
       },
     };
   } catch (error) {
+    // The admin now exists with this password: it must be shown even when the start fails later
+    // (a busy port), or nobody could ever sign in.
+    if (adminPassword) announceAdminPassword(adminPassword, config.publicUrl);
     await embedded?.stop();
     throw error;
   }
@@ -87,12 +97,23 @@ function listenFailure(error: unknown, port: number): string {
   return `Listening on PORT ${port} failed: ${causeOf(error)}`;
 }
 
-function announceAdminPassword(password: string): void {
-  const line = '='.repeat(72);
+/** The one-time admin password in a frame (exported for its test). */
+export function adminPasswordNotice(password: string, url: string): string {
+  const lines = [
+    'Tessera first start: the built-in administrator was created.',
+    '',
+    `  Sign in at ${url}/login`,
+    '  username: admin',
+    `  password: ${password}`,
+    '',
+    'This password is shown only now. Sign in and choose a new one (you will be asked to).',
+  ];
+  const width = Math.max(...lines.map((l) => l.length));
+  const border = `+${'-'.repeat(width + 2)}+`;
+  return `\n${border}\n${lines.map((l) => `| ${l.padEnd(width)} |`).join('\n')}\n${border}\n\n`;
+}
+
+function announceAdminPassword(password: string, url: string): void {
   // Printed once, on the console only: it is never logged to a file or stored in clear.
-  process.stdout.write(
-    `\n${line}\n  Tessera first start: the built-in administrator was created.\n\n` +
-      `    username: admin\n    password: ${password}\n\n` +
-      `  Sign in and choose a new password (you will be asked to).\n${line}\n\n`,
-  );
+  process.stdout.write(adminPasswordNotice(password, url));
 }

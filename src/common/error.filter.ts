@@ -3,6 +3,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Request, Response } from 'express';
 import { isDatabaseUnavailable } from './database-errors';
 import { AppError, LoginRequiredError, RedirectRequiredError, ValidationError } from './errors';
+import { flash } from './flash';
 import { FormRejection } from './form';
 
 const STATUS_TEXT: Record<number, { title: string; message: string }> = {
@@ -20,8 +21,9 @@ const STATUS_TEXT: Record<number, { title: string; message: string }> = {
 };
 
 /**
- * The one place where failures become responses: typed business errors become pages with their
- * message, form rejections re-render their form with 422, missing sessions redirect to the login
+ * The one place where failures become responses: refusals of a form or of a page's button
+ * re-render that form or page with the message (422 or the rule's status, usually 409), other
+ * typed business errors become pages with their message, missing sessions redirect to the login
  * page, CSRF failures answer 403, and anything unexpected is logged with its stack and shown as a
  * plain 500 page. No stack trace ever reaches a user.
  */
@@ -39,8 +41,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
 
     if (exception instanceof FormRejection) {
-      // 422, or the status of a more specific rejection (a throttled sign-in answers 429).
-      return this.render(req, res, exception.error.status, exception.view, exception.locals);
+      // 422, or the status of a more specific rejection (a throttled sign-in answers 429). A page
+      // of buttons shows the refusal where its flash messages go; a form in its summary.
+      if (exception.page) flash(req, 'error', exception.message);
+      return this.render(req, res, exception.status, exception.view, exception.locals);
     }
     if (exception instanceof LoginRequiredError) {
       const params = new URLSearchParams();

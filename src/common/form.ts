@@ -2,30 +2,53 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { Observable, catchError, throwError } from 'rxjs';
-import { FieldErrors, ValidationError } from './errors';
+import { BusinessRuleError, FieldErrors, ValidationError } from './errors';
 
 const FORM_VIEW = 'tessera:form-view';
 
 export interface FormViewOptions {
   view: string;
   locals?: Record<string, unknown>;
+  /** The view is a page with buttons (not a form of fields): the message goes at its top. */
+  page?: boolean;
 }
 
 /**
  * Marks a POST handler as the submit of a form: when it throws a `ValidationError`, the filter
  * re-renders `view` with status 422, the field errors, an error summary and the typed values
- * (fields whose name mentions a password are never sent back).
+ * (fields whose name mentions a password are never sent back). A business refusal (a
+ * `BusinessRuleError`, e.g. a full licence) re-renders the form the same way with its message
+ * and its status (409). The handler puts what the view needs into `res.locals` before rethrowing
+ * (see `isRefusal`).
  */
 export const FormView = (view: string, locals: Record<string, unknown> = {}) => SetMetadata(FORM_VIEW, { view, locals } satisfies FormViewOptions);
 
-/** A validation error together with the form view to show it in; rendered by the error filter. */
+/**
+ * Marks a POST handler that a button of a page submits (Enable, Remove from an organization,
+ * Delete): when it is refused, the filter shows `view` again (the page the person was on) with
+ * the refusal's message at its top and its status (409 for a business rule, 422 for bad input),
+ * never a bare error page. The handler fills `res.locals` with the page's data before rethrowing.
+ */
+export const RefusalView = (view: string, locals: Record<string, unknown> = {}) => SetMetadata(FORM_VIEW, { view, locals, page: true } satisfies FormViewOptions);
+
+/** Whether an error is a refusal a person can act on (shown on their page, not a bare error page). */
+export function isRefusal(error: unknown): error is ValidationError | BusinessRuleError {
+  return error instanceof ValidationError || error instanceof BusinessRuleError;
+}
+
+/** A refusal together with the view to show it in; rendered by the error filter. */
 export class FormRejection extends Error {
   constructor(
-    readonly error: ValidationError,
+    readonly error: ValidationError | BusinessRuleError,
     readonly view: string,
     readonly locals: Record<string, unknown>,
+    readonly page = false,
   ) {
     super(error.message);
+  }
+
+  get status(): number {
+    return this.error.status;
   }
 }
 
@@ -39,10 +62,13 @@ export class FormViewInterceptor implements NestInterceptor {
     const req = context.switchToHttp().getRequest<Request>();
     return next.handle().pipe(
       catchError((error: unknown) => {
-        if (error instanceof ValidationError) {
-          return throwError(() => new FormRejection(error, options.view, { ...options.locals, ...formLocals(req.body, error.fieldErrors, error.formError) }));
-        }
-        return throwError(() => error);
+        if (!isRefusal(error)) return throwError(() => error);
+        const locals = options.page
+          ? { ...options.locals }
+          : error instanceof ValidationError
+            ? { ...options.locals, ...formLocals(req.body, error.fieldErrors, error.formError) }
+            : { ...options.locals, ...formLocals(req.body, {}, error.message) };
+        return throwError(() => new FormRejection(error, options.view, locals, options.page === true));
       }),
     );
   }

@@ -18,7 +18,13 @@ describe('loadConfig', () => {
       adminPassword: null,
       secureCookies: false,
       imports: { maxBytes: 20 * 1024 * 1024, maxInflatedBytes: 200 * 1024 * 1024, maxRows: 100_000, pollSeconds: 5 },
+      logLevel: 'log',
     });
+  });
+
+  it('reads LOG_LEVEL in any case and names a bad one', () => {
+    expect(loadConfig({ LOG_LEVEL: 'Debug' }).logLevel).toBe('debug');
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of error, warn, log, debug, verbose/);
   });
 
   it('reads the import limits and names a bad one', () => {

@@ -20,7 +20,13 @@ export interface AppConfig {
   secureCookies: boolean;
   /** Limits and worker of the Excel import (SPEC §4 "Import (Excel)"). */
   imports: ImportLimits;
+  /** LOG_LEVEL: the least severe level written to the console (`debug` adds Nest's route mapping). */
+  logLevel: LogLevelName;
 }
+
+/** From most to least severe; a level shows its own messages and every more severe one. */
+export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 export interface ImportLimits {
   /** IMPORT_MAX_BYTES: largest upload accepted (default 20 MiB). */
@@ -143,6 +149,11 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
     pollSeconds: wholeNumber('IMPORT_POLL_SECONDS', 5, 0, 3600),
   };
 
+  const logLevelRaw = (blankToUndefined(env.LOG_LEVEL) ?? 'log').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = publicUrlRaw.replace(/\/+$/, '');
@@ -158,6 +169,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
     adminPassword,
     secureCookies: publicUrl.startsWith('https://'),
     imports: Object.freeze(imports),
+    logLevel: logLevelRaw as LogLevelName,
   });
 }
 

@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, queryText, text } from '../common/form';
+import { FormView, RefusalView, isRefusal, list, parseId, queryText, text } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
 import type { ContactKind } from './contact.entity';
 import { CONTACT_SORTS, ContactSort } from './contact-list';
@@ -50,7 +50,7 @@ export class ContactsController {
       flash(req, 'success', `${KIND_LABELS[kind]} ${created.fullName} created.`);
       res.redirect(303, `/contacts/${created.id}`);
     } catch (error) {
-      if (error instanceof ValidationError) Object.assign(res.locals, formPage(kind, null, await this.contacts.formOptions(actor, null, null)));
+      if (isRefusal(error)) Object.assign(res.locals, formPage(kind, null, await this.contacts.formOptions(actor, null, null)));
       throw error;
     }
   }
@@ -66,7 +66,7 @@ export class ContactsController {
       }
       if (skipped.length) flash(req, 'warning', `Skipped ${skipped.length} contact${skipped.length === 1 ? '' : 's'}:`, skipped);
     } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
+      if (!isRefusal(error)) throw error;
       flash(req, 'error', error.message);
     }
     res.redirect(303, safeListReturn(text(body, 'returnTo')));
@@ -74,8 +74,12 @@ export class ContactsController {
 
   @Get(':id')
   async show(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    const details = await this.contacts.page(actor, parseId(id));
-    res.render('contacts/show', { title: details.contact.fullName, ...details, kindLabel: KIND_LABELS[details.contact.kind] });
+    res.render('contacts/show', await this.pageLocals(actor, parseId(id)));
+  }
+
+  private async pageLocals(actor: Actor, id: number | null) {
+    const details = await this.contacts.page(actor, id);
+    return { title: details.contact.fullName, ...details, kindLabel: KIND_LABELS[details.contact.kind] };
   }
 
   @Get(':id/edit')
@@ -109,7 +113,7 @@ export class ContactsController {
       flash(req, 'success', `${updated.fullName} saved.`);
       res.redirect(303, `/contacts/${updated.id}`);
     } catch (error) {
-      if (error instanceof ValidationError) {
+      if (isRefusal(error)) {
         const { contact, options } = await this.contacts.forEdit(actor, contactId);
         Object.assign(res.locals, formPage(contact.kind, contact, options));
       }
@@ -124,17 +128,34 @@ export class ContactsController {
   }
 
   @Post(':id/delete')
+  @RefusalView('contacts/delete')
   async delete(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
-    const deleted = await this.contacts.delete(actor, parseId(id));
-    flash(req, 'success', `${deleted.fullName} deleted.`);
-    res.redirect(303, '/contacts');
+    try {
+      const deleted = await this.contacts.delete(actor, parseId(id));
+      flash(req, 'success', `${deleted.fullName} deleted.`);
+      res.redirect(303, '/contacts');
+    } catch (error) {
+      // A user was linked meanwhile: the confirmation page again, saying so.
+      if (isRefusal(error)) {
+        const details = await this.contacts.forDelete(actor, parseId(id));
+        Object.assign(res.locals, { title: `Delete ${details.contact.fullName}`, ...details });
+      }
+      throw error;
+    }
   }
 
   @Post(':id/enable-access')
+  @RefusalView('contacts/show')
   async enableAccess(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
-    const user = await this.contacts.enableAccess(actor, parseId(id));
-    flash(req, 'success', `Access enabled: username ${user.username}. Send the login credentials from the user page.`);
-    res.redirect(303, `/users/${user.userId}`);
+    try {
+      const user = await this.contacts.enableAccess(actor, parseId(id));
+      flash(req, 'success', `Access enabled: username ${user.username}. Send the login credentials from the user page.`);
+      res.redirect(303, `/users/${user.userId}`);
+    } catch (error) {
+      // A full licence, no username from the format, a user linked meanwhile: the contact again.
+      if (isRefusal(error)) Object.assign(res.locals, await this.pageLocals(actor, parseId(id)));
+      throw error;
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, parseId, text } from '../common/form';
+import { FormView, RefusalView, isRefusal, parseId, text } from '../common/form';
 import { CredentialsService } from './credentials.service';
 
 /** "Change username/password" of a user (the users list's password send date actions are in UsersController). */
@@ -27,23 +27,30 @@ export class CredentialsController {
       flash(req, 'success', `Username changed to ${user.username}.`);
       res.redirect(303, `/users/${user.id}/credentials`);
     } catch (error) {
-      if (error instanceof ValidationError) Object.assign(res.locals, await this.locals(actor, userId));
+      if (isRefusal(error)) Object.assign(res.locals, await this.locals(actor, userId));
       throw error;
     }
   }
 
   @Post(':id/credentials/email')
   @RequirePermission('send_credentials')
+  @RefusalView('credentials/show')
   async email(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const userId = parseId(id);
     const recipient = text(body, 'recipient') === 'self' ? 'self' : 'user';
-    const sent = await this.credentials.sendNow(actor, userId, recipient);
-    flash(
-      req,
-      'success',
-      `A new password for ${sent.username} is being e-mailed to ${sent.to}. The current password keeps working until the mail server has accepted the message.`,
-    );
-    res.redirect(303, `/users/${userId}/credentials`);
+    try {
+      const sent = await this.credentials.sendNow(actor, userId, recipient);
+      flash(
+        req,
+        'success',
+        `A new password for ${sent.username} is being e-mailed to ${sent.to}. The current password keeps working until the mail server has accepted the message.`,
+      );
+      res.redirect(303, `/users/${userId}/credentials`);
+    } catch (error) {
+      // No e-mail address, an SSO user, a send under way: the page again, saying why.
+      if (isRefusal(error)) Object.assign(res.locals, await this.locals(actor, userId));
+      throw error;
+    }
   }
 
   private async locals(actor: Actor, userId: number | null) {

@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, parseId, text } from '../common/form';
+import { FormView, isRefusal, parseId, text } from '../common/form';
 import { CustomPropertiesService, PropertyInput } from './custom-properties.service';
 
 function propertyId(value: string): number {
@@ -61,7 +61,7 @@ export class CustomPropertiesController {
       flash(req, changed ? 'success' : 'info', changed ? `Custom property ${def.name} saved.` : `Nothing to save: ${def.name} is unchanged.`);
       res.redirect(303, '/custom-properties');
     } catch (error) {
-      if (error instanceof ValidationError) res.locals.property = await this.properties.details(actor, id);
+      if (isRefusal(error)) res.locals.property = await this.properties.details(actor, id);
       throw error;
     }
   }

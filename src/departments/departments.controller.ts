@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, parseId, text } from '../common/form';
+import { FormView, isRefusal, parseId, text } from '../common/form';
 import { DepartmentsService } from './departments.service';
 
 /** Settings → Departments: the names the Department pull-down of the contact form offers. */
@@ -26,7 +26,7 @@ export class DepartmentsController {
       flash(req, 'success', `Department ${created.name} added.`);
       res.redirect(303, '/settings/departments');
     } catch (error) {
-      if (error instanceof ValidationError) res.locals.departments = await this.departments.list(actor);
+      if (isRefusal(error)) res.locals.departments = await this.departments.list(actor);
       throw error;
     }
   }
@@ -45,7 +45,7 @@ export class DepartmentsController {
       flash(req, 'success', `Department ${renamed.name} saved.`);
       res.redirect(303, '/settings/departments');
     } catch (error) {
-      if (error instanceof ValidationError) {
+      if (isRefusal(error)) {
         const department = await this.departments.get(actor, parseId(id));
         Object.assign(res.locals, { title: `Rename ${department.name}`, department });
       }

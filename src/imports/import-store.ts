@@ -1,4 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
+import { AuditSource, createdChanges } from '../audit/audit.service';
 import { toPasswordPolicy } from '../settings/settings.service';
 import { ClientSettings } from '../settings/client-settings.entity';
 import { pathKey } from './cells';
@@ -170,6 +171,53 @@ export async function insertUsers(tx: EntityManager, users: ImportUser[], hashes
     }
   }
   return userIds;
+}
+
+/**
+ * One `user.created` entry per imported user, naming the import, so that each user's own audit
+ * trail starts with where they came from. Written in the import's transaction (committed with
+ * the users, or not at all) with set-based inserts of 5,000 rows, like the users themselves; the
+ * changes are the created fields as Create User records them, never a password or its hash.
+ */
+export async function recordImportedUsers(
+  tx: EntityManager,
+  users: ImportUser[],
+  userIds: number[],
+  reference: ReferenceData,
+  source: AuditSource,
+  job: { id: number; fileName: string },
+): Promise<void> {
+  const names = (items: Iterable<Named>) => new Map([...items].map((i) => [i.id, i.name] as const));
+  const roles = names(reference.roles.values());
+  const organizations = names(reference.organizations.values());
+  const licences = names(reference.licences.values());
+  const profiles = names(reference.profiles.values());
+  const detail = `Imported from ${job.fileName} (import ${job.id}).`;
+  const CHUNK = 5000;
+  for (let start = 0; start < users.length; start += CHUNK) {
+    const rows = users.slice(start, start + CHUNK).map((u, i) => ({
+      id: String(userIds[start + i]),
+      username: u.username,
+      changes: createdChanges({
+        username: u.username,
+        contact: u.fullName,
+        email: u.email,
+        organizations: u.organizationIds.map((id) => organizations.get(id) ?? String(id)),
+        roles: u.roleIds.map((id) => roles.get(id) ?? String(id)).sort((a, b) => a.localeCompare(b)),
+        profile: u.profileId === null ? null : (profiles.get(u.profileId) ?? null),
+        licence: u.licenceId === null ? null : (licences.get(u.licenceId) ?? null),
+        provider: u.provider,
+        externalId: u.externalId,
+        enabled: u.enabled,
+      }),
+    }));
+    await tx.execute(
+      `insert into audit_events (actor_id, actor_name, ip, action, object_type, object_id, object_label, changes, detail)
+       select ?, ?, ?, 'user.created', 'user', x.id, x.username, x.changes, ?
+         from jsonb_to_recordset(?::jsonb) as x(id text, username text, changes jsonb)`,
+      [source.actorId ?? null, source.actorName ? source.actorName.slice(0, 100) : null, source.ip ? source.ip.slice(0, 64) : null, detail, json(rows)],
+    );
+  }
 }
 
 /** Stores the violations of a failed run (replacing any of an earlier attempt). */

@@ -6,7 +6,7 @@ import { AuditService, AuditSource } from '../audit/audit.service';
 import { APP_CONFIG } from '../config/config';
 import type { AppConfig } from '../config/config';
 import { ImportError, ImportUser, keysOf, validateSheet } from './import-rules';
-import { existingKeys, insertUsers, loadReferenceData, storeErrors } from './import-store';
+import { existingKeys, insertUsers, loadReferenceData, recordImportedUsers, storeErrors } from './import-store';
 import { ImportFileError, ParsedSheet, readUpload } from './workbook-reader';
 
 /** How long a claimed job belongs to the instance that claimed it before another may take it over. */
@@ -196,7 +196,8 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
           throw new ImportFileError('The file was read differently the second time; import it again.');
         }
         const reference = await loadReferenceData(tx);
-        await insertUsers(tx, final.users, hashes, reference.mustChangeAtFirstLogin);
+        const userIds = await insertUsers(tx, final.users, hashes, reference.mustChangeAtFirstLogin);
+        await recordImportedUsers(tx, final.users, userIds, reference, source, { id, fileName: label });
         await this.audit.write(
           source,
           {

@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { BusinessRuleError, NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, parseId, text } from '../common/form';
+import { FormView, isRefusal, parseId, text } from '../common/form';
 import { LicencesService } from './licences.service';
 
 function licenceId(value: string): number {
@@ -69,7 +69,7 @@ export class LicencesController {
       );
       res.redirect(303, `/licences/${licence.id}`);
     } catch (error) {
-      if (error instanceof ValidationError) res.locals.licence = await this.licences.details(actor, id);
+      if (isRefusal(error)) res.locals.licence = await this.licences.details(actor, id);
       throw error;
     }
   }

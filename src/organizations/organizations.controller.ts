@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, text, queryText } from '../common/form';
+import { FormView, RefusalView, isRefusal, list, parseId, queryText, text } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
 import { OrganizationsService } from './organizations.service';
 
@@ -33,24 +33,27 @@ export class OrganizationsController {
       flash(req, 'success', `Organization ${created.name} created.`);
       res.redirect(303, `/organizations/${created.id}`);
     } catch (error) {
-      if (error instanceof ValidationError) Object.assign(res.locals, await this.formLocals(actor, null, parentId));
+      if (isRefusal(error)) Object.assign(res.locals, await this.formLocals(actor, null, parentId));
       throw error;
     }
   }
 
   @Get(':id')
   async show(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    const orgId = parseId(id);
+    res.render('organizations/show', await this.pageLocals(actor, parseId(id), query));
+  }
+
+  private async pageLocals(actor: Actor, orgId: number | null, query: Record<string, unknown>) {
     const details = await this.organizations.page(actor, orgId);
     const q = queryText(query.q);
     const members = await this.organizations.members(actor, orgId, { q, after: queryText(query.after) || undefined, size: pageSize(query.size) });
-    res.render('organizations/show', {
+    return {
       title: details.organization.name,
       ...details,
       members: members.rows,
       q,
       pages: pageLinks(`/organizations/${orgId}`, query, 'after', members.next),
-    });
+    };
   }
 
   @Get(':id/edit')
@@ -71,7 +74,7 @@ export class OrganizationsController {
       flash(req, 'success', `Organization ${updated.name} saved.`);
       res.redirect(303, `/organizations/${updated.id}`);
     } catch (error) {
-      if (error instanceof ValidationError) Object.assign(res.locals, await this.formLocals(actor, orgId, null));
+      if (isRefusal(error)) Object.assign(res.locals, await this.formLocals(actor, orgId, null));
       throw error;
     }
   }
@@ -83,10 +86,20 @@ export class OrganizationsController {
   }
 
   @Post(':id/delete')
+  @RefusalView('organizations/delete')
   async delete(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
-    const deleted = await this.organizations.delete(actor, parseId(id));
-    flash(req, 'success', `Organization ${deleted.name} deleted.`);
-    res.redirect(303, deleted.parentId ? `/organizations/${deleted.parentId}` : '/organizations');
+    try {
+      const deleted = await this.organizations.delete(actor, parseId(id));
+      flash(req, 'success', `Organization ${deleted.name} deleted.`);
+      res.redirect(303, deleted.parentId ? `/organizations/${deleted.parentId}` : '/organizations');
+    } catch (error) {
+      // Not empty (any more): the confirmation page again, listing what is inside now.
+      if (isRefusal(error)) {
+        const { organization, blockers } = await this.organizations.contents(actor, parseId(id));
+        Object.assign(res.locals, { title: `Delete ${organization.name}`, organization, blockers });
+      }
+      throw error;
+    }
   }
 
   @Get(':id/members/add')
@@ -116,11 +129,18 @@ export class OrganizationsController {
   }
 
   @Post(':id/members/:userId/delete')
+  @RefusalView('organizations/show')
   async removeMember(@CurrentActor() actor: Actor, @Param('id') id: string, @Param('userId') userId: string, @Req() req: Request, @Res() res: Response) {
     const orgId = parseId(id);
-    const username = await this.organizations.removeMember(actor, orgId, parseId(userId));
-    flash(req, 'success', `${username} is no longer a member.`);
-    res.redirect(303, `/organizations/${orgId}`);
+    try {
+      const username = await this.organizations.removeMember(actor, orgId, parseId(userId));
+      flash(req, 'success', `${username} is no longer a member.`);
+      res.redirect(303, `/organizations/${orgId}`);
+    } catch (error) {
+      // The last membership, or the session's own organization: the organization page again.
+      if (isRefusal(error)) Object.assign(res.locals, await this.pageLocals(actor, orgId, {}));
+      throw error;
+    }
   }
 
   @Post(':id/members/:userId/admin')

@@ -2,7 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
-import { allows, canManageOrganization, canSeeOrganization } from '../access/policy';
+import { allows, canManageOrganization, canSeeOrganization, canSeeUser } from '../access/policy';
 import { AuditService, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { SettingsService } from '../settings/settings.service';
@@ -38,6 +38,8 @@ export interface MemberRow {
   enabled: boolean;
   /** This session may change the membership (not its own, not an Administrator's unless it is one). */
   changeable: boolean;
+  /** This session may open the user's page (the members table links the username to it). */
+  viewable: boolean;
 }
 
 export interface CandidateRow {
@@ -190,7 +192,7 @@ export class OrganizationsService {
     if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
     const org = await this.visible(actor, id);
     const where = allOf([{ sql: 'm.organization_id = ?', params: [org.id] }, ...userListConditions(options.q, options.after)]);
-    const rows: (Omit<MemberRow, 'changeable'> & { administrator: boolean })[] = await this.db.execute(
+    const rows: (Omit<MemberRow, 'changeable' | 'viewable'> & { administrator: boolean })[] = await this.db.execute(
       `select u.id as "userId", u.username, c.full_name as "fullName", c.email, m.is_admin as "isAdmin", u.enabled,
               exists (select 1 from user_roles ar join roles r on r.id = ar.role_id
                        where ar.user_id = u.id and r.built_in_key = 'administrator') as administrator
@@ -204,6 +206,8 @@ export class OrganizationsService {
     const members = rows.map(({ administrator, ...row }) => ({
       ...row,
       changeable: manage && (actor.isAdministrator || (!administrator && row.userId !== actor.userId)),
+      // A member of this organization has a membership in scope: the user page's own rule decides.
+      viewable: canSeeUser(actor, { membershipPaths: [org.path], hasAdministratorRole: administrator }),
     }));
     return page(members, options.size, (r) => r.username.toLowerCase());
   }

@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { BusinessRuleError, NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, parseId, text } from '../common/form';
+import { FormView, isRefusal, parseId, text } from '../common/form';
 import { ProfilesService, START_PAGE_LABELS } from './profiles.service';
 import type { ProfileStartPage } from './user-profile.entity';
 
@@ -86,7 +86,7 @@ export class ProfilesController {
       );
       res.redirect(303, `/profiles/${profile.id}`);
     } catch (error) {
-      if (error instanceof ValidationError) {
+      if (isRefusal(error)) {
         const profile = await this.profiles.details(actor, id);
         res.locals.profile = profile;
         res.locals.startPages = startPageChoices(profile.builtIn ? profile.startPage : text(body, 'startPage'), profile.builtIn);

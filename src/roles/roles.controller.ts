@@ -5,7 +5,7 @@ import { CurrentActor, RequirePermission } from '../access/decorators';
 import { PERMISSIONS, PERMISSION_LABELS } from '../access/permissions';
 import { BusinessRuleError, NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, text } from '../common/form';
+import { FormView, isRefusal, list, parseId, text } from '../common/form';
 import { RolesService } from './roles.service';
 
 /** The permission checkboxes of the role form. `locked`: the Administrator role (all, disabled). */
@@ -77,7 +77,7 @@ export class RolesController {
       flash(req, role.changed ? 'success' : 'info', role.changed ? `Role ${role.name} saved.` : `Nothing to save: role ${role.name} is unchanged.`);
       res.redirect(303, `/roles/${role.id}`);
     } catch (error) {
-      if (error instanceof ValidationError) {
+      if (isRefusal(error)) {
         // The form is shown again: it needs the role as stored and the submitted choices.
         const { role } = await this.roles.details(actor, id);
         res.locals.role = role;

@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
 import { AuditService, diffChanges } from '../audit/audit.service';
 import { FieldErrors, ForbiddenError, ValidationError } from '../common/errors';
-import { UsernameSource, renderUsername, usernameFormatProblem } from '../users/username-format';
+import { UsernameSource, explainUsername, usernameFormatProblem } from '../users/username-format';
 
 export interface InterfaceSettingsInput {
   usernameFormat: string;
@@ -39,6 +39,20 @@ export const PREVIEW_SAMPLES: { label: string; source: UsernameSource }[] = [
     source: { kind: 'organization', fullName: 'Nordwind Logistik GmbH', email: 'info@nordwind.example' },
   },
 ];
+
+/** What the format makes of a sample contact, saying so when a fallback had to be used. */
+function preview(format: string, sample: { label: string; source: UsernameSource }) {
+  const { username, fallback } = explainUsername(format, sample.source);
+  const notes = {
+    name: 'The format gives no letter or digit for this contact, so its name is used instead.',
+    email: 'The format and the name give no letter or digit for this contact, so the part of its e-mail address before @ is used instead.',
+  };
+  return {
+    label: sample.label,
+    username: username || '(none)',
+    note: username === '' ? 'No username can be made for this contact: Enable Access refuses it.' : fallback ? notes[fallback] : null,
+  };
+}
 
 /**
  * Settings → Interface (SPEC §2 "Client settings"): the username format and the default roles,
@@ -94,7 +108,7 @@ export class InterfaceSettingsService {
       roles: roles.map((r) => ({ id: r.id, name: r.name, checked: chosen.has(r.id) })),
       profiles,
       licences,
-      previews: usernameFormatProblem(values.usernameFormat) ? [] : PREVIEW_SAMPLES.map((s) => ({ label: s.label, username: renderUsername(values.usernameFormat, s.source) || '(empty)' })),
+      previews: usernameFormatProblem(values.usernameFormat) ? [] : PREVIEW_SAMPLES.map((s) => preview(values.usernameFormat, s)),
       warnings,
     };
   }

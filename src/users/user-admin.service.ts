@@ -32,6 +32,9 @@ export interface UserCreateInput extends PersonInput {
   password: string;
   passwordConfirmation: string;
   roleIds: string[];
+  /** The picked user profile and licence id (`''`: none); absent → the defaults of Settings → Interface. */
+  profileId?: string;
+  licenceId?: string;
   body: unknown;
 }
 
@@ -400,14 +403,49 @@ export class UserAdminService {
   async createForm(actor: Actor, organizationId: number) {
     const organization = await this.creatableIn(actor, organizationId);
     const defaults: { role_id: number }[] = await this.em.execute('select role_id from client_settings_default_roles where settings_id = 1');
-    return { organization, values: {}, ...(await this.choices(actor, defaults.map((d) => d.role_id), new Map(), null)), ...(await this.passwordHint()) };
+    const [settings]: { default_profile_id: number | null; default_licence_id: number | null }[] = await this.em.execute(
+      'select default_profile_id, default_licence_id from client_settings where id = 1',
+    );
+    // The defaults of Settings → Interface are preselected; the person may pick others.
+    const values = { organizationId: organization.id, profileId: settings.default_profile_id ?? '', licenceId: settings.default_licence_id ?? '' };
+    return {
+      organization,
+      values,
+      ...(await this.createChoices(actor)),
+      ...(await this.choices(actor, defaults.map((d) => d.role_id), new Map(), null)),
+      ...(await this.passwordHint()),
+    };
   }
 
   /** The Create User form again after a refusal, with the submitted choices. */
   async createFormAgain(actor: Actor, organizationId: number, body: unknown, roleIds: string[]) {
     const organization = await this.creatableIn(actor, organizationId);
     const defs = await this.properties.definitions();
-    return { organization, ...(await this.choices(actor, roleIds.map(Number), this.properties.submittedValues(defs, body), null)), ...(await this.passwordHint()) };
+    return {
+      organization,
+      ...(await this.createChoices(actor)),
+      ...(await this.choices(actor, roleIds.map(Number), this.properties.submittedValues(defs, body), null)),
+      ...(await this.passwordHint()),
+    };
+  }
+
+  /** The organizations (in scope, as a tree) and licences with their usage that Create User offers. */
+  private async createChoices(actor: Actor) {
+    const scope = this.access.organizationsInScopeCondition(actor, 'o');
+    const organizations: { id: number; name: string; depth: number }[] = await this.em.execute(
+      `select o.id, o.name, o.depth from organizations o where ${scope.sql} order by o.path`,
+      scope.params,
+    );
+    const minDepth = Math.min(...organizations.map((o) => o.depth));
+    const licences: { id: number; name: string; seats: number | null; used: number }[] = await this.em.execute(
+      `select l.id, l.name, l.seats, (select count(*)::int from users x where x.licence_id = l.id and x.enabled) as used
+         from licence_types l order by lower(l.name)`,
+    );
+    return {
+      // Indented by depth, so that the pull-down reads as the tree.
+      organizationChoices: organizations.map((o) => ({ id: o.id, label: `${'\u00a0\u00a0'.repeat(o.depth - minDepth)}${o.name}` })),
+      licenceChoices: licences.map((l) => ({ id: l.id, label: `${l.name} — ${usageText(l.used, l.seats)}` })),
+    };
   }
 
   /**
@@ -450,6 +488,8 @@ export class UserAdminService {
       const [other]: { username: string }[] = await this.em.execute('select username from users where lower(email) = lower(?)', [person.email]);
       if (other) errors.email = `The e-mail address ${person.email} is already used by the user ${other.username}.`;
     }
+    const profileId = input.profileId === undefined ? undefined : await this.parseProfile(this.em, input.profileId, errors);
+    const licenceId = input.licenceId === undefined ? undefined : await this.parseLicence(input.licenceId, errors);
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
 
     const passwordHash = await hashPassword(input.password);
@@ -463,7 +503,7 @@ export class UserAdminService {
         );
         const user = await this.provisioning.provision(
           actor,
-          { contactId: contact.id, organizationId: organization.id, username, passwordHash, mustChangePassword: settings.mustChangeAtFirstLogin, roleIds },
+          { contactId: contact.id, organizationId: organization.id, username, passwordHash, mustChangePassword: settings.mustChangeAtFirstLogin, roleIds, profileId, licenceId },
           tx,
         );
         await this.properties.setValues(tx, user.id, parsed.values);
@@ -477,7 +517,10 @@ export class UserAdminService {
         return user;
       });
     } catch (error) {
-      if (error instanceof LicenceFullError) throw ValidationError.form(`${error.message} Free a seat or change the default licence before creating users.`);
+      if (error instanceof LicenceFullError) {
+        if (licenceId !== undefined) throw ValidationError.single('licenceId', `${error.message} Choose another licence or free a seat.`);
+        throw ValidationError.form(`${error.message} Free a seat or change the default licence before creating users.`);
+      }
       throw uniqueViolation(error, UNIQUE_USER) ?? error;
     }
   }
@@ -513,6 +556,17 @@ export class UserAdminService {
     const found = id ? await em.execute('select 1 from user_profiles where id = ?', [id]) : [];
     if (found.length === 0) {
       errors.profileId = 'Choose a user profile from the list.';
+      return null;
+    }
+    return id;
+  }
+
+  private async parseLicence(value: string, errors: FieldErrors): Promise<number | null> {
+    if (value === '') return null;
+    const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : 0;
+    const found = id ? await this.em.execute('select 1 from licence_types where id = ?', [id]) : [];
+    if (found.length === 0) {
+      errors.licenceId = 'Choose a licence from the list.';
       return null;
     }
     return id;

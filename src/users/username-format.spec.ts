@@ -1,4 +1,4 @@
-import { cleanUsername, nextFreeUsername, renderUsername, usernameFormatProblem, usernameProblem, withSuffix } from './username-format';
+import { cleanUsername, explainUsername, nextFreeUsername, renderUsername, usernameFormatProblem, usernameProblem, withSuffix } from './username-format';
 
 const john = { kind: 'person' as const, firstName: 'John', lastName: 'Smith', fullName: 'John Smith', email: 'John.Smith@Example.org' };
 
@@ -44,6 +44,14 @@ describe('username format', () => {
     expect(renderUsername('{f}{lastname}', { kind: 'person', fullName: '李小龍' })).toBe('');
   });
 
+  it('falls back when the format leaves only punctuation (an organization contact has no first or last name)', () => {
+    const supplier = { kind: 'organization' as const, fullName: 'Nordwind Logistik GmbH', email: 'info@nordwind.example' };
+    expect(explainUsername('{firstname}.{lastname}', supplier)).toEqual({ username: 'nordwindlogistikgmbh', fallback: 'name' });
+    expect(explainUsername('{f}-{l}', { kind: 'organization', fullName: '株式会社', email: 'sales@kk.example' })).toEqual({ username: 'sales', fallback: 'email' });
+    expect(explainUsername('{firstname}.{lastname}', { kind: 'person', fullName: '…', email: '.-@x.example' })).toEqual({ username: '', fallback: null });
+    expect(explainUsername('{firstname}.{lastname}', john)).toEqual({ username: 'john.smith', fallback: null });
+  });
+
   it('appends the lowest free number on collision', () => {
     expect(nextFreeUsername('jsmith', [])).toBe('jsmith');
     expect(nextFreeUsername('jsmith', ['jsmith'])).toBe('jsmith2');
@@ -72,5 +80,7 @@ describe('username format', () => {
     expect(usernameProblem('j smith')).toMatch(/only letters/);
     expect(usernameProblem('zoë')).toMatch(/only letters/);
     expect(usernameProblem('a'.repeat(101))).toMatch(/at most 100/);
+    for (const junk of ['.', '..', '-', '_', '@', '.-_@']) expect(usernameProblem(junk)).toBe('A username must contain at least one letter or digit.');
+    expect(usernameProblem('_7')).toBeNull();
   });
 });

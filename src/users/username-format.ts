@@ -56,7 +56,13 @@ export function usernameProblem(username: string): string | null {
   if (username.trim() === '') return 'Enter a username.';
   if (username.length > USERNAME_MAX_LENGTH) return `A username has at most ${USERNAME_MAX_LENGTH} characters.`;
   if (!/^[A-Za-z0-9._@-]+$/.test(username)) return 'A username may contain only letters a–z, digits and . _ @ - (no spaces or accents).';
+  if (!hasLetterOrDigit(username)) return 'A username must contain at least one letter or digit.';
   return null;
+}
+
+/** The rule every username follows, typed or made: `.`, `..` or `-` alone name nobody. */
+export function hasLetterOrDigit(username: string): boolean {
+  return /[A-Za-z0-9]/.test(username);
 }
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
@@ -78,13 +84,22 @@ function initial(value: string | null | undefined): string {
   return clean.slice(0, 1);
 }
 
+/** A made username and where it came from when the format itself gave none. */
+export interface RenderedUsername {
+  /** `''` when neither the format, the name nor the e-mail gives a letter or digit. */
+  username: string;
+  /** `name` or `email` when the format gave no letter or digit and this was used instead. */
+  fallback: 'name' | 'email' | null;
+}
+
 /**
- * The username a format gives for a contact, before any collision suffix; may be `''` when the
- * contact lacks what the format uses. Organization contacts have no first or last name: those
- * placeholders are empty for them and `{name}` is their name. When the format yields nothing,
- * the contact's full name and then the local part of its e-mail address are used instead.
+ * The username a format gives for a contact, before any collision suffix, and whether a
+ * fallback was needed. Organization contacts have no first or last name: those placeholders are
+ * empty for them (so `{firstname}.{lastname}` leaves only `.`) and `{name}` is their name. When
+ * the format yields no letter or digit, the contact's name and then the local part of its e-mail
+ * address are used instead; `''` when none of them has one.
  */
-export function renderUsername(format: string, source: UsernameSource): string {
+export function explainUsername(format: string, source: UsernameSource): RenderedUsername {
   const email = (source.email ?? '').trim();
   const person = source.kind === 'person';
   const values: Record<string, string> = {
@@ -96,9 +111,21 @@ export function renderUsername(format: string, source: UsernameSource): string {
     '{emaillocal}': email.includes('@') ? email.slice(0, email.lastIndexOf('@')) : email,
     '{name}': source.fullName ?? '',
   };
-  const rendered = cleanUsername(format.replace(PLACEHOLDER, (p) => values[p] ?? ''));
-  const result = rendered || cleanUsername(source.fullName ?? '') || cleanUsername(values['{emaillocal}']);
-  return result.slice(0, USERNAME_MAX_LENGTH);
+  const candidates: [string, RenderedUsername['fallback']][] = [
+    [format.replace(PLACEHOLDER, (p) => values[p] ?? ''), null],
+    [source.fullName ?? '', 'name'],
+    [values['{emaillocal}'], 'email'],
+  ];
+  for (const [raw, fallback] of candidates) {
+    const username = cleanUsername(raw).slice(0, USERNAME_MAX_LENGTH);
+    if (hasLetterOrDigit(username)) return { username, fallback };
+  }
+  return { username: '', fallback: null };
+}
+
+/** The username a format gives for a contact (see `explainUsername`); may be `''`. */
+export function renderUsername(format: string, source: UsernameSource): string {
+  return explainUsername(format, source).username;
 }
 
 /** `base` with collision number `n` (1 = the base itself), shortened to fit the column. */

@@ -5,7 +5,7 @@ import { CurrentActor, RequirePermission } from '../access/decorators';
 import { allows } from '../access/policy';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, list, parseId, queryText, raw, text } from '../common/form';
+import { FormView, RefusalView, isRefusal, list, parseId, queryText, raw, text } from '../common/form';
 import { pageLinks, pageSize } from '../common/pagination';
 import { CredentialsService } from '../credentials/credentials.service';
 import { BulkAction, BulkActionRunner } from './bulk-actions';
@@ -276,7 +276,7 @@ export class UsersController {
       if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
       res.redirect(303, back);
     } catch (error) {
-      if (error instanceof ValidationError) {
+      if (isRefusal(error)) {
         const path = new URL(back, 'http://tessera.invalid');
         const ticked = list(body, 'ids').map(parseId).filter((id): id is number => id !== null);
         Object.assign(res.locals, await this.listLocals(actor, Object.fromEntries(path.searchParams), back, { ids: ticked, sendAt: sendAt ?? '' }));
@@ -306,12 +306,15 @@ export class UsersController {
         password: raw(body, 'password'),
         passwordConfirmation: raw(body, 'passwordConfirmation'),
         roleIds: list(body, 'roleIds'),
+        // Left out of a form that does not offer them: the defaults of Settings → Interface.
+        profileId: body.profileId === undefined ? undefined : text(body, 'profileId'),
+        licenceId: body.licenceId === undefined ? undefined : text(body, 'licenceId'),
         body,
       });
       flash(req, 'success', `User ${user.username} created.`);
       res.redirect(303, `/users/${user.id}`);
     } catch (error) {
-      if (error instanceof ValidationError) Object.assign(res.locals, await this.admin.createFormAgain(actor, organizationId, body, list(body, 'roleIds')));
+      if (isRefusal(error)) Object.assign(res.locals, await this.admin.createFormAgain(actor, organizationId, body, list(body, 'roleIds')));
       throw error;
     }
   }
@@ -320,8 +323,18 @@ export class UsersController {
 
   @Get(':id')
   async show(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const details = await this.admin.details(actor, userId(idParam));
-    res.render('users/show', { title: `User ${details.user.username}`, ...details });
+    res.render('users/show', await this.pageLocals(actor, userId(idParam)));
+  }
+
+  private async pageLocals(actor: Actor, id: number) {
+    const details = await this.admin.details(actor, id);
+    return { title: `User ${details.user.username}`, ...details };
+  }
+
+  /** A button of the user page was refused (a full licence): the page again, with the message. */
+  private async refusedOnPage(actor: Actor, id: number, res: Response, error: unknown): Promise<never> {
+    if (isRefusal(error)) Object.assign(res.locals, await this.pageLocals(actor, id));
+    throw error;
   }
 
   @Get(':id/edit')
@@ -339,17 +352,22 @@ export class UsersController {
       flash(req, result.changed ? 'success' : 'info', result.changed ? `User ${result.username} saved.` : `Nothing to save: user ${result.username} is unchanged.`);
       res.redirect(303, `/users/${id}`);
     } catch (error) {
-      if (error instanceof ValidationError) Object.assign(res.locals, await this.admin.editFormAgain(actor, id, body, list(body, 'roleIds')));
+      if (isRefusal(error)) Object.assign(res.locals, await this.admin.editFormAgain(actor, id, body, list(body, 'roleIds')));
       throw error;
     }
   }
 
   @Post(':id/enable')
+  @RefusalView('users/show')
   async enable(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
     const id = userId(idParam);
-    const r = await this.admin.setEnabled(actor, id, true);
-    flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} enabled.` : `User ${r.username} is already enabled.`);
-    res.redirect(303, `/users/${id}`);
+    try {
+      const r = await this.admin.setEnabled(actor, id, true);
+      flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} enabled.` : `User ${r.username} is already enabled.`);
+      res.redirect(303, `/users/${id}`);
+    } catch (error) {
+      await this.refusedOnPage(actor, id, res, error);
+    }
   }
 
   @Post(':id/disable')
@@ -369,14 +387,19 @@ export class UsersController {
   }
 
   @Post(':id/licence')
+  @RefusalView('users/show')
   async licence(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const id = userId(idParam);
-    const value = text(body, 'licenceId');
-    const licenceId = value === '' ? null : parseId(value);
-    if (licenceId === null && value !== '') throw ValidationError.single('licenceId', 'Choose a licence from the list.');
-    const r = await this.admin.setLicence(actor, id, licenceId);
-    flash(req, r.changed ? 'success' : 'info', r.changed ? `Licence of ${r.username} set to ${r.licence ?? 'none'}.` : `Licence of ${r.username} unchanged.`);
-    res.redirect(303, `/users/${id}`);
+    try {
+      const value = text(body, 'licenceId');
+      const licenceId = value === '' ? null : parseId(value);
+      if (licenceId === null && value !== '') throw ValidationError.single('licenceId', 'Choose a licence from the list.');
+      const r = await this.admin.setLicence(actor, id, licenceId);
+      flash(req, r.changed ? 'success' : 'info', r.changed ? `Licence of ${r.username} set to ${r.licence ?? 'none'}.` : `Licence of ${r.username} unchanged.`);
+      res.redirect(303, `/users/${id}`);
+    } catch (error) {
+      await this.refusedOnPage(actor, id, res, error);
+    }
   }
 
   @Post(':id/end-sessions')

@@ -3,6 +3,7 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { formIn, openForm } from '../support/forms';
+import { dataTable } from '../support/html';
 import { Agent, csrfFrom, login } from '../support/http';
 import { HEADERS, rawWorkbook, Row, sheetXml, userRow, workbook, zipBomb } from '../support/imports-files';
 import { createDepartment, createProperty, download, IMPORT_FILE_LABEL, importErrors, openWorkbook, importFile, passwordWorks, uploadFile, userDataFingerprint } from '../support/imports-factories';
@@ -248,6 +249,28 @@ describe('Excel import of users', () => {
       expect(secrets).toEqual([]);
       const [stored] = await t.sql<{ file_data: Buffer | null }>('select file_data from import_jobs where id = $1', [job.id]);
       expect(stored.file_data).toBeNull();
+    });
+
+    it("starts every imported user's own audit trail with their creation by the import", async () => {
+      const [job] = await t.sql<{ id: number }>(`select id from import_jobs where file_name = 'staff.xlsx' and status = 'succeeded'`);
+      const [imp3] = await t.sql<{ id: number }>(`select id from users where username = 'imp3'`);
+      const page = await admin.get(`/users/${imp3.id}`);
+      expect(page.status).toBe(200);
+      const trail = dataTable(/<section aria-labelledby="trail">([\s\S]*?)<\/section>/.exec(page.text)![1]);
+      expect(trail.rows).toHaveLength(1);
+      const [, who, what, changes] = trail.rows[0];
+      expect(who).toBe('admin');
+      expect(what).toBe(`user.created (Imported from staff.xlsx (import ${job.id}).)`);
+      expect(changes).toContain('username: — → imp3');
+      expect(changes).toContain('organizations: — → A1, B');
+      expect(changes).toContain('roles: — → Member');
+      // One entry per created user, all in the import's transaction, none with a secret.
+      const [counts] = await t.sql<{ entries: number; users: number }>(
+        `select (select count(*)::int from audit_events where action = 'user.created' and detail = $1) as entries,
+                (select count(*)::int from users where username like 'imp%' or username like 'sso%') as users`,
+        [`Imported from staff.xlsx (import ${job.id}).`],
+      );
+      expect(counts).toEqual({ entries: 250, users: 250 });
     });
 
     it('refuses the same file again: every row is already registered, nothing changes', async () => {

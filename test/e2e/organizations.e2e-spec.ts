@@ -1,6 +1,7 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { dataTable } from '../support/html';
 import { Agent, csrfToken, login } from '../support/http';
 import { loginTo } from '../support/sessions';
 
@@ -138,11 +139,30 @@ describe('organizations', () => {
     const agent = await loginTo(t, 'unitadmin', 'Secret-pass-1', unit);
     const page = await agent.get(`/organizations/${unit.id}`);
     expect(page.status).toBe(200);
-    const rowOf = (username: string) => new RegExp(`<tr>\\s*<td>${username}</td>[\\s\\S]*?</tr>`).exec(page.text)?.[0] ?? '';
+    const rowOf = (username: string) => new RegExp(`<tr>\\s*<td>(?:<a [^>]*>)?${username}(?:</a>)?</td>[\\s\\S]*?</tr>`).exec(page.text)?.[0] ?? '';
     expect(rowOf('unitadmin')).not.toContain('<form');
     expect(rowOf('unitadmin')).toContain('you');
     expect(rowOf('unitboss')).not.toContain('<form');
     expect(rowOf('unitmember')).toContain('members/');
+  });
+
+  it('links every member to their user page, for an Administrator and for an organization administrator', async () => {
+    const crew = await createOrganization(t, 'Crew');
+    const deck = await createOrganization(t, 'Deck', crew);
+    const sailor = await createUser(t, { username: 'sailor', fullName: 'Sam Sailor', memberships: [{ org: deck }] });
+    await createUser(t, { username: 'bosun', roles: ['user_manager'], memberships: [{ org: crew, isAdmin: true }] });
+    const bosun = await loginTo(t, 'bosun', 'Secret-pass-1', crew);
+    for (const agent of [admin, bosun]) {
+      const page = await agent.get(`/organizations/${deck.id}`);
+      expect(page.status).toBe(200);
+      const members = dataTable(/<section aria-labelledby="members">([\s\S]*?)<\/section>/.exec(page.text)![1]);
+      const row = members.rawRows.find((r) => r.includes('sailor'))!;
+      const href = /<td><a href="([^"]+)">sailor<\/a><\/td>/.exec(row)?.[1];
+      expect(href).toBe(`/users/${sailor.id}`);
+      const userPage = await agent.get(href!);
+      expect(userPage.status).toBe(200);
+      expect(userPage.text).toContain('Sam Sailor');
+    }
   });
 
   it('shows in the users list only the organizations inside the session scope', async () => {
