@@ -11,7 +11,7 @@ import { createOrganization, createUser, globalOrganization } from '../support/f
 /**
  * The Wyn source document ("Users"), step by step, in Debian's Chromium with JavaScript off: an
  * Administrator defines the three custom properties of the document (Gender: one of allowed
- * values; Project Code: free text; Skill: several of allowed values), creates a user with roles,
+ * values; Project Code: free text; Skill: several of allowed values), picks an organization in the users list's tree panel and creates a user there with roles,
  * a department and every kind of property, downloads "Export Template" (read with exceljs), imports
  * Alice and Robin with mistakes, reads the failure on its detail page, imports the fixed file,
  * exports the users list (a multi-valued property one value per line in its cell), saves the Edit
@@ -51,6 +51,7 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
     // The import worker runs right after each upload; no background polling.
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
     await createUser(t, { username: 'boss', fullName: 'Bea Boss', roles: ['administrator'], profile: 'administrator', memberships: [{ org: await globalOrganization(t) }] });
+    await createOrganization(t, 'Analytics');
     await createDepartment(t, 'Research');
     await createDepartment(t, 'Sales');
     baseUrl = await t.listen();
@@ -93,8 +94,12 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
   it('creates a user with roles, a department and every kind of custom property', async () => {
     await page.getByRole('link', { name: 'Users', exact: true }).first().click();
     await helpers.waitForPath('/users');
+    // "Select the organization from the left panel … and click the Create User button."
+    await page.getByRole('navigation', { name: 'Organizations' }).getByRole('link', { name: 'Analytics', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/users' && url.searchParams.has('org'));
     await page.getByRole('link', { name: 'Create User' }).click();
     await helpers.waitForPath('/users/new');
+    expect(await page.locator('main').innerText()).toContain('The new user and their contact belong to Analytics.');
     await helpers.field('Username').fill('wendy');
     await helpers.field('First name').fill('Wendy');
     await helpers.field('Last name').fill('Wu');
@@ -118,6 +123,7 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
     expect(roles).toContain('Member');
     expect(roles).toContain('User manager');
     expect(await page.locator('dl.details').first().innerText()).toContain('Research');
+    expect(await page.getByRole('region', { name: 'Organizations' }).innerText()).toContain('Analytics');
     const props = await shownProperties();
     expect(props).toMatch(/Gender\s+Female/);
     expect(props).toMatch(/Project Code\s+PRJ-042/);
