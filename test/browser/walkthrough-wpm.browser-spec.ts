@@ -142,6 +142,11 @@ describe('WPM walk-through: manually creating users (JavaScript off)', () => {
     expect(toMe).toHaveLength(1);
     expect(toMe[0].text).toContain('This copy was sent to boss');
     mailedPassword = credentialsIn(toMe[0]).password;
+    // The page lists both messages in a table of its own, named by its heading.
+    await page.reload();
+    const recent = page.getByRole('table', { name: 'Recent credential e-mails' });
+    expect(await recent.locator('tbody tr').count()).toBe(2);
+    expect(await recent.locator('tbody').innerText()).toMatch(/boss@example\.test\s+sent/);
     expect(credentialsIn(toMe[0]).username).toBe('maria.jansen');
     // The second mail replaced the first password.
     expect(mailedPassword).not.toBe(credentialsIn(toUser[0]).password);
