@@ -173,14 +173,9 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await helpers.waitForPath(/^\/imports\/\d+$/);
     const jobPath = new URL(page.url()).pathname;
-    // The job page refreshes itself with <meta http-equiv="refresh">; reloading here too keeps
-    // the wait bounded whether or not that refresh has fired.
-    const deadline = Date.now() + JOB_DEADLINE_MS;
-    while ((await page.locator('#import-result').count()) === 0) {
-      if (Date.now() > deadline) throw new Error(`The import at ${jobPath} did not finish within ${JOB_DEADLINE_MS} ms: ${await page.locator('main').innerText()}`);
-      await page.waitForTimeout(500);
-      await page.goto(`${baseUrl}${jobPath}`);
-    }
+    // While the job runs, its page reloads itself every 2 seconds (<meta http-equiv="refresh">,
+    // no JavaScript); the locator waits across those reloads until the result is there.
+    await page.locator('#import-result').waitFor({ timeout: JOB_DEADLINE_MS });
     return jobPath;
   }
 
