@@ -2,11 +2,22 @@ import request from 'supertest';
 import { createTestApp, TestApp } from '../support/app';
 import { createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
-import { login, postForm, submitLogin } from '../support/http';
+import { openForm } from '../support/forms';
+import { Agent, login, submitLogin } from '../support/http';
 
 /** Every audit row as text, to search for secrets. */
 async function auditText(t: TestApp): Promise<string[]> {
   return (await t.sql<{ row: string }>('select row_to_json(a)::text as row from audit_events a')).map((r) => r.row);
+}
+
+/** The person types into the Change password form of their account page and presses its button. */
+async function changePassword(agent: Agent, fields: { currentPassword: string; newPassword: string; confirmPassword: string }) {
+  const form = await openForm(agent, '/account', 'Change password');
+  return form
+    .fill('Current password', fields.currentPassword)
+    .fill('New password', fields.newPassword)
+    .fill('Repeat the new password', fields.confirmPassword)
+    .submit('Change password');
 }
 
 describe('own account and password (SPEC §4 Accounts)', () => {
@@ -47,13 +58,13 @@ describe('own account and password (SPEC §4 Accounts)', () => {
       expect(account.text).toContain('action="/account/password"');
 
       // A refused change keeps the obligation.
-      const refused = await postForm(agent, '/account/password', { currentPassword: generated!, newPassword: 'short1', confirmPassword: 'short1' });
+      const refused = await changePassword(agent, { currentPassword: generated!, newPassword: 'short1', confirmPassword: 'short1' });
       expect(refused.status).toBe(422);
       expect(refused.text).toContain('You must choose a new password before you continue.');
       expect(refused.text).not.toContain(generated!);
       expect((await agent.get('/')).headers.location).toBe('/account');
 
-      const changed = await postForm(agent, '/account/password', {
+      const changed = await changePassword(agent, {
         currentPassword: generated!,
         newPassword: 'Admin-chosen-7',
         confirmPassword: 'Admin-chosen-7',
@@ -102,7 +113,7 @@ describe('own account and password (SPEC §4 Accounts)', () => {
       const agent = await login(t.http, 'paula', password);
       const before = await databaseFingerprint(t);
       const hashBefore = (await userRow('paula')).password_hash;
-      const res = await postForm(agent, '/account/password', {
+      const res = await changePassword(agent, {
         currentPassword: 'Not-Paulas-pass-4',
         newPassword: 'Paula-next-pass-5',
         confirmPassword: 'Paula-next-pass-5',
@@ -126,7 +137,7 @@ describe('own account and password (SPEC §4 Accounts)', () => {
     ])('refuses the new password %s with the policy message', async (newPassword, message) => {
       const agent = await login(t.http, 'paula', password);
       const before = await databaseFingerprint(t);
-      const res = await postForm(agent, '/account/password', { currentPassword: password, newPassword, confirmPassword: newPassword });
+      const res = await changePassword(agent, { currentPassword: password, newPassword, confirmPassword: newPassword });
       expect(res.status).toBe(422);
       expect(res.text).toContain(`id="error-newPassword">${message}<`);
       expect(res.text).not.toContain(newPassword);
@@ -137,7 +148,7 @@ describe('own account and password (SPEC §4 Accounts)', () => {
     it('refuses a confirmation that does not match', async () => {
       const agent = await login(t.http, 'paula', password);
       const before = await databaseFingerprint(t);
-      const res = await postForm(agent, '/account/password', {
+      const res = await changePassword(agent, {
         currentPassword: password,
         newPassword: 'Paula-next-pass-6',
         confirmPassword: 'Paula-next-pass-7',
@@ -151,12 +162,12 @@ describe('own account and password (SPEC §4 Accounts)', () => {
     it('refuses empty fields and a new password equal to the current one', async () => {
       const agent = await login(t.http, 'paula', password);
       const before = await databaseFingerprint(t);
-      const empty = await postForm(agent, '/account/password', { currentPassword: '', newPassword: '', confirmPassword: '' });
+      const empty = await changePassword(agent, { currentPassword: '', newPassword: '', confirmPassword: '' });
       expect(empty.status).toBe(422);
       expect(empty.text).toContain('id="error-currentPassword">Enter your current password.<');
       expect(empty.text).toContain('id="error-newPassword">Enter a new password.<');
 
-      const same = await postForm(agent, '/account/password', { currentPassword: password, newPassword: password, confirmPassword: password });
+      const same = await changePassword(agent, { currentPassword: password, newPassword: password, confirmPassword: password });
       expect(same.status).toBe(422);
       expect(same.text).toContain('id="error-newPassword">Choose a password different from your current one.<');
       expect(same.text).not.toContain(password);
@@ -170,7 +181,7 @@ describe('own account and password (SPEC §4 Accounts)', () => {
       const agent = await login(t.http, 'paula', password);
       const versionBefore = (await userRow('paula')).session_version;
 
-      const res = await postForm(agent, '/account/password', { currentPassword: password, newPassword, confirmPassword: newPassword });
+      const res = await changePassword(agent, { currentPassword: password, newPassword, confirmPassword: newPassword });
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/account');
 

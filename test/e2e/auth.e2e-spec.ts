@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createUser } from '../support/factories';
-import { csrfFrom, sessionIdFrom, submitLogin } from '../support/http';
+import { formOf } from '../support/forms';
+import { sessionIdFrom, submitLogin } from '../support/http';
 
 const GENERIC = 'The username or password is incorrect.';
 
@@ -71,7 +72,7 @@ describe('sign-in (SPEC §2 Users, §4 Accounts)', () => {
       // The anonymous session (it holds the CSRF secret) is stored server-side.
       expect(await t.sql('select sid from session where sid = $1', [anonymousSid])).toHaveLength(1);
 
-      const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(loginPage.text), username: 'admin', password: ADMIN_PASSWORD });
+      const res = await formOf(agent, loginPage.text, 'Sign in', '/login').fill('Username', 'admin').fill('Password', ADMIN_PASSWORD).submit('Sign in');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/');
       const signedInSid = sessionIdFrom(res.headers['set-cookie']);
@@ -97,7 +98,8 @@ describe('sign-in (SPEC §2 Users, §4 Accounts)', () => {
       const agent = request.agent(t.http);
       const page = await agent.get('/login?next=%2Faudit%3Fq%3Dx');
       expect(page.text).toContain('name="next" value="/audit?q&#x3D;x"');
-      const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), username: 'admin', password: ADMIN_PASSWORD, next: '/audit?q=x' });
+      // The page carries `next` in its form.
+      const res = await formOf(agent, page.text, 'Sign in', '/login?next=%2Faudit%3Fq%3Dx').fill('Username', 'admin').fill('Password', ADMIN_PASSWORD).submit('Sign in');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/audit?q=x');
       expect((await agent.get(res.headers.location)).status).toBe(200);

@@ -1,9 +1,9 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { formIn, openForm, RenderedForm } from '../support/forms';
 import { textOf } from '../support/html';
 import { Agent, login } from '../support/http';
-import { formFields, submitForm } from '../support/page-form';
 import { createLicence, setLicence } from '../support/users-factories';
 
 /**
@@ -42,21 +42,28 @@ describe('Create User: organization, profile and licence', () => {
     return textOf(/<option [^>]*selected[^>]*>([\s\S]*?)<\/option>/.exec(select)?.[1] ?? '');
   };
   const person = { Username: 'pick.me', 'First name': 'Pick', 'Last name': 'Me', 'E-mail': 'pick.me@example.org', Password: 'Good-pass-1', 'Password (again)': 'Good-pass-1' };
+  /** The Create User form opened from A, with the person's fields typed in. */
+  const typedIn = async (typed: Record<string, string>): Promise<RenderedForm> => {
+    const createUser = await openForm(admin, `/users/new?org=${A.id}`, 'Create User');
+    for (const [label, value] of Object.entries(typed)) createUser.fill(label, value);
+    return createUser;
+  };
 
   it('preselects the organization it was opened from and the default profile and licence', async () => {
     const html = await form();
     expect(selectedText(html, 'field-organizationId')).toBe('Works');
     expect(selectedText(html, 'field-profileId')).toBe('Self-service');
     expect(selectedText(html, 'field-licenceId')).toBe('Partner — 1 of 1 seat used');
-    const fields = new Map(formFields(html, 'Create User').fields);
+    const fields = new Map(formIn(html, 'Create User').entries('Create User'));
     expect(fields.get('organizationId')).toBe(String(A.id));
   });
 
   it('creates the user in the picked organization with the picked profile and licence', async () => {
-    const res = await submitForm(admin, await form(), 'Create User', {
-      fill: person,
-      select: { Organization: 'Works North', 'User profile': 'Administrator', Licence: 'Standard — 1 used (unlimited)' },
-    });
+    const res = await (await typedIn(person))
+      .select('Organization', 'Works North')
+      .select('User profile', 'Administrator')
+      .select('Licence', 'Standard — 1 used (unlimited)')
+      .submit('Create User');
     expect(res.status).toBe(303);
     const [user] = await t.sql<{ org: number; home: number; profile: string; licence: string }>(
       `select (select organization_id from memberships m where m.user_id = u.id) as org, c.organization_id as home,
@@ -68,7 +75,7 @@ describe('Create User: organization, profile and licence', () => {
 
   it('keeps the full default licence as a field error with everything typed, when the person leaves it', async () => {
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, await form(), 'Create User', { fill: { ...person, Username: 'left.default', 'E-mail': 'left@example.org' } });
+    const res = await (await typedIn({ ...person, Username: 'left.default', 'E-mail': 'left@example.org' })).submit('Create User');
     expect(res.status).toBe(422);
     expect(textOf(/<p class="field-error" id="error-licenceId">([\s\S]*?)<\/p>/.exec(res.text)?.[1] ?? '')).toBe(
       'Licence "Partner" is full: 1 of 1 seat used. Choose another licence or free a seat.',

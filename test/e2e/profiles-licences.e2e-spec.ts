@@ -3,6 +3,7 @@ import request from 'supertest';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { formOf, openForm, RenderedForm } from '../support/forms';
 import { Agent, csrfFrom, login, postForm } from '../support/http';
 
 /**
@@ -98,6 +99,9 @@ describe('user profiles and licence types', () => {
     );
   }
 
+  /** The start pages by the label a person picks them by. */
+  const START_PAGES: Record<string, string> = { administrator: 'Administrator startboard', self_service: 'Self-service' };
+
   /** Everything, audit log included: a refused request writes nothing at all. */
   const fingerprint = () => databaseFingerprint(t, { includeAudit: true });
 
@@ -110,8 +114,22 @@ describe('user profiles and licence types', () => {
       const [row] = await t.sql<ProfileRow>('select id, name, description, start_page, built_in_key from user_profiles where built_in_key = $1', [key]);
       return row;
     }
+    /**
+     * The person fills in the user profile form at `page` (new or edit) and presses its button;
+     * `startPage: null` leaves the start page out, as only a forged form can.
+     */
+    async function submitProfile(page: string, fields: { name?: string; description?: string; startPage?: string | null }) {
+      const button = page === '/profiles/new' ? 'Create user profile' : 'Save user profile';
+      const form = await openForm(admin, page, button);
+      if (fields.name !== undefined) form.fill('Name', fields.name);
+      if (fields.description !== undefined) form.fill('Description', fields.description);
+      if (fields.startPage === null) form.forge('startPage', null);
+      else if (fields.startPage !== undefined && fields.startPage in START_PAGES) form.check(START_PAGES[fields.startPage]);
+      else if (fields.startPage !== undefined) form.forge('startPage', fields.startPage);
+      return form.submit(button);
+    }
     async function createProfile(name: string, startPage = 'self_service', description = ''): Promise<ProfileRow> {
-      const res = await postForm(admin, '/profiles', { name, description, startPage }, '/profiles/new');
+      const res = await submitProfile('/profiles/new', { name, description, startPage });
       expect(res.status).toBe(303);
       return (await profile(name))!;
     }
@@ -137,7 +155,7 @@ describe('user profiles and licence types', () => {
       expect(radio(form.text, 'administrator')).toEqual({ checked: false, disabled: false });
       expect(form.text).toContain('<label for="start-page-administrator">Administrator startboard</label>');
 
-      const res = await postForm(admin, '/profiles', { name: ' Managers ', description: 'Team leads.', startPage: 'administrator' }, '/profiles/new');
+      const res = await submitProfile('/profiles/new', { name: ' Managers ', description: 'Team leads.', startPage: 'administrator' });
       expect(res.status).toBe(303);
       const row = (await profile('Managers'))!;
       expect(res.headers.location).toBe(`/profiles/${row.id}`);
@@ -167,7 +185,8 @@ describe('user profiles and licence types', () => {
       [{ name: 'SELF-SERVICE', startPage: 'self_service' }, 'name', 'Another user profile already has this name.'],
     ])('refuses %j with 422 and a message next to the field', async (fields, field, message) => {
       const before = await fingerprint();
-      const res = await postForm(admin, '/profiles', { description: 'Typed text', ...fields }, '/profiles/new');
+      // A start page the form does not offer (or none at all) is a forged form.
+      const res = await submitProfile('/profiles/new', { description: 'Typed text', startPage: null, ...fields });
       expect(res.status).toBe(422);
       expect(res.text).toContain(`id="error-${field}">${message}<`);
       expect(res.text).toContain(`<a href="#field-${field}">${message}</a>`);
@@ -183,7 +202,7 @@ describe('user profiles and licence types', () => {
       expect(inputValue(form.text, 'name')).toBe('Managers');
       expect(radio(form.text, 'administrator')).toEqual({ checked: true, disabled: false });
 
-      const res = await postForm(admin, `/profiles/${row.id}`, { name: 'Managers', description: 'Team leads.', startPage: 'self_service' }, `/profiles/${row.id}/edit`);
+      const res = await submitProfile(`/profiles/${row.id}/edit`, { name: 'Managers', description: 'Team leads.', startPage: 'self_service' });
       expect(res.status).toBe(303);
       expect((await admin.get(res.headers.location)).text).toContain('User profile Managers saved.');
       expect(await profile('Managers')).toEqual({ ...row, start_page: 'self_service' });
@@ -193,7 +212,7 @@ describe('user profiles and licence types', () => {
     it('refuses a duplicate name on edit, keeping the typed values', async () => {
       const row = (await profile('Managers'))!;
       const before = await fingerprint();
-      const res = await postForm(admin, `/profiles/${row.id}`, { name: 'administrator', description: 'Typed', startPage: 'administrator' }, `/profiles/${row.id}/edit`);
+      const res = await submitProfile(`/profiles/${row.id}/edit`, { name: 'administrator', description: 'Typed', startPage: 'administrator' });
       expect(res.status).toBe(422);
       expect(res.text).toContain('id="error-name">Another user profile already has this name.<');
       expect(res.text).toContain(`action="/profiles/${row.id}"`);
@@ -252,7 +271,7 @@ describe('user profiles and licence types', () => {
     it('deletes an unused profile with an audit event of what it was', async () => {
       const row = await createProfile('Interns', 'self_service', 'Summer only.');
       const show = await admin.get(`/profiles/${row.id}`);
-      const res = await admin.post(`/profiles/${row.id}/delete`).type('form').send({ _csrf: csrfFrom(show.text) });
+      const res = await formOf(admin, show.text, 'Delete user profile Interns', `/profiles/${row.id}`).submit('Delete user profile Interns');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/profiles');
       const list = await admin.get('/profiles');
@@ -270,7 +289,7 @@ describe('user profiles and licence types', () => {
       const show = await admin.get(`/profiles/${row.id}`);
       expect(textOf(show.text)).toContain('Default for new users Yes (client settings)');
       expect(show.text).toContain('is the default profile for new users');
-      const res = await admin.post(`/profiles/${row.id}/delete`).type('form').send({ _csrf: csrfFrom(show.text) });
+      const res = await formOf(admin, show.text, 'Delete user profile Default people', `/profiles/${row.id}`).submit('Delete user profile Default people');
       expect(res.status).toBe(303);
       expect((await admin.get('/profiles')).text).toContain(
         'User profile Default people deleted. It was the default profile for new users: new users get no profile (and cannot sign in) until you choose another default in the client settings.',
@@ -301,8 +320,18 @@ describe('user profiles and licence types', () => {
       const [row] = await t.sql<LicenceRow>(`select id, name, seats, built_in_key from licence_types where built_in_key = 'standard'`);
       return row;
     }
+    /** The licence type form at `page` (new or edit) with the person's name and seats typed in, and its button. */
+    async function licenceForm(page: string, fields: { name: string; seats: string }): Promise<{ form: RenderedForm; button: string }> {
+      const button = page === '/licences/new' ? 'Create licence type' : 'Save licence type';
+      const form = await openForm(admin, page, button);
+      return { form: form.fill('Name', fields.name).fill('Seats', fields.seats), button };
+    }
+    async function submitLicence(page: string, fields: { name: string; seats: string }) {
+      const { form, button } = await licenceForm(page, fields);
+      return form.submit(button);
+    }
     async function createLicence(name: string, seats = ''): Promise<LicenceRow> {
-      const res = await postForm(admin, '/licences', { name, seats }, '/licences/new');
+      const res = await submitLicence('/licences/new', { name, seats });
       expect(res.status).toBe(303);
       return (await licence(name))!;
     }
@@ -320,7 +349,7 @@ describe('user profiles and licence types', () => {
       expect(form.text).toContain('<label for="field-seats">Seats</label>');
       expect(form.text).toContain('Leave it empty for unlimited seats.');
 
-      const res = await postForm(admin, '/licences', { name: 'Gold', seats: ' 5 ' }, '/licences/new');
+      const res = await submitLicence('/licences/new', { name: 'Gold', seats: ' 5 ' });
       expect(res.status).toBe(303);
       const gold = (await licence('Gold'))!;
       expect(res.headers.location).toBe(`/licences/${gold.id}`);
@@ -366,32 +395,32 @@ describe('user profiles and licence types', () => {
     it('refuses fewer seats than enabled users already hold, naming the usage', async () => {
       const gold = (await licence('Gold'))!;
       const before = await fingerprint();
-      const res = await postForm(admin, `/licences/${gold.id}`, { name: 'Gold', seats: '2' }, `/licences/${gold.id}/edit`);
+      const res = await submitLicence(`/licences/${gold.id}/edit`, { name: 'Gold', seats: '2' });
       expect(res.status).toBe(422);
       expect(res.text).toContain('id="error-seats">Cannot set 2 seats: 3 enabled users already hold Gold.<');
       expect(inputValue(res.text, 'seats')).toBe('2');
       expect(res.text).toContain('Now: 3 of 5 seats used.');
       expect(await fingerprint()).toEqual(before);
 
-      const one = await postForm(admin, `/licences/${gold.id}`, { name: 'Gold', seats: '1' }, `/licences/${gold.id}/edit`);
+      const one = await submitLicence(`/licences/${gold.id}/edit`, { name: 'Gold', seats: '1' });
       expect(one.text).toContain('Cannot set 1 seat: 3 enabled users already hold Gold.');
       expect(await fingerprint()).toEqual(before);
     });
 
     it('accepts seats equal to the usage, and unlimited, auditing the change', async () => {
       const gold = (await licence('Gold'))!;
-      const res = await postForm(admin, `/licences/${gold.id}`, { name: 'Gold', seats: '3' }, `/licences/${gold.id}/edit`);
+      const res = await submitLicence(`/licences/${gold.id}/edit`, { name: 'Gold', seats: '3' });
       expect(res.status).toBe(303);
       const show = await admin.get(res.headers.location);
       expect(show.text).toContain('Licence type Gold saved.');
       expect(textOf(show.text)).toContain('Usage 3 of 3 seats used (full)');
-      const unlimited = await postForm(admin, `/licences/${gold.id}`, { name: 'Gold', seats: '' }, `/licences/${gold.id}/edit`);
+      const unlimited = await submitLicence(`/licences/${gold.id}/edit`, { name: 'Gold', seats: '' });
       expect(unlimited.status).toBe(303);
       expect((await licence('Gold'))!.seats).toBeNull();
       expect(textOf((await admin.get(`/licences/${gold.id}`)).text)).toContain('Usage 3 used (unlimited)');
       expect((await audit('licence.updated', gold.id)).map((a) => a.changes)).toEqual([{ seats: { from: 5, to: 3 } }, { seats: { from: 3, to: null } }]);
       // From unlimited back to fewer seats than the usage: refused too.
-      const below = await postForm(admin, `/licences/${gold.id}`, { name: 'Gold', seats: '0' }, `/licences/${gold.id}/edit`);
+      const below = await submitLicence(`/licences/${gold.id}/edit`, { name: 'Gold', seats: '0' });
       expect(below.status).toBe(422);
       expect(below.text).toContain('Cannot set 0 seats: 3 enabled users already hold Gold.');
     });
@@ -399,7 +428,7 @@ describe('user profiles and licence types', () => {
     it('renames a licence type whose usage is above its seats without touching the seats', async () => {
       const frozen = (await licence('Frozen'))!;
       await holders(frozen.id, 'frozen', 1);
-      const res = await postForm(admin, `/licences/${frozen.id}`, { name: 'Frozen solid', seats: '0' }, `/licences/${frozen.id}/edit`);
+      const res = await submitLicence(`/licences/${frozen.id}/edit`, { name: 'Frozen solid', seats: '0' });
       expect(res.status).toBe(303);
       expect(await licence('Frozen solid')).toEqual({ ...frozen, name: 'Frozen solid' });
     });
@@ -414,7 +443,7 @@ describe('user profiles and licence types', () => {
       [{ name: 'STANDARD', seats: '' }, 'name'],
     ])('refuses %j with 422, keeping the typed values', async (fields, field) => {
       const before = await fingerprint();
-      const res = await postForm(admin, '/licences', fields, '/licences/new');
+      const res = await submitLicence('/licences/new', fields);
       expect(res.status).toBe(422);
       const messages: Record<string, string[]> = {
         seats: ['Enter the number of seats as a whole number (0 or more), or leave it empty for unlimited.'],
@@ -434,13 +463,15 @@ describe('user profiles and licence types', () => {
       const row = await createLicence('Platinum', '10');
       const user = await createUser(t, { username: 'platinum-late' });
       await holders(row.id, 'platinum', 1);
+      // The person has the edit form open before the seat assignment starts.
+      const edit = await licenceForm(`/licences/${row.id}/edit`, { name: 'Platinum', seats: '1' });
       const other = new Client({ connectionString: t.db.url });
       await other.connect();
       try {
         await other.query('begin');
         await other.query('select id from licence_types where id = $1 for update', [row.id]);
         await other.query('update users set licence_id = $1 where id = $2', [row.id, user.id]);
-        const pending = postForm(admin, `/licences/${row.id}`, { name: 'Platinum', seats: '1' }, `/licences/${row.id}/edit`);
+        const pending = edit.form.submit(edit.button);
         await waitForLockWait(t);
         await other.query('commit');
         const res = await pending;
@@ -476,7 +507,7 @@ describe('user profiles and licence types', () => {
     it('deletes an unused licence type with an audit event', async () => {
       const bronze = (await licence('Bronze'))!;
       const show = await admin.get(`/licences/${bronze.id}`);
-      const res = await admin.post(`/licences/${bronze.id}/delete`).type('form').send({ _csrf: csrfFrom(show.text) });
+      const res = await formOf(admin, show.text, 'Delete licence type Bronze', `/licences/${bronze.id}`).submit('Delete licence type Bronze');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/licences');
       const list = await admin.get('/licences');
@@ -492,7 +523,7 @@ describe('user profiles and licence types', () => {
       await t.sql('update client_settings set default_licence_id = $1', [row.id]);
       const show = await admin.get(`/licences/${row.id}`);
       expect(show.text).toContain('is the default licence for new users');
-      const res = await admin.post(`/licences/${row.id}/delete`).type('form').send({ _csrf: csrfFrom(show.text) });
+      const res = await formOf(admin, show.text, 'Delete licence type Starter', `/licences/${row.id}`).submit('Delete licence type Starter');
       expect(res.status).toBe(303);
       expect((await admin.get('/licences')).text).toContain(
         'Licence type Starter deleted. It was the default licence for new users: new users get no licence until you choose another default in the client settings.',

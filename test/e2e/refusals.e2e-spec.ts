@@ -2,9 +2,9 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createContact, userOfContact } from '../support/contacts-factories';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { openForm } from '../support/forms';
 import { textOf } from '../support/html';
 import { Agent, login } from '../support/http';
-import { submitForm } from '../support/page-form';
 import { createLicence, setLicence } from '../support/users-factories';
 
 /**
@@ -30,11 +30,6 @@ describe('refusals on the page the person was on', () => {
     await t.close();
   });
 
-  const page = async (path: string) => {
-    const res = await admin.get(path);
-    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
-    return res.text;
-  };
   /** The messages at the top of a page (role="alert"). */
   const alerts = (html: string) => [...html.matchAll(/<div class="(?:flash flash-error|error-summary)"[^>]*>([\s\S]*?)<\/div>/g)].map((m) => textOf(m[1]));
   const heading = (html: string) => textOf(/<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1] ?? '');
@@ -43,7 +38,7 @@ describe('refusals on the page the person was on', () => {
     const waiting = await createUser(t, { username: 'waiting', enabled: false });
     await setLicence(t, waiting.id, full);
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, await page(`/users/${waiting.id}`), 'Enable');
+    const res = await (await openForm(admin, `/users/${waiting.id}`, 'Enable')).submit('Enable');
     expect(res.status).toBe(409);
     expect(heading(res.text)).toBe('User waiting');
     expect(alerts(res.text)).toEqual(['Licence "Solo" is full: 1 of 1 seat used.']);
@@ -55,7 +50,7 @@ describe('refusals on the page the person was on', () => {
   it('Save licence on the user page: a full licence shows the user page again with the reason (409)', async () => {
     const other = await createUser(t, { username: 'other' });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, await page(`/users/${other.id}`), 'Save licence', { select: { Licence: 'Solo — 1 of 1 seat used' } });
+    const res = await (await openForm(admin, `/users/${other.id}`, 'Save licence')).select('Licence', 'Solo — 1 of 1 seat used').submit('Save licence');
     expect(res.status).toBe(409);
     expect(heading(res.text)).toBe('User other');
     expect(alerts(res.text)).toEqual(['Licence "Solo" is full: 1 of 1 seat used.']);
@@ -66,9 +61,14 @@ describe('refusals on the page the person was on', () => {
     await t.sql('update client_settings set default_licence_id = $1', [full]);
     try {
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await submitForm(admin, await page(`/users/new?org=${global.id}`), 'Create User', {
-        fill: { Username: 'typed.name', 'First name': 'Typed', 'Last name': 'Name', 'E-mail': 'typed@example.org', Password: 'Good-pass-1', 'Password (again)': 'Good-pass-1' },
-      });
+      const res = await (await openForm(admin, `/users/new?org=${global.id}`, 'Create User'))
+        .fill('Username', 'typed.name')
+        .fill('First name', 'Typed')
+        .fill('Last name', 'Name')
+        .fill('E-mail', 'typed@example.org')
+        .fill('Password', 'Good-pass-1')
+        .fill('Password (again)', 'Good-pass-1')
+        .submit('Create User');
       expect(res.status).toBe(422);
       expect(heading(res.text)).toBe('Create User');
       expect(alerts(res.text)).toEqual(['There is a problem with this form Licence "Solo" is full: 1 of 1 seat used. Choose another licence or free a seat.']);
@@ -85,7 +85,7 @@ describe('refusals on the page the person was on', () => {
     try {
       const contact = await createContact(t, { first: 'Nora', last: 'Seat', email: 'nora@example.org', org: global });
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await submitForm(admin, await page(`/contacts/${contact.id}`), 'Enable Access');
+      const res = await (await openForm(admin, `/contacts/${contact.id}`, 'Enable Access')).submit('Enable Access');
       expect(res.status).toBe(409);
       expect(heading(res.text)).toContain('Nora Seat');
       expect(alerts(res.text)).toEqual(['Licence "Solo" is full: 1 of 1 seat used.']);
@@ -101,7 +101,7 @@ describe('refusals on the page the person was on', () => {
     const solo = await createOrganization(t, 'Solo team');
     await createUser(t, { username: 'onlyhere', memberships: [{ org: solo }] });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, await page(`/organizations/${solo.id}`), 'Remove onlyhere from Solo team');
+    const res = await (await openForm(admin, `/organizations/${solo.id}`, 'Remove onlyhere from Solo team')).submit('Remove onlyhere from Solo team');
     expect(res.status).toBe(409);
     expect(heading(res.text)).toBe('Solo team');
     expect(alerts(res.text)).toEqual([
@@ -113,10 +113,10 @@ describe('refusals on the page the person was on', () => {
 
   it('Delete organization: a member added after the confirmation page shows that page again, listing what is inside (409)', async () => {
     const emptied = await createOrganization(t, 'Briefly empty');
-    const confirm = await page(`/organizations/${emptied.id}/delete`);
+    const confirm = await openForm(admin, `/organizations/${emptied.id}/delete`, 'Delete Briefly empty');
     await createUser(t, { username: 'latecomer', memberships: [{ org: emptied }] });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, confirm, 'Delete Briefly empty');
+    const res = await confirm.submit('Delete Briefly empty');
     expect(res.status).toBe(409);
     expect(heading(res.text)).toBe('Delete Briefly empty');
     expect(alerts(res.text)).toEqual(['Briefly empty cannot be deleted: it still contains 1 member and 1 contact (their home organization).']);
@@ -126,10 +126,10 @@ describe('refusals on the page the person was on', () => {
 
   it('Delete contact: a user linked after the confirmation page shows that page again, saying so (409)', async () => {
     const contact = await createContact(t, { first: 'Late', last: 'Link', email: 'late.link@example.org', org: global });
-    const confirm = await page(`/contacts/${contact.id}/delete`);
-    await submitForm(admin, await page(`/contacts/${contact.id}`), 'Enable Access');
+    const confirm = await openForm(admin, `/contacts/${contact.id}/delete`, 'Delete Late Link');
+    await (await openForm(admin, `/contacts/${contact.id}`, 'Enable Access')).submit('Enable Access');
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, confirm, 'Delete Late Link');
+    const res = await confirm.submit('Delete Late Link');
     expect(res.status).toBe(409);
     expect(heading(res.text)).toBe('Delete Late Link');
     expect(alerts(res.text)).toHaveLength(1);

@@ -4,6 +4,7 @@ import { PERMISSIONS, PERMISSION_LABELS } from '../../src/access/permissions';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { formOf, openForm } from '../support/forms';
 import { Agent, csrfFrom, login, postForm } from '../support/http';
 
 /**
@@ -98,9 +99,25 @@ describe('roles (user groups)', () => {
     );
   }
 
+  /**
+   * Presses the button of the role form at `page` (new or edit) with the name (and description)
+   * typed and exactly these permission boxes ticked, by their labels.
+   */
+  async function submitRole(page: string, fields: { name: string; description?: string; permissions?: string[] }) {
+    const button = page === '/roles/new' ? 'Create role' : 'Save role';
+    const form = await openForm(admin, page, button);
+    form.fill('Name', fields.name);
+    if (fields.description !== undefined) form.fill('Description', fields.description);
+    for (const key of PERMISSIONS) {
+      if ((fields.permissions ?? []).includes(key)) form.check(PERMISSION_LABELS[key]);
+      else form.uncheck(PERMISSION_LABELS[key]);
+    }
+    return form.submit(button);
+  }
+
   /** Creates a role through the form and returns its row. */
   async function createRole(name: string, permissions: string[] = [], description = ''): Promise<RoleRow> {
-    const res = await postForm(admin, '/roles', { name, description, permissions }, '/roles/new');
+    const res = await submitRole('/roles/new', { name, description, permissions });
     expect(res.status).toBe(303);
     return (await role(name))!;
   }
@@ -224,7 +241,7 @@ describe('roles (user groups)', () => {
       ['a name over 100 characters', 'x'.repeat(101), 'Use at most 100 characters for the name.'],
     ])('refuses %s with a message next to the field, keeping the typed values', async (_case, name, message) => {
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await postForm(admin, '/roles', { name, description: 'Kept <b>description</b>', permissions: ['manage_users'] }, '/roles/new');
+      const res = await submitRole('/roles/new', { name, description: 'Kept <b>description</b>', permissions: ['manage_users'] });
       expect(res.status).toBe(422);
       expect(res.text).toContain(`id="error-name">${message}<`);
       expect(res.text).toContain('<a href="#field-name">');
@@ -236,7 +253,7 @@ describe('roles (user groups)', () => {
 
     it('refuses a description over 1000 characters', async () => {
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await postForm(admin, '/roles', { name: 'Wordy', description: 'y'.repeat(1001) }, '/roles/new');
+      const res = await submitRole('/roles/new', { name: 'Wordy', description: 'y'.repeat(1001) });
       expect(res.status).toBe(422);
       expect(res.text).toContain('id="error-description">Use at most 1000 characters for the description.<');
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -244,7 +261,7 @@ describe('roles (user groups)', () => {
 
     it.each(['Auditors', 'AUDITORS', ' auditors ', 'administrator'])('refuses the taken name %j (case-insensitive) and writes nothing', async (name) => {
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await postForm(admin, '/roles', { name, description: 'Second', permissions: ['manage_users'] }, '/roles/new');
+      const res = await submitRole('/roles/new', { name, description: 'Second', permissions: ['manage_users'] });
       expect(res.status).toBe(422);
       expect(res.text).toContain('id="error-name">Another role already has this name.<');
       expect(res.text).toMatch(new RegExp(`id="field-name" name="name" type="text"\\s+value="${name}"`));
@@ -271,7 +288,7 @@ describe('roles (user groups)', () => {
         await other.query('begin');
         await other.query(`insert into roles (name) values ('Racers')`);
         const before = await databaseFingerprint(t, { includeAudit: true });
-        const pending = postForm(admin, '/roles', { name: 'racers', description: 'Second' }, '/roles/new');
+        const pending = submitRole('/roles/new', { name: 'racers', description: 'Second' });
         await waitForLockWait(t);
         await other.query('commit');
         const res = await pending;
@@ -303,12 +320,7 @@ describe('roles (user groups)', () => {
 
     it('saves name, description and permissions and audits only the changed fields', async () => {
       const row = (await role('Auditors'))!;
-      const res = await postForm(
-        admin,
-        `/roles/${row.id}`,
-        { name: 'Log readers', description: 'Read the audit log.', permissions: ['view_audit_log', 'manage_users'] },
-        `/roles/${row.id}/edit`,
-      );
+      const res = await submitRole(`/roles/${row.id}/edit`, { name: 'Log readers', description: 'Read the audit log.', permissions: ['view_audit_log', 'manage_users'] });
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe(`/roles/${row.id}`);
       expect((await admin.get(res.headers.location)).text).toContain('Role Log readers saved.');
@@ -331,7 +343,7 @@ describe('roles (user groups)', () => {
 
     it('clears every permission when none is checked, and allows a change of letter case only', async () => {
       const row = (await role('Log readers'))!;
-      const res = await postForm(admin, `/roles/${row.id}`, { name: 'LOG READERS', description: '' }, `/roles/${row.id}/edit`);
+      const res = await submitRole(`/roles/${row.id}/edit`, { name: 'LOG READERS', description: '' });
       expect(res.status).toBe(303);
       expect(await role('log readers')).toEqual({ ...row, name: 'LOG READERS', description: null, permissions: [] });
       const [last] = (await audit('role.updated', row.id)).slice(-1);
@@ -345,7 +357,7 @@ describe('roles (user groups)', () => {
     it('writes no audit event when nothing changed', async () => {
       const row = (await role('LOG READERS'))!;
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await postForm(admin, `/roles/${row.id}`, { name: 'LOG READERS', description: '' }, `/roles/${row.id}/edit`);
+      const res = await submitRole(`/roles/${row.id}/edit`, { name: 'LOG READERS', description: '' });
       expect(res.status).toBe(303);
       expect((await admin.get(res.headers.location)).text).toContain('Nothing to save: role LOG READERS is unchanged.');
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -354,7 +366,7 @@ describe('roles (user groups)', () => {
     it('refuses a name another role has (case-insensitive), keeping the typed values', async () => {
       const row = (await role('LOG READERS'))!;
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await postForm(admin, `/roles/${row.id}`, { name: 'user MANAGER', description: 'Typed', permissions: ['send_credentials'] }, `/roles/${row.id}/edit`);
+      const res = await submitRole(`/roles/${row.id}/edit`, { name: 'user MANAGER', description: 'Typed', permissions: ['send_credentials'] });
       expect(res.status).toBe(422);
       expect(res.text).toContain('id="error-name">Another role already has this name.<');
       expect(res.text).toContain(`action="/roles/${row.id}"`);
@@ -376,15 +388,10 @@ describe('roles (user groups)', () => {
 
     it('edits a built-in role other than Administrator like any other', async () => {
       const member = await builtIn('member');
-      const res = await postForm(
-        admin,
-        `/roles/${member.id}`,
-        { name: 'Member', description: member.description ?? '', permissions: ['view_audit_log'] },
-        `/roles/${member.id}/edit`,
-      );
+      const res = await submitRole(`/roles/${member.id}/edit`, { name: 'Member', description: member.description ?? '', permissions: ['view_audit_log'] });
       expect(res.status).toBe(303);
       expect((await builtIn('member')).permissions).toEqual(['view_audit_log']);
-      const back = await postForm(admin, `/roles/${member.id}`, { name: 'Member', description: member.description ?? '' }, `/roles/${member.id}/edit`);
+      const back = await submitRole(`/roles/${member.id}/edit`, { name: 'Member', description: member.description ?? '' });
       expect(back.status).toBe(303);
       expect((await builtIn('member')).permissions).toEqual([]);
     });
@@ -444,7 +451,7 @@ describe('roles (user groups)', () => {
     it('deletes a role no user holds, with an audit event of what it was', async () => {
       const row = await createRole('Temporary', ['manage_contacts'], 'Short-lived.');
       const page = await admin.get(`/roles/${row.id}`);
-      const res = await admin.post(`/roles/${row.id}/delete`).type('form').send({ _csrf: csrfFrom(page.text) });
+      const res = await formOf(admin, page.text, 'Delete role Temporary', `/roles/${row.id}`).submit('Delete role Temporary');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/roles');
       const list = await admin.get('/roles');
@@ -507,7 +514,7 @@ describe('roles (user groups)', () => {
       expect(textOf(show.text)).toContain('Default for new users Yes (client settings)');
       expect(show.text).toContain('Newcomers is a default role for new users; deleting it removes it from the client settings.');
 
-      const res = await admin.post(`/roles/${row.id}/delete`).type('form').send({ _csrf: csrfFrom(show.text) });
+      const res = await formOf(admin, show.text, 'Delete role Newcomers', `/roles/${row.id}`).submit('Delete role Newcomers');
       expect(res.status).toBe(303);
       const list = await admin.get('/roles');
       expect(list.text).toContain('Role Newcomers deleted. It was a default role for new users and has been removed from the client settings.');

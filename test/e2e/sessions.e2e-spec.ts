@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
+import { formOf, openForm } from '../support/forms';
 import { Agent, csrfFrom, csrfToken, sessionIdFrom, submitLogin } from '../support/http';
 
 /** A signed-in agent together with its session id and the raw cookie (to replay it later). */
@@ -258,7 +259,7 @@ describe('sessions (SPEC §4 Accounts)', () => {
       expect((await s.agent.get('/account')).status).toBe(303);
 
       // A valid choice lands on the page asked for.
-      const chosen = await s.agent.post('/session/organization').type('form').send({ _csrf: token, organizationId: String(sales.id), next: '/account' });
+      const chosen = await (await openForm(s.agent, '/session/organization?next=%2Faccount', 'Continue')).check('Sales').submit('Continue');
       expect(chosen.status).toBe(303);
       expect(chosen.headers.location).toBe('/account');
       expect(await currentOrganizationId(s.sid)).toBe(sales.id);
@@ -279,7 +280,7 @@ describe('sessions (SPEC §4 Accounts)', () => {
       expect(headerOrganization((await s.agent.get('/account')).text)).toBe('Sales');
 
       // The header switcher.
-      const switched = await s.agent.post('/session/organization').type('form').send({ _csrf: switchToken, organizationId: String(support.id), next: '/account' });
+      const switched = await formOf(s.agent, account.text, 'Switch', '/account').select('Switch organization', 'Support').submit('Switch');
       expect(switched.status).toBe(303);
       expect(switched.headers.location).toBe('/account');
       expect(await currentOrganizationId(s.sid)).toBe(support.id);

@@ -2,6 +2,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { ADMIN_PASSWORD, createSecondInstance, createTestApp, TestApp } from '../support/app';
 import { createUser } from '../support/factories';
+import { formIn } from '../support/forms';
 import { Agent, csrfFrom, login, submitLogin } from '../support/http';
 import { decodeEntities } from '../support/html';
 
@@ -154,13 +155,6 @@ describe('sign-in throttling and lock-out', () => {
       expect(await lockedUntil(username)).not.toBeNull();
     };
 
-    /** The fields of the first `<form>` whose action is `action` in a page. */
-    const formFields = (html: string, action: string) => {
-      const form = new RegExp(`<form method="post" action="${action}"[^>]*>([\\s\\S]*?)</form>`).exec(html);
-      if (!form) throw new Error(`No form posting to ${action} in the page`);
-      return Object.fromEntries([...form[1].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], decodeEntities(m[2])]));
-    };
-
     it('an administrator unlocks a locked user from the user page; the user signs in again from the address that failed', async () => {
       const lou = await createUser(t, { username: 'locked-lou', password: 'Lou-pass-2026' });
       await lockOut('locked-lou', '203.0.113.150');
@@ -169,9 +163,9 @@ describe('sign-in throttling and lock-out', () => {
       const page = await admin.get(`/users/${lou.id}`);
       expect(page.status).toBe(200);
       expect(page.text).toContain('<strong>Locked</strong>');
-      const fields = formFields(page.text, `/users/${lou.id}/unlock`);
+      const unlock = formIn(page.text, { action: `/users/${lou.id}/unlock` }, { agent: admin, url: `/users/${lou.id}` });
       expect(page.text).toMatch(new RegExp(`action="/users/${lou.id}/unlock"[^>]*>[\\s\\S]*?<button type="submit"[^>]*>Unlock</button>`));
-      const res = await admin.post(`/users/${lou.id}/unlock`).type('form').send(fields);
+      const res = await unlock.submit('Unlock');
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe(`/users/${lou.id}`);
       const after = await admin.get(res.headers.location);
@@ -191,12 +185,12 @@ describe('sign-in throttling and lock-out', () => {
 
       const list = await admin.get('/users?q=l');
       expect(list.status).toBe(200);
-      const fields = formFields(list.text, '/users/bulk/enable');
+      const bulk = formIn(list.text, { action: '/users/bulk/enable' }, { agent: admin, url: '/users?q=l' });
       expect(list.text).toContain('<button type="submit" formaction="/users/bulk/unlock">Unlock</button>');
       for (const user of [lia, free]) expect(list.text).toContain(`name="ids" value="${user.id}"`);
-      const res = await admin.post('/users/bulk/unlock').type('form').send({ ...fields, ids: [String(lia.id), String(free.id)] });
+      const res = await bulk.check('Select locked-lia').check('Select unlocked-ulf').submit('Unlock');
       expect(res.status).toBe(303);
-      expect(res.headers.location).toBe(fields.back);
+      expect(res.headers.location).toBe(bulk.values('Unlock').back);
       const after = decodeEntities((await admin.get(res.headers.location)).text);
       expect(after).toContain('Unlocked 1 user: locked-lia.');
       expect(after).toContain('unlocked-ulf: not locked.');

@@ -2,11 +2,11 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createContact, userOfContact } from '../support/contacts-factories';
 import { createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { openForm } from '../support/forms';
 import { decodeEntities, textOf } from '../support/html';
 import { Agent, login } from '../support/http';
 import { importErrors, importFile } from '../support/imports-factories';
 import { userRow, workbook } from '../support/imports-files';
-import { submitForm } from '../support/page-form';
 
 /**
  * One username rule wherever a username is set (SPEC §4): it contains a letter or digit. Typed
@@ -28,11 +28,6 @@ describe('usernames', () => {
     await t.close();
   });
 
-  const page = async (path: string) => {
-    const res = await admin.get(path);
-    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
-    return res.text;
-  };
   const previewOf = (html: string, label: string) => {
     const m = new RegExp(`<dt>${label}</dt><dd>([\\s\\S]*?)</dd>`).exec(decodeEntities(html));
     return m ? textOf(m[1]) : null;
@@ -40,7 +35,7 @@ describe('usernames', () => {
 
   it('previews {firstname}.{lastname} for an organization contact as its name, saying why', async () => {
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, await page('/settings/interface'), 'Preview', { fill: { 'Username format': '{firstname}.{lastname}' } });
+    const res = await (await openForm(admin, '/settings/interface', 'Preview')).fill('Username format', '{firstname}.{lastname}').submit('Preview');
     expect(res.status).toBe(200);
     expect(previewOf(res.text, 'Zoë Ångström, zoe.angstrom@example.org')).toBe('zoe.angstrom');
     expect(previewOf(res.text, 'Organization contact Nordwind Logistik GmbH, info@nordwind.example')).toBe(
@@ -50,22 +45,22 @@ describe('usernames', () => {
   });
 
   it('Enable Access gives an organization contact its name, not "."', async () => {
-    const saved = await submitForm(admin, await page('/settings/interface'), 'Save', { fill: { 'Username format': '{firstname}.{lastname}' } });
+    const saved = await (await openForm(admin, '/settings/interface', 'Save')).fill('Username format', '{firstname}.{lastname}').submit('Save');
     expect(saved.status).toBe(303);
     const supplier = await createContact(t, { kind: 'organization', full: 'Acme Supplies Ltd', email: 'orders@acme.example', org: global });
-    const res = await submitForm(admin, await page(`/contacts/${supplier.id}`), 'Enable Access');
+    const res = await (await openForm(admin, `/contacts/${supplier.id}`, 'Enable Access')).submit('Enable Access');
     expect(res.status).toBe(303);
     expect((await userOfContact(t, supplier.id))?.username).toBe('acmesuppliesltd');
     // A person still gets the format's result.
     const person = await createContact(t, { first: 'Ada', last: 'Byron', org: global });
-    expect((await submitForm(admin, await page(`/contacts/${person.id}`), 'Enable Access')).status).toBe(303);
+    expect((await (await openForm(admin, `/contacts/${person.id}`, 'Enable Access')).submit('Enable Access')).status).toBe(303);
     expect((await userOfContact(t, person.id))?.username).toBe('ada.byron');
   });
 
   it.each(['..', '-', '._@'])('Change username refuses %p with 422 and keeps the old name', async (junk) => {
     const user = await createUser(t, { username: `keep${junk.length}${junk.charCodeAt(0)}` });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, await page(`/users/${user.id}/credentials`), 'Change username', { fill: { Username: junk } });
+    const res = await (await openForm(admin, `/users/${user.id}/credentials`, 'Change username')).fill('Username', junk).submit('Change username');
     expect(res.status).toBe(422);
     expect(res.text).toContain('A username must contain at least one letter or digit.');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
@@ -73,9 +68,14 @@ describe('usernames', () => {
 
   it('Create User refuses a username of punctuation only', async () => {
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const res = await submitForm(admin, await page(`/users/new?org=${global.id}`), 'Create User', {
-      fill: { Username: '-', 'First name': 'Dash', 'Last name': 'Only', 'E-mail': 'dash@example.org', Password: 'Good-pass-1', 'Password (again)': 'Good-pass-1' },
-    });
+    const res = await (await openForm(admin, `/users/new?org=${global.id}`, 'Create User'))
+      .fill('Username', '-')
+      .fill('First name', 'Dash')
+      .fill('Last name', 'Only')
+      .fill('E-mail', 'dash@example.org')
+      .fill('Password', 'Good-pass-1')
+      .fill('Password (again)', 'Good-pass-1')
+      .submit('Create User');
     expect(res.status).toBe(422);
     expect(res.text).toContain('A username must contain at least one letter or digit.');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);

@@ -1,9 +1,9 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
-import { nextPageLink, textOf, usernamesIn } from '../support/html';
+import { formIn, formOf } from '../support/forms';
+import { linkHref, nextPageLink, textOf, usernamesIn } from '../support/html';
 import { Agent, csrfFrom, login } from '../support/http';
-import { formSubmission, linkHref, readForm, submitRenderedForm } from '../support/rendered-form';
 import { loginTo } from '../support/sessions';
 
 /**
@@ -25,6 +25,9 @@ function flashes(html: string): string[] {
   return [...html.matchAll(/<div class="flash flash-\w+"[^>]*>([\s\S]*?)<\/div>/g)].map((m) => textOf(m[1]));
 }
 
+/** Every form these tests press posts or gets to an absolute action: the page's own path does not matter. */
+const ON_USERS = '/users';
+
 describe('users list: bulk actions at scale', () => {
   let t: TestApp;
   let admin: Agent;
@@ -44,9 +47,9 @@ describe('users list: bulk actions at scale', () => {
 
   it('offers 50, 100 or 200 users per page and a Previous link back to the page before', async () => {
     const list = await admin.get('/users?q=pg_');
-    const form = readForm(list.text, { button: 'Search' });
-    expect(form.controls.find((c) => c.attrs.name === 'size')?.options?.map((o) => o.text)).toEqual(['50', '100', '200']);
-    const page1 = await submitRenderedForm(admin, list.text, { button: 'Search' }, 'Search', { select: { 'Users per page': '100' } });
+    const form = formOf(admin, list.text, 'Search', ON_USERS);
+    expect(form.optionsOf('Users per page')).toEqual(['50', '100', '200']);
+    const page1 = await form.select('Users per page', '100').submit('Search');
     expect(page1.status).toBe(200);
     const first = usernamesIn(page1.text);
     expect(first).toHaveLength(100);
@@ -56,7 +59,7 @@ describe('users list: bulk actions at scale', () => {
     const page2 = await admin.get(nextPageLink(page1.text)!);
     expect(usernamesIn(page2.text)).toEqual(Array.from({ length: 30 }, (_, i) => `pg_${String(101 + i).padStart(3, '0')}`));
     // The size picked stays selected on the next page.
-    expect(readForm(page2.text, { button: 'Search' }).controls.find((c) => c.attrs.name === 'size')?.options?.find((o) => o.selected)?.text).toBe('100');
+    expect(formIn(page2.text, 'Search').valueOf('Users per page')).toBe('100');
 
     const back = await admin.get(linkHref(page2.text, '‹ Previous page'));
     expect(back.status).toBe(200);
@@ -83,15 +86,15 @@ describe('users list: bulk actions at scale', () => {
 
     // The manager filters the list (search "sel_", status Enabled) as a person does.
     const start = await agent.get('/users');
-    const filtered = await submitRenderedForm(agent, start.text, { button: 'Search' }, 'Search', { type: { 'Search (username, name, e-mail)': 'sel_' }, select: { Status: 'Enabled' } });
+    const search = formOf(agent, start.text, 'Search', ON_USERS).fill('Search (username, name, e-mail)', 'sel_').select('Status', 'Enabled');
+    const filtered = await search.submit('Search');
     expect(filtered.status).toBe(200);
     expect(usernamesIn(filtered.text)).toHaveLength(50);
-    const listPath = formSubmission(readForm(start.text, { button: 'Search' }), 'Search', { type: { 'Search (username, name, e-mail)': 'sel_' }, select: { Status: 'Enabled' } });
-    const listUrl = `${listPath.action}?${new URLSearchParams(listPath.fields).toString()}`;
+    const listUrl = `${search.action}?${new URLSearchParams(search.entries('Search')).toString()}`;
 
     // 120 seeded users and the manager: sel_outside is in Tech, outside the manager's scope.
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const confirm = await submitRenderedForm(agent, filtered.text, { id: 'bulk-form' }, 'Disable', { check: ['Select all 121 users matching this filter'] });
+    const confirm = await formOf(agent, filtered.text, 'Disable', ON_USERS).check('Select all 121 users matching this filter').submit('Disable');
     expect(confirm.status).toBe(200);
     const text = textOf(confirm.text);
     expect(text).toContain('121 users match the filter of the users list');
@@ -101,7 +104,7 @@ describe('users list: bulk actions at scale', () => {
     // Nothing has changed yet.
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
 
-    const done = await submitRenderedForm(agent, confirm.text, { button: 'Disable 121 users' }, 'Disable 121 users');
+    const done = await formOf(agent, confirm.text, 'Disable 121 users', ON_USERS).submit('Disable 121 users');
     expect(done.status).toBe(303);
     expect(done.headers.location).toBe(listUrl);
     const after = await agent.get(done.headers.location);
@@ -113,9 +116,9 @@ describe('users list: bulk actions at scale', () => {
     expect(await t.sql(`select 1 from audit_events where action = 'user.disabled' and actor_name = 'sel_manager'`)).toHaveLength(120);
 
     // And back: enable everyone matching "sel_" + Disabled, from the page the redirect showed.
-    const disabledList = await submitRenderedForm(agent, after.text, { button: 'Search' }, 'Search', { select: { Status: 'Disabled' } });
-    const confirmEnable = await submitRenderedForm(agent, disabledList.text, { id: 'bulk-form' }, 'Enable', { check: ['Select all 120 users matching this filter'] });
-    const enabled = await submitRenderedForm(agent, confirmEnable.text, { button: 'Enable 120 users' }, 'Enable 120 users');
+    const disabledList = await formOf(agent, after.text, 'Search', ON_USERS).select('Status', 'Disabled').submit('Search');
+    const confirmEnable = await formOf(agent, disabledList.text, 'Enable', ON_USERS).check('Select all 120 users matching this filter').submit('Enable');
+    const enabled = await formOf(agent, confirmEnable.text, 'Enable 120 users', ON_USERS).submit('Enable 120 users');
     expect(enabled.status).toBe(303);
     expect((await t.sql(`select 1 from users where username like 'sel\\_%' and not enabled`)).length).toBe(0);
     void manager;
@@ -124,14 +127,14 @@ describe('users list: bulk actions at scale', () => {
 
   it('re-asks when the matching users changed after the confirmation, changing nothing', async () => {
     const list = await admin.get('/users?q=pg_');
-    const confirm = await submitRenderedForm(admin, list.text, { id: 'bulk-form' }, 'Disable', { check: ['Select all 130 users matching this filter'] });
+    const confirm = await formOf(admin, list.text, 'Disable', ON_USERS).check('Select all 130 users matching this filter').submit('Disable');
     expect(textOf(confirm.text)).toContain('130 users match');
     await createUser(t, { username: 'pg_late', password: null, memberships: [{ org: T }] });
     const before = await databaseFingerprint(t, { includeAudit: true });
-    const again = await submitRenderedForm(admin, confirm.text, { button: 'Disable 130 users' }, 'Disable 130 users');
+    const again = await formOf(admin, confirm.text, 'Disable 130 users', ON_USERS).submit('Disable 130 users');
     expect(again.status).toBe(200);
     expect(textOf(again.text)).toContain('131 users match this filter now, not 130 as when you confirmed. Nothing was changed');
-    expect(readForm(again.text, { button: 'Disable 131 users' }).action).toBe('/users/bulk/disable');
+    expect(formIn(again.text, 'Disable 131 users').action).toBe('/users/bulk/disable');
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     await t.sql(`delete from users where username = 'pg_late'`);
   });
@@ -143,9 +146,9 @@ describe('users list: bulk actions at scale', () => {
     await t.sql('create trigger refuse_pg_065 before update on users for each row execute function refuse_pg_065()');
     try {
       const list = await admin.get('/users?q=pg_');
-      const confirm = await submitRenderedForm(admin, list.text, { id: 'bulk-form' }, 'Disable', { check: ['Select all 130 users matching this filter'] });
+      const confirm = await formOf(admin, list.text, 'Disable', ON_USERS).check('Select all 130 users matching this filter').submit('Disable');
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await submitRenderedForm(admin, confirm.text, { button: 'Disable 130 users' }, 'Disable 130 users');
+      const res = await formOf(admin, confirm.text, 'Disable 130 users', ON_USERS).submit('Disable 130 users');
       expect(res.status).toBe(500);
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
       expect(await t.sql(`select 1 from users where username like 'pg\\_%' and not enabled`)).toEqual([]);
@@ -160,22 +163,23 @@ describe('users list: bulk actions at scale', () => {
     const list = await admin.get('/users?q=pg_1&size=100');
     const shown = usernamesIn(list.text);
     expect(shown).toHaveLength(31); // pg_100…pg_130
-    const ticked = await submitRenderedForm(admin, list.text, { id: 'bulk-form' }, 'Set password send date for selected users', {
-      check: ['Select pg_100', 'Select pg_101'],
-      type: { 'Password send date': '2030-06-01T09:00' },
-    });
+    const ticked = await formOf(admin, list.text, 'Set password send date for selected users', ON_USERS)
+      .check('Select pg_100')
+      .check('Select pg_101')
+      .fill('Password send date', '2030-06-01T09:00')
+      .submit('Set password send date for selected users');
     expect(ticked.status).toBe(303);
     expect(ticked.headers.location).toBe('/users?q=pg_1&size=100');
     expect(flashes((await admin.get(ticked.headers.location)).text).join(' ')).toContain('for 2 users: pg_100, pg_101.');
 
     const page = await admin.get('/users?q=pg_1&size=100');
-    const confirm = await submitRenderedForm(admin, page.text, { id: 'bulk-form' }, 'Set password send date for selected users', {
-      check: ['Select all 31 users matching this filter'],
-      type: { 'Password send date': '2030-07-01T10:30' },
-    });
+    const confirm = await formOf(admin, page.text, 'Set password send date for selected users', ON_USERS)
+      .check('Select all 31 users matching this filter')
+      .fill('Password send date', '2030-07-01T10:30')
+      .submit('Set password send date for selected users');
     expect(confirm.status).toBe(200);
     expect(textOf(confirm.text)).toContain('Each of them gets a new password e-mailed at 2030-07-01 10:30');
-    const done = await submitRenderedForm(admin, confirm.text, { button: 'Set password send date for 31 users' }, 'Set password send date for 31 users');
+    const done = await formOf(admin, confirm.text, 'Set password send date for 31 users', ON_USERS).submit('Set password send date for 31 users');
     expect(done.status).toBe(303);
     expect(done.headers.location).toBe('/users?q=pg_1&size=100');
     const pending = await t.sql<{ n: number }>(`select count(*)::int as n from users where username like 'pg\\_1%' and password_send_status = 'pending'`);

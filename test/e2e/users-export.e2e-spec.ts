@@ -7,10 +7,24 @@ import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { Agent, login } from '../support/http';
 import { HEADERS, userRow, workbook } from '../support/imports-files';
 import { createDepartment, createProperty, download, importFile, openWorkbook, passwordWorks } from '../support/imports-factories';
-import { allUsernames } from '../support/html';
-import { FormChanges, formSubmission, linkHref, readForm } from '../support/rendered-form';
+import { formIn, RenderedForm } from '../support/forms';
+import { allUsernames, linkHref } from '../support/html';
 import { loginTo } from '../support/sessions';
 import { readUpload } from '../../src/imports/workbook-reader';
+
+/** What a person picks in the users list's Search form (by visible label), named in the assertions of each case. */
+interface SearchChanges {
+  select?: Record<string, string>;
+  type?: Record<string, string>;
+  check?: string[];
+}
+
+function applyChanges(form: RenderedForm, changes: SearchChanges): RenderedForm {
+  for (const [label, option] of Object.entries(changes.select ?? {})) form.select(label, option);
+  for (const [label, value] of Object.entries(changes.type ?? {})) form.fill(label, value);
+  for (const label of changes.check ?? []) form.check(label);
+  return form;
+}
 
 /**
  * SPEC §4 "Export": the users in scope as .xlsx in the template's columns, no passwords,
@@ -231,7 +245,7 @@ describe('users export', () => {
       const list = await admin.get('/users?q=rt');
       expect(list.status).toBe(200);
       // The person filters (form fields, or an organization chosen in the tree panel) and then presses Export.
-      const cases: { org?: string; changes: FormChanges; expected: string[] }[] = [
+      const cases: { org?: string; changes: SearchChanges; expected: string[] }[] = [
         { changes: { select: { Status: 'Locked' } }, expected: ['rt4'] },
         // "Enabled" on the list means enabled and not locked.
         { changes: { select: { Status: 'Enabled' } }, expected: ['rt1', 'rt3', 'rt5'] },
@@ -241,8 +255,8 @@ describe('users export', () => {
       ];
       for (const { org, changes, expected } of cases) {
         const start = org ? await admin.get(linkHref(list.text, org)) : list;
-        const { action, fields } = formSubmission(readForm(start.text, { button: 'Search' }), 'Search', changes);
-        const path = `${action}?${new URLSearchParams(fields).toString()}`;
+        const search = applyChanges(formIn(start.text, 'Search', { url: '/users' }), changes);
+        const path = `${search.action}?${new URLSearchParams(search.entries('Search')).toString()}`;
         const shown = await allUsernames(admin, path);
         expect({ org, changes, shown }).toEqual({ org, changes, shown: expected });
         const page = await admin.get(path);

@@ -4,9 +4,9 @@ import { ReferenceData, validateSheet } from '../../src/imports/import-rules';
 import { CELL_TOO_LONG, ImportFileError, readUpload, TOO_DEEP, TOO_MANY_COLUMNS } from '../../src/imports/workbook-reader';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { decodeEntities } from '../support/html';
-import { csrfFrom, login } from '../support/http';
+import { login } from '../support/http';
 import { longCellWorkbook, nestedWorkbook, rawWorkbook, sheetXml, wideCsv, wideHeaderWorkbook, workbook } from '../support/imports-files';
-import { userDataFingerprint } from '../support/imports-factories';
+import { uploadFile, userDataFingerprint } from '../support/imports-factories';
 
 /**
  * Fuzzing the upload pipeline: thousands of byte-mutated variants of a small valid workbook (and
@@ -151,7 +151,6 @@ describe('fuzzed uploads', () => {
 
   it('through the upload form, 120 mutated files answer 303 or 422 (never 500) and write all or nothing', async () => {
     const admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-    const token = csrfFrom((await admin.get('/imports')).text);
     const rnd = random(31337);
     const csv = Buffer.from([HEAD, ...ROWS].map((r) => r.join(';')).join('\r\n'));
     const statuses: Record<number, number> = {};
@@ -160,7 +159,7 @@ describe('fuzzed uploads', () => {
       const [file, name] = i % 3 === 0 ? [mutate(xlsx, rnd), `h${i}.xlsx`] : i % 3 === 1 ? [rawWorkbook(mutate(Buffer.from(xml), rnd)), `h${i}.xlsx`] : [mutate(csv, rnd), `h${i}.csv`];
       const before = await userDataFingerprint(t);
       const [{ n: usersBefore }] = await t.sql<{ n: number }>('select count(*)::int as n from users');
-      const res = await admin.post('/imports').field('_csrf', token).attach('file', file, name);
+      const res = await uploadFile(admin, file, name);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (res.status !== 303 && res.status !== 422) throw new Error(`${name} answered ${res.status}:\n${res.text.slice(0, 1000)}`);
       if (res.status === 422) {
@@ -197,7 +196,6 @@ describe('fuzzed uploads', () => {
 
   it('through the upload form, files shaped to exhaust memory fail with a clear message on the import page and write nothing', async () => {
     const admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-    const token = csrfFrom((await admin.get('/imports')).text);
     const shapes: [string, () => Buffer, string][] = [
       ['xfd-header.xlsx', () => wideHeaderWorkbook(), TOO_MANY_COLUMNS('XFD')],
       ['million-columns.csv', () => wideCsv(), TOO_MANY_COLUMNS('IW')],
@@ -206,7 +204,7 @@ describe('fuzzed uploads', () => {
     ];
     for (const [name, make, message] of shapes) {
       const before = await userDataFingerprint(t);
-      const res = await admin.post('/imports').field('_csrf', token).attach('file', make(), name);
+      const res = await uploadFile(admin, make(), name);
       expect(res.status).toBe(303);
       const id = Number(/^\/imports\/(\d+)$/.exec(res.headers.location as string)?.[1]);
       await t.app.get(ImportWorker).drain();

@@ -144,6 +144,15 @@ describe('RenderedForm.submit: the request a browser makes', () => {
     expect(received[1].raw).toContain('&op=preview&');
   });
 
+  it('sends the request when the button is pressed, before the answer is awaited', async () => {
+    const agent = request.agent(app);
+    const pending = formIn(PAGE, 'Save', { agent, url: '/things/7/edit' }).submit('Save');
+    // Not awaited yet: the request must still reach the server (bounded wait for it to arrive).
+    for (let i = 0; i < 500 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(received.map((r) => r.url)).toEqual(['/things/7']);
+    expect((await pending).status).toBe(200);
+  });
+
   it('submits a GET form (or a formmethod="get" button) as a query string', async () => {
     const agent = request.agent(app);
     const form = await openForm(agent, '/search', 'Search');

@@ -456,8 +456,19 @@ export class RenderedForm {
     return out;
   }
 
-  /** Presses the submit button with this visible text (the first one when left out) and returns the response. */
+  /**
+   * Presses the submit button with this visible text (the first one when left out) and returns
+   * the response. The request leaves at once, as a browser's does when the button is pressed,
+   * not when the answer is awaited: a test may hold it pending while something else happens.
+   */
   submit(buttonText?: string): Promise<Response> {
+    // supertest only sends when its request is then-ed; `.then` here starts it now.
+    return new Promise((resolve, reject) => {
+      this.send(buttonText).then(resolve, reject);
+    });
+  }
+
+  private send(buttonText?: string): PromiseLike<Response> {
     if (!this.agent) throw new Error('This form was read without an agent: it cannot be submitted');
     const submitter = this.button(buttonText);
     const entries = this.entries(buttonText);
@@ -468,14 +479,14 @@ export class RenderedForm {
     if (method === 'GET') {
       const url = new URL(target, 'http://tessera.test');
       url.search = new URLSearchParams(entries).toString();
-      return this.agent.get(url.pathname + url.search) as unknown as Promise<Response>;
+      return this.agent.get(url.pathname + url.search);
     }
     const enctype = (submitter.getAttribute('formenctype') ?? this.enctype).toLowerCase();
     if (enctype === 'multipart/form-data') {
       const { body, boundary } = this.multipartBody(buttonText);
-      return this.agent.post(target).set('Content-Type', `multipart/form-data; boundary=${boundary}`).send(body) as unknown as Promise<Response>;
+      return this.agent.post(target).set('Content-Type', `multipart/form-data; boundary=${boundary}`).send(body);
     }
-    return this.agent.post(target).type('form').send(new URLSearchParams(entries).toString()) as unknown as Promise<Response>;
+    return this.agent.post(target).type('form').send(new URLSearchParams(entries).toString());
   }
 }
 

@@ -1,3 +1,4 @@
+import { HTMLElement, Node, NodeType, parse } from 'node-html-parser';
 import type { Agent } from './http';
 
 /** Decodes the entities Handlebars writes (and numeric ones). */
@@ -78,4 +79,19 @@ export async function allUsernames(agent: Agent, path: string, maxPages = 50): P
     next = nextPageLink(res.text);
   }
   return names.sort();
+}
+
+/** Text a person sees in a parsed node: visually-hidden parts left out, spaces collapsed. */
+function visibleText(node: Node): string {
+  if (node.nodeType === NodeType.TEXT_NODE) return node.text;
+  if (!(node instanceof HTMLElement) || node.classList.contains('visually-hidden')) return '';
+  return node.childNodes.map(visibleText).join(' ');
+}
+
+/** The href of the first link whose visible text is `text`, as a person follows it. */
+export function linkHref(html: string, text: string): string {
+  const links = parse(html).querySelectorAll('a[href]');
+  const link = links.find((a) => visibleText(a).replace(/\s+/g, ' ').trim() === text);
+  if (!link) throw new Error(`No link "${text}" in the page (links: ${links.map((a) => visibleText(a).replace(/\s+/g, ' ').trim()).join(' | ')})`);
+  return link.getAttribute('href')!;
 }
