@@ -92,4 +92,34 @@ describe('finished looks at 1280 px (JavaScript off)', () => {
     expect(lastLogin.height).toBeLessThan(1.5 * (await lineHeight(last.locator('time'))));
   });
   // ----- end: users list -----
+  // ----- item: user page -----
+  it("gives the user page's actions one button style (Delete its own) and lines up the Licence label with its pull-down", async () => {
+    // Locked, so that Unlock is among the actions too.
+    await t!.sql(`update users set locked_until = now() + interval '1 hour' where id = $1`, [maria.id]);
+    await page.goto(`${baseUrl}/users/${maria.id}`);
+    await shot('user-page');
+    const names = ['Edit', 'Change username/password', 'Disable', 'Unlock', 'End sessions', 'Save licence'];
+    const looks = async (name: string) => {
+      const button = page.locator('main').getByRole(name === 'Edit' || name === 'Change username/password' ? 'link' : 'button', { name, exact: true });
+      const b = await box(button);
+      return {
+        background: await style(button, 'background-color'),
+        border: await style(button, 'border-top-color'),
+        padding: await style(button, 'padding-left'),
+        fontSize: await style(button, 'font-size'),
+        height: Math.round(b.height),
+      };
+    };
+    const edit = await looks('Edit');
+    for (const name of names) expect([name, await looks(name)]).toEqual([name, edit]);
+    const remove = page.locator('main').getByRole('link', { name: 'Delete', exact: true });
+    expect(await style(remove, 'background-color')).not.toBe(edit.background);
+    const label = await box(page.locator('label[for="field-licenceId"]'));
+    const select = await box(page.getByLabel('Licence', { exact: true }));
+    expect(Math.abs(middle(label) - middle(select))).toBeLessThanOrEqual(2);
+  });
+  // ----- end: user page -----
+
+
+
 });
