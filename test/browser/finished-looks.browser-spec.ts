@@ -120,6 +120,22 @@ describe('finished looks at 1280 px (JavaScript off)', () => {
   });
   // ----- end: user page -----
 
+  // ----- item: bulk form -----
+  it('keeps the bulk form\'s "Password send date" label on one line, names the time zone, and speaks of the buttons below', async () => {
+    await page.goto(`${baseUrl}/users`);
+    const label = page.locator('label[for="field-sendAt"]');
+    await label.scrollIntoViewIfNeeded();
+    await shot('bulk-form');
+    expect((await box(label)).height).toBeLessThan(1.5 * (await lineHeight(label)));
+    const field = await box(page.getByLabel('Password send date'));
+    expect(Math.abs(middle(await box(label)) - middle(field))).toBeLessThanOrEqual(2);
+    expect(await page.locator('#hint-sendAt').innerText()).toContain('UTC');
+    expect(await page.getByLabel('Password send date').getAttribute('aria-describedby')).toContain('hint-sendAt');
+    const matching = await page.locator('.bulk-actions').innerText();
+    expect(matching).toContain('whichever button you press acts on every matching user');
+    expect(matching).not.toContain('the button below');
+  });
+  // ----- end: bulk form -----
 
 
 });
