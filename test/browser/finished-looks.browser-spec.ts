@@ -137,5 +137,14 @@ describe('finished looks at 1280 px (JavaScript off)', () => {
   });
   // ----- end: bulk form -----
 
+  // ----- item: credentials page -----
+  it('styles the Password send date of Change username/password like the other detail lists', async () => {
+    await page.goto(`${baseUrl}/users/${maria.id}/credentials`);
+    await shot('credentials');
+    const value = page.locator('main dd').first();
+    expect(await style(value, 'margin-left')).toBe('0px');
+    expect(await style(page.locator('main dl').first(), 'display')).toBe('grid');
+  });
+  // ----- end: credentials page -----
 
 });
