@@ -116,7 +116,7 @@ describe('finished looks at 1280 px (JavaScript off)', () => {
     expect(await style(remove, 'background-color')).not.toBe(edit.background);
     const label = await box(page.locator('label[for="field-licenceId"]'));
     const select = await box(page.getByLabel('Licence', { exact: true }));
-    expect(Math.abs(middle(label) - middle(select))).toBeLessThanOrEqual(2);
+    expect(Math.abs(middle(label) - middle(select))).toBeLessThanOrEqual(1);
   });
   // ----- end: user page -----
 
@@ -147,4 +147,16 @@ describe('finished looks at 1280 px (JavaScript off)', () => {
   });
   // ----- end: credentials page -----
 
+  // ----- item: picker and header -----
+  it('puts the Search button of the member picker next to its box, and lines up the header switcher with its label', async () => {
+    await page.goto(`${baseUrl}/organizations/${A.id}/members/add`);
+    await shot('member-picker');
+    const search = await box(page.getByLabel(/^Search users/));
+    const button = await box(page.locator('main').getByRole('button', { name: 'Search', exact: true }));
+    expect(button.x - (search.x + search.width)).toBeLessThanOrEqual(24);
+    const label = await box(page.locator('label[for="switch-organization"]'));
+    const select = await box(page.getByLabel('Switch organization'));
+    expect(Math.abs(middle(label) - middle(select))).toBeLessThanOrEqual(1);
+  });
+  // ----- end: picker and header -----
 });
