@@ -99,7 +99,7 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
     await page.waitForURL((url) => url.pathname === '/users' && url.searchParams.has('org'));
     await page.getByRole('link', { name: 'Create User' }).click();
     await helpers.waitForPath('/users/new');
-    expect(await page.locator('main').innerText()).toContain('The new user and their contact belong to Analytics.');
+    expect(await page.locator('main').innerText()).toContain('The new user and their contact belong to Analytics unless you choose another organization here.');
     await helpers.field('Username').fill('wendy');
     await helpers.field('First name').fill('Wendy');
     await helpers.field('Last name').fill('Wu');
