@@ -22,7 +22,7 @@ const formats = new Map<string, Intl.DateTimeFormat>();
 
 /**
  * "22 Nov 2026, 15:05 Europe/Berlin": a date as people read it, in `timeZone`, the zone named
- * (unless `named` is false: a list names the zone once, in its column header).
+ * (unless `named` is false: a list names the zone once, above its table).
  */
 export function formatDateTime(date: Date, timeZone: string, named = true): string {
   let format = formats.get(timeZone);
@@ -73,7 +73,7 @@ export function registerHelpers(hbs: Hbs): void {
   /**
    * `{{formatDateTime lastLoginAt}}`: a date in the request's client time zone with the zone named
    * ("22 Nov 2026, 15:05 Europe/Berlin"); empty for null. Pair it with `<time datetime>`, which
-   * keeps UTC. `zone=false` leaves the zone out, for a column whose header names it
+   * keeps UTC. `zone=false` leaves the zone out, for a list that names it once
    * (`{{@root.displayTimeZone}}`).
    */
   hbs.registerHelper('formatDateTime', (value: unknown, options: HelperOptions) => {
