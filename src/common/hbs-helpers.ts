@@ -20,14 +20,17 @@ export const DISPLAY_TIME_ZONE = 'displayTimeZone';
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
-/** "22 Nov 2026, 15:05 Europe/Berlin": a date as people read it, in `timeZone`, the zone named. */
-export function formatDateTime(date: Date, timeZone: string): string {
+/**
+ * "22 Nov 2026, 15:05 Europe/Berlin": a date as people read it, in `timeZone`, the zone named
+ * (unless `named` is false: a list names the zone once, above its table).
+ */
+export function formatDateTime(date: Date, timeZone: string, named = true): string {
   let format = formats.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone });
     formats.set(timeZone, format);
   }
-  return `${format.format(date)} ${timeZone}`;
+  return named ? `${format.format(date)} ${timeZone}` : format.format(date);
 }
 
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -70,11 +73,12 @@ export function registerHelpers(hbs: Hbs): void {
   /**
    * `{{formatDateTime lastLoginAt}}`: a date in the request's client time zone with the zone named
    * ("22 Nov 2026, 15:05 Europe/Berlin"); empty for null. Pair it with `<time datetime>`, which
-   * keeps UTC.
+   * keeps UTC. `zone=false` leaves the zone out, for a list that names it once
+   * (`{{@root.displayTimeZone}}`).
    */
   hbs.registerHelper('formatDateTime', (value: unknown, options: HelperOptions) => {
     const date = toDate(value);
-    return date ? formatDateTime(date, zoneOf(options)) : '';
+    return date ? formatDateTime(date, zoneOf(options), options?.hash?.zone !== false) : '';
   });
   /**
    * `{{formatAuditValue value.from json=true}}`: an audited value as text; a timestamp (audited as

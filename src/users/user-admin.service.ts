@@ -503,17 +503,20 @@ export class UserAdminService {
         );
         const user = await this.provisioning.provision(
           actor,
-          { contactId: contact.id, organizationId: organization.id, username, passwordHash, mustChangePassword: settings.mustChangeAtFirstLogin, roleIds, profileId, licenceId },
+          {
+            contactId: contact.id,
+            organizationId: organization.id,
+            username,
+            passwordHash,
+            mustChangePassword: settings.mustChangeAtFirstLogin,
+            roleIds,
+            profileId,
+            licenceId,
+            auditFields: propertySnapshot(defs, parsed.values, true),
+          },
           tx,
         );
         await this.properties.setValues(tx, user.id, parsed.values);
-        if ([...parsed.values.values()].some((v) => v.length > 0)) {
-          await this.audit.record(
-            actor,
-            { action: 'user.updated', objectType: 'user', objectId: user.id, objectLabel: user.username, changes: diffChanges({}, propertySnapshot(defs, parsed.values, true)), detail: 'custom properties at creation' },
-            tx,
-          );
-        }
         return user;
       });
     } catch (error) {

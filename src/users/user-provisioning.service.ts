@@ -28,6 +28,11 @@ export interface ProvisionSpec {
   provider?: string;
   externalId?: string | null;
   enabled?: boolean;
+  /**
+   * More fields of the new user for its `user.created` audit entry, such as the custom property
+   * values the caller stores in the same transaction: one entry tells the whole creation.
+   */
+  auditFields?: Record<string, unknown>;
 }
 
 export interface ProvisionedUser {
@@ -127,6 +132,7 @@ export class UserProvisioningService {
           externalId: spec.externalId ?? null,
           enabled,
           password: spec.passwordHash ? 'set' : null,
+          ...spec.auditFields,
         }),
       },
       tx,

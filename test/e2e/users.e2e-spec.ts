@@ -45,7 +45,9 @@ describe('users list', () => {
     expect(table.headers).toEqual(['Select', 'Username', 'Full name', 'E-mail', 'Organizations', 'Roles', 'Licence', 'Status', 'Last login', 'Password send date'].map((h) => (h === 'Select' ? '' : h)));
     const anna = table.rows.find((r) => r[1] === 'anna')!;
     expect(anna.slice(1, 8)).toEqual(['anna', 'Anna Zeta', 'anna@corp.example', 'UA11', 'Member', 'Standard', 'Enabled']);
-    expect(anna[9]).toMatch(/^01 Dec 2026, 09:00 UTC \(pending\)$/);
+    // The list names the client time zone once, above the table; the cells show the date and its status.
+    expect(res.text).toContain('Dates in UTC time.');
+    expect(anna[9]).toMatch(/^01 Dec 2026, 09:00 \(pending\)$/);
     expect(table.rows.find((r) => r[1] === 'Bert')![9]).toBe('—');
     expect(table.rows.find((r) => r[1] === 'dora')![7]).toBe('Locked');
     expect(res.text).toContain('formaction="/users/password-send-date"');
