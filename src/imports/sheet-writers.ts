@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import type { Writable } from 'node:stream';
-import { looksLikeFormula, TEXT_FORMAT } from './cells';
+import { columnLetter, looksLikeFormula, TEXT_FORMAT } from './cells';
 import { catalogue, COLUMN_DOCS, ERRORS_COLUMN, ENABLED_CHOICES, PropertyColumn, STANDARD_COLUMNS, StandardColumn } from './columns';
 
 /**
@@ -28,17 +28,6 @@ export function safeRow(ws: ExcelJS.Worksheet, values: (string | null | undefine
   const row = ws.addRow([]);
   values.forEach((v, i) => setSafe(row.getCell(i + 1), v));
   return row;
-}
-
-/** A1-style column letters, 1-based. */
-function letter(n: number): string {
-  let s = '';
-  while (n > 0) {
-    const r = (n - 1) % 26;
-    s = String.fromCharCode(65 + r) + s;
-    n = Math.floor((n - 1) / 26);
-  }
-  return s;
 }
 
 export interface TemplateData {
@@ -84,7 +73,7 @@ export async function writeTemplate(out: Writable, data: TemplateData): Promise<
   ];
   const listRange = new Map<string, string>();
   lists.forEach((list, i) => {
-    const col = letter(i + 1);
+    const col = columnLetter(i);
     setSafe(reference.getCell(`${col}1`), list.title);
     reference.getCell(`${col}1`).font = HEADER_FONT;
     reference.getColumn(i + 1).width = Math.max(14, list.title.length + 4);
@@ -93,7 +82,7 @@ export async function writeTemplate(out: Writable, data: TemplateData): Promise<
   });
 
   const validate = (columnIndex: number, listTitle: string, allowed: string[], strict: boolean, multiValued = false) => {
-    const col = letter(columnIndex + 1);
+    const col = columnLetter(columnIndex);
     const note = `Allowed values: ${allowed.join(', ')}${multiValued ? ' (one value per line in the cell)' : ''}`;
     users.getCell(`${col}1`).note = note;
     // A list validation cannot hold several lines: multi-valued columns get the note only.
