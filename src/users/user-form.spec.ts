@@ -1,4 +1,5 @@
-import { fullNameOf, isEmail, parseRoleIds, validatePerson } from './user-form';
+import { fullNameOf, isEmail } from '../people/person-rules';
+import { parseRoleIds, validatePerson } from './user-form';
 
 const ok = { firstName: ' Ann ', lastName: 'Lee', email: 'ann@example.org', mobile: '', department: '', jobTitle: '' };
 

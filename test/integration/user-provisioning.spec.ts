@@ -3,7 +3,7 @@ import type { Actor } from '../../src/access/actor';
 import { AuditService } from '../../src/audit/audit.service';
 import { BusinessRuleError, NotFoundError, ValidationError } from '../../src/common/errors';
 import { LicenceFullError } from '../../src/licences/licence-seats';
-import { ProvisionSpec, UserProvisioningService } from '../../src/users/user-provisioning.service';
+import { ProvisionSpec, UserProvisioningService } from '../../src/provisioning/provisioning.service';
 import { createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
