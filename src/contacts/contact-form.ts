@@ -22,17 +22,8 @@ export interface ContactInput {
   organizationId: number | null;
 }
 
-/** The trimmed text fields of the kind (the other kind's fields are dropped). */
-export interface ContactText {
-  firstName: string;
-  lastName: string;
-  fullName: string;
-  email: string;
-  mobile: string;
-  phone: string;
-  department: string;
-  jobTitle: string;
-}
+/** The trimmed text fields of the kind (the other kind's fields are empty). */
+export type ContactText = Omit<ContactInput, 'employerId' | 'organizationId'>;
 
 export function checkContactFields(kind: ContactKind, input: ContactInput): { text: ContactText; errors: FieldErrors } {
   const errors: FieldErrors = {};

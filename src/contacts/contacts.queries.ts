@@ -8,28 +8,6 @@ import type { SortKey } from './contact-list';
  * inside `em.transactional` pass the transaction's `tx`, whose `execute` joins the transaction.
  */
 
-/** A contact with its home organization, its employer and its user (if any). */
-export interface ContactDetails {
-  id: number;
-  kind: ContactKind;
-  firstName: string | null;
-  lastName: string | null;
-  fullName: string;
-  email: string | null;
-  mobile: string | null;
-  phone: string | null;
-  department: string | null;
-  jobTitle: string | null;
-  employerId: number | null;
-  employerName: string | null;
-  employerPath: string | null;
-  organizationId: number;
-  organizationName: string;
-  organizationPath: string;
-  userId: number | null;
-  username: string | null;
-}
-
 /** The stored fields of a contact, as a create or an edit writes them. */
 export interface ContactFields {
   firstName: string | null;
@@ -44,19 +22,32 @@ export interface ContactFields {
   organizationId: number;
 }
 
-export interface ContactListDbRow {
+/** A contact with its home organization, its employer and its user (if any). */
+export interface ContactDetails extends ContactFields {
+  id: number;
+  kind: ContactKind;
+  employerName: string | null;
+  employerPath: string | null;
+  organizationName: string;
+  organizationPath: string;
+  userId: number | null;
+  username: string | null;
+}
+
+/** A row of the contacts list. */
+export interface ContactListEntry {
   id: number;
   kind: ContactKind;
   fullName: string;
   email: string | null;
   organizationId: number;
   organizationName: string;
-  organizationPath: string;
   userId: number | null;
   username: string | null;
-  /** The sort keys of the row, `k0`, `k1`, …, for the next page's cursor. */
-  [key: `k${number}`]: unknown;
 }
+
+/** A list row as read, with the sort keys `k0`, `k1`, … for the next page's cursor. */
+export type ContactListDbRow = ContactListEntry & { organizationPath: string } & Record<`k${number}`, unknown>;
 
 export interface OrganizationRow {
   id: number;

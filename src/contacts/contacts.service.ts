@@ -12,7 +12,7 @@ import { ContactInput, checkContactFields } from './contact-form';
 import { ContactSort, SORT_KEYS, decodeCursor, encodeCursor } from './contact-list';
 import { canListContacts, canManageUsersOfContact } from './contact-policy';
 import * as q from './contacts.queries';
-import type { ContactDetails, ContactFields } from './contacts.queries';
+import type { ContactDetails, ContactFields, ContactListEntry } from './contacts.queries';
 
 export interface ContactListQuery {
   q?: string;
@@ -25,15 +25,7 @@ export interface ContactListQuery {
   size: number;
 }
 
-export interface ContactListRow {
-  id: number;
-  kind: ContactKind;
-  fullName: string;
-  email: string | null;
-  organizationId: number;
-  organizationName: string;
-  userId: number | null;
-  username: string | null;
+export interface ContactListRow extends ContactListEntry {
   /** "Open User" and the selection checkbox (Enable Access) are offered. */
   manageUsers: boolean;
 }

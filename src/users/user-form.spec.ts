@@ -37,4 +37,12 @@ describe('user form rules', () => {
     expect(parseRoleIds(['4'], [1, 2, 3]).error).toBe('Choose roles from the list.');
     expect(parseRoleIds(['x'], [1]).error).toBe('Choose roles from the list.');
   });
+
+  // The rules every surface shares (people/person-rules), so that an address the import refuses
+  // is refused here too, and a number written as people write it is accepted.
+  it('follows the shared person rules', () => {
+    expect(validatePerson({ ...ok, email: 'ann@example..org' }, []).errors).toEqual({ email: 'Enter an e-mail address like name@example.org.' });
+    expect(validatePerson({ ...ok, mobile: '(030) 1234' }, []).errors).toEqual({});
+    expect(validatePerson({ ...ok, jobTitle: 'a\tb' }, []).errors).toEqual({ jobTitle: 'Remove the invalid characters.' });
+  });
 });
