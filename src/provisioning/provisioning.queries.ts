@@ -87,6 +87,20 @@ export async function lockContact(tx: EntityManager, contactId: number): Promise
   return contact ?? null;
 }
 
+/** A new person contact for a user made with it (Create User; later the identity sources). */
+export async function insertPersonContact(
+  tx: EntityManager,
+  person: { firstName: string | null; lastName: string | null; fullName: string; email: string | null; mobile: string | null; department: string | null; jobTitle: string | null },
+  organizationId: number,
+): Promise<number> {
+  const [contact]: { id: number }[] = await tx.execute(
+    `insert into contacts (kind, first_name, last_name, full_name, email, mobile, department, job_title, organization_id)
+     values ('person', ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
+    [person.firstName, person.lastName, person.fullName, person.email, person.mobile, person.department, person.jobTitle, organizationId],
+  );
+  return contact.id;
+}
+
 export interface UserInsert {
   contactId: number;
   username: string;

@@ -26,7 +26,10 @@ import * as q from './provisioning.queries';
  *   `roleIds`, `profileId`, `licenceId`), `LicenceFullError`, `BusinessRuleError`
  *   (`contact_has_user`, `username_empty`, `administrator_role`, `role_not_grantable`).
  *   `spec.source` names where the user came from in its audit entry; `provider` and
- *   `externalId` are optional (absent: a local user).
+ *   `externalId` are optional (absent: a local user). A source that brings a new person
+ *   (Create User, SSO just-in-time, SCIM) first writes the contact with
+ *   `insertPersonContact(tx, person, organizationId)` of `provisioning.queries.ts`, checked
+ *   with the field rules of `people/person-rules.ts`.
  * - `provisionBatch(tx, source, rows, options)` — the set-based form for many users at once
  *   (the import; later a directory sync): contacts, users, roles, memberships, property values
  *   and audit entries in a few statements per 5,000 rows. It checks nothing itself: run the

@@ -16,6 +16,7 @@ import { applyEnabled, applyUnlock } from './user-status';
 import { usageText } from '../licences/licence-usage';
 import { SettingsService } from '../settings/settings.service';
 import { PersonInput, parseRoleIds, validatePerson } from './user-form';
+import { insertPersonContact } from '../provisioning/provisioning.queries';
 import { UserProvisioningService, uniquenessProblems } from '../provisioning/provisioning.service';
 import { usernameProblem } from './username-format';
 
@@ -486,15 +487,11 @@ export class UserAdminService {
     const settings = await this.settings.get();
     try {
       return await this.em.transactional(async (tx) => {
-        const [contact]: { id: number }[] = await tx.execute(
-          `insert into contacts (kind, first_name, last_name, full_name, email, mobile, department, job_title, organization_id)
-           values ('person', ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
-          [person.firstName, person.lastName, person.fullName, person.email, person.mobile, person.department, person.jobTitle, organization.id],
-        );
+        const contactId = await insertPersonContact(tx, person, organization.id);
         const user = await this.provisioning.provision(
           actor,
           {
-            contactId: contact.id,
+            contactId,
             organizationId: organization.id,
             username,
             passwordHash,
