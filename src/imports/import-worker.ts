@@ -5,8 +5,8 @@ import { hashPassword } from '../accounts/password-hasher';
 import { AuditService, AuditSource } from '../audit/audit.service';
 import { APP_CONFIG } from '../config/config';
 import type { AppConfig } from '../config/config';
-import { ImportError, ImportUser, keysOf, validateSheet } from './import-rules';
 import { takenKeys } from '../provisioning/provisioning.queries';
+import { ImportError, ImportUser, keysOf, validateSheet } from './import-rules';
 import { importUsers, loadReferenceData, storeErrors } from './import-store';
 import { ImportFileError, ParsedSheet, readUpload } from './workbook-reader';
 
