@@ -34,9 +34,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** The length of `value` in characters (code points), as the database counts it. */
 export function characters(value: string): number {
-  let n = 0;
-  for (const _ of value) n++;
-  return n;
+  return [...value].length;
 }
 
 export function tooLong(value: string, max: number): boolean {
