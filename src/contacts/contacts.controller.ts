@@ -8,14 +8,19 @@ import { FormView, RefusalView, isRefusal, list, parseId, queryText, text } from
 import { pageLinks, pageSize } from '../common/pagination';
 import type { ContactKind } from './contact.entity';
 import { CONTACT_SORTS, ContactSort } from './contact-list';
-import { ContactFormOptions, ContactInput, ContactsService } from './contacts.service';
+import type { ContactInput } from './contact-form';
+import { ContactFormOptions, ContactsService } from './contacts.service';
+import { EnableAccessService } from './enable-access.service';
 
 const KIND_LABELS: Record<ContactKind, string> = { person: 'Person', organization: 'Organization contact' };
 
 /** Contacts: list, create, edit, delete, and Enable Access (SPEC §4 "Contacts", "Enable Access"). */
 @Controller('contacts')
 export class ContactsController {
-  constructor(private readonly contacts: ContactsService) {}
+  constructor(
+    private readonly contacts: ContactsService,
+    private readonly enableAccessService: EnableAccessService,
+  ) {}
 
   @Get()
   async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
@@ -60,7 +65,7 @@ export class ContactsController {
   async enableAccessBulk(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const ids = list(body, 'ids').map((v) => parseId(v) ?? 0);
     try {
-      const { created, skipped } = await this.contacts.enableAccessBulk(actor, ids);
+      const { created, skipped } = await this.enableAccessService.enableAccessBulk(actor, ids);
       if (created.length) {
         flash(req, 'success', `Access enabled for ${created.length} contact${created.length === 1 ? '' : 's'}: ${created.join(', ')}. Send the login credentials from the user pages.`);
       }
@@ -148,7 +153,7 @@ export class ContactsController {
   @RefusalView('contacts/show')
   async enableAccess(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
     try {
-      const user = await this.contacts.enableAccess(actor, parseId(id));
+      const user = await this.enableAccessService.enableAccess(actor, parseId(id));
       flash(req, 'success', `Access enabled: username ${user.username}. Send the login credentials from the user page.`);
       res.redirect(303, `/users/${user.userId}`);
     } catch (error) {

@@ -2,10 +2,11 @@ import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module';
 import { ContactsController } from './contacts.controller';
 import { ContactsService } from './contacts.service';
+import { EnableAccessService } from './enable-access.service';
 
 @Module({
   imports: [UsersModule],
   controllers: [ContactsController],
-  providers: [ContactsService],
+  providers: [ContactsService, EnableAccessService],
 })
 export class ContactsModule {}

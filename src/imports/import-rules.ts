@@ -1,5 +1,7 @@
 import { PasswordPolicy, passwordPolicyMessage } from '../accounts/password-policy';
-import { usageText } from '../licences/licence-usage';
+import { isFull, usageText } from '../licences/licence-usage';
+import { PERSON_MAX, isEmail, isPhoneNumber, phoneKey, tooLong } from '../people/person-rules';
+import { TakenKeys, UserKeys, externalKey } from '../provisioning/user-keys';
 import { usernameProblem } from '../users/username-format';
 import { columnLetter, commaList, lines, organizationList, pathKey } from './cells';
 import { HeaderMap, matchHeaders, PropertyColumn, StandardColumn } from './columns';
@@ -8,7 +10,11 @@ import type { ParsedSheet, SheetRow } from './workbook-reader';
 /**
  * Every rule of SPEC §4 "Import (Excel)" applied to every row, as a pure function of the parsed
  * sheet, the reference data and the keys already taken in the database. All violations of all
- * rows are reported; the users come back only when there is none.
+ * rows are reported; the users come back only when there is none. The rules are the ones every
+ * writer of users follows: the person fields of `people/person-rules`, the username rule of
+ * `users/username-format`, the uniqueness keys of the provisioning core (`takenKeys`), the
+ * seats of `licences/licence-usage`; the defaults come from the core's `provisioningDefaults`.
+ * The worker (`import-worker.ts`) runs them twice and writes through `provisionBatch`.
  */
 
 export const LOCAL = 'local';
@@ -40,14 +46,8 @@ export interface ReferenceData {
   policy: PasswordPolicy;
 }
 
-/** Keys already registered in the database (lower-cased / normalised like `keysOf`). */
-export interface ExistingKeys {
-  usernames: Set<string>;
-  emails: Set<string>;
-  mobiles: Set<string>;
-  /** `provider\u0000id`. */
-  externalIds: Set<string>;
-}
+/** Keys already registered in the database (normalised like `keysOf`): the provisioning core's `takenKeys`. */
+export type ExistingKeys = TakenKeys;
 
 export interface ImportError {
   /** Excel row number; the header row for column problems. */
@@ -85,17 +85,8 @@ export interface ValidationResult {
   users: ImportUser[];
 }
 
-const EMAIL = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\.]+(\.[^\s@<>(),;:"[\]\\.]+)+$/;
 const PROVIDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const VALUE_SHOWN_MAX = 200;
-
-export function mobileKey(mobile: string): string {
-  return mobile.replace(/[^0-9+]/g, '');
-}
-
-export function externalKey(provider: string, id: string): string {
-  return `${provider.toLowerCase()}\u0000${id}`;
-}
 
 /** The text of a row's cell in a standard column (`''` when the column is absent or empty). */
 function cellOf(row: SheetRow, map: HeaderMap, column: StandardColumn): string {
@@ -104,7 +95,7 @@ function cellOf(row: SheetRow, map: HeaderMap, column: StandardColumn): string {
 }
 
 /** The keys a sheet would register, for looking them up in the database in one query each. */
-export function keysOf(sheet: ParsedSheet, properties: PropertyColumn[]): { usernames: string[]; emails: string[]; mobiles: string[]; externalIds: [string, string][] } {
+export function keysOf(sheet: ParsedSheet, properties: PropertyColumn[]): UserKeys {
   const { map } = matchHeaders(sheet.headers, properties);
   const usernames = new Set<string>();
   const emails = new Set<string>();
@@ -113,7 +104,7 @@ export function keysOf(sheet: ParsedSheet, properties: PropertyColumn[]): { user
   for (const row of sheet.rows) {
     const username = cellOf(row, map, 'UserName');
     const email = cellOf(row, map, 'Email');
-    const mobile = mobileKey(cellOf(row, map, 'Mobile'));
+    const mobile = phoneKey(cellOf(row, map, 'Mobile'));
     const id = cellOf(row, map, 'Id');
     const provider = (cellOf(row, map, 'Provider') || LOCAL).toLowerCase();
     if (username) usernames.add(username.toLowerCase());
@@ -172,7 +163,7 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
 
     const email = get('Email');
     if (email === '') add('Email', '', 'Email is required.');
-    else if (email.length > 254 || !EMAIL.test(email)) add('Email', email, `"${email}" is not a valid e-mail address.`);
+    else if (!isEmail(email)) add('Email', email, `"${email}" is not a valid e-mail address.`);
     else {
       duplicate('email', email.toLowerCase(), 'Email', email);
       if (existing.emails.has(email.toLowerCase())) add('Email', email, `A user with the Email "${email}" is already registered.`);
@@ -180,11 +171,11 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
 
     const mobile = get('Mobile');
     if (mobile !== '') {
-      if (mobile.length > 40) add('Mobile', mobile, 'Mobile must be at most 40 characters long.');
-      else if (mobileKey(mobile) === '') add('Mobile', mobile, `"${mobile}" is not a phone number.`);
+      if (tooLong(mobile, PERSON_MAX.phone)) add('Mobile', mobile, `Mobile must be at most ${PERSON_MAX.phone} characters long.`);
+      else if (!isPhoneNumber(mobile)) add('Mobile', mobile, `"${mobile}" is not a phone number.`);
       else {
-        duplicate('mobile', mobileKey(mobile), 'Mobile', mobile);
-        if (existing.mobiles.has(mobileKey(mobile))) add('Mobile', mobile, `A user with the Mobile "${mobile}" is already registered.`);
+        duplicate('mobile', phoneKey(mobile), 'Mobile', mobile);
+        if (existing.mobiles.has(phoneKey(mobile))) add('Mobile', mobile, `A user with the Mobile "${mobile}" is already registered.`);
       }
     }
 
@@ -192,9 +183,9 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
     const firstName = get('FirstName');
     const lastName = get('LastName');
     let fullName = get('FullName');
-    if (firstName.length > 100) add('FirstName', firstName, 'FirstName must be at most 100 characters long.');
-    if (lastName.length > 100) add('LastName', lastName, 'LastName must be at most 100 characters long.');
-    if (fullName.length > 200) add('FullName', fullName, 'FullName must be at most 200 characters long.');
+    if (tooLong(firstName, PERSON_MAX.name)) add('FirstName', firstName, `FirstName must be at most ${PERSON_MAX.name} characters long.`);
+    if (tooLong(lastName, PERSON_MAX.name)) add('LastName', lastName, `LastName must be at most ${PERSON_MAX.name} characters long.`);
+    if (tooLong(fullName, PERSON_MAX.fullName)) add('FullName', fullName, `FullName must be at most ${PERSON_MAX.fullName} characters long.`);
     if (fullName === '') fullName = [firstName, lastName].filter((s) => s !== '').join(' ') || username;
 
     // Provider, Id and Password.
@@ -263,7 +254,7 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
     }
     if (licence && enabled && licence.seats !== null) {
       const taken = licence.used + (seatsTaken.get(licence.id) ?? 0);
-      if (taken >= licence.seats) add('Licence', licence.name, `Licence "${licence.name}" is full: ${usageText(taken, licence.seats)}.`);
+      if (isFull(taken, licence.seats)) add('Licence', licence.name, `Licence "${licence.name}" is full: ${usageText(taken, licence.seats)}.`);
       else seatsTaken.set(licence.id, (seatsTaken.get(licence.id) ?? 0) + 1);
     }
 

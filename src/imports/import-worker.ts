@@ -5,8 +5,9 @@ import { hashPassword } from '../accounts/password-hasher';
 import { AuditService, AuditSource } from '../audit/audit.service';
 import { APP_CONFIG } from '../config/config';
 import type { AppConfig } from '../config/config';
+import { takenKeys } from '../provisioning/provisioning.queries';
 import { ImportError, ImportUser, keysOf, validateSheet } from './import-rules';
-import { existingKeys, insertUsers, loadReferenceData, recordImportedUsers, storeErrors } from './import-store';
+import { importUsers, loadReferenceData, storeErrors } from './import-store';
 import { ImportFileError, ParsedSheet, readUpload } from './workbook-reader';
 
 /** How long a claimed job belongs to the instance that claimed it before another may take it over. */
@@ -195,9 +196,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
         if (final.users.length !== first.users.length || final.users.some((u, i) => u.username !== first.users[i].username)) {
           throw new ImportFileError('The file was read differently the second time; import it again.');
         }
-        const reference = await loadReferenceData(tx);
-        const userIds = await insertUsers(tx, final.users, hashes, reference.mustChangeAtFirstLogin);
-        await recordImportedUsers(tx, final.users, userIds, reference, source, { id, fileName: label });
+        await importUsers(tx, final.users, hashes, source, { id, fileName: label });
         await this.audit.write(
           source,
           {
@@ -229,7 +228,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
 
   private async validate(em: EntityManager, sheet: ParsedSheet) {
     const reference = await loadReferenceData(em);
-    const existing = await existingKeys(em, keysOf(sheet, reference.properties));
+    const existing = await takenKeys(em, keysOf(sheet, reference.properties));
     return validateSheet(sheet, reference, existing);
   }
 

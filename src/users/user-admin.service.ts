@@ -16,7 +16,8 @@ import { applyEnabled, applyUnlock } from './user-status';
 import { usageText } from '../licences/licence-usage';
 import { SettingsService } from '../settings/settings.service';
 import { PersonInput, parseRoleIds, validatePerson } from './user-form';
-import { UserProvisioningService } from './user-provisioning.service';
+import { insertPersonContact } from '../provisioning/provisioning.queries';
+import { UserProvisioningService, uniquenessProblems } from '../provisioning/provisioning.service';
 import { usernameProblem } from './username-format';
 
 export interface UserEditInput extends PersonInput {
@@ -266,10 +267,7 @@ export class UserAdminService {
         const defs = await this.properties.definitions(tx);
         const parsed = this.properties.parseValues(defs, input.body);
         Object.assign(errors, parsed.errors);
-        if (!errors.email) {
-          const [other]: { username: string }[] = await tx.execute('select username from users where lower(email) = lower(?) and id <> ?', [person.email, id]);
-          if (other) errors.email = `The e-mail address ${person.email} is already used by the user ${other.username}.`;
-        }
+        if (!errors.email) Object.assign(errors, await uniquenessProblems(tx, { email: person.email }, { userId: id }));
         if (Object.keys(errors).length > 0) throw new ValidationError(errors);
 
         const beforeValues = (await this.properties.valuesFor([id], tx)).get(id) ?? new Map<number, string[]>();
@@ -480,14 +478,7 @@ export class UserAdminService {
     const defs = await this.properties.definitions();
     const parsed = this.properties.parseValues(defs, input.body);
     Object.assign(errors, parsed.errors);
-    if (!errors.username) {
-      const taken = await this.em.execute('select 1 from users where lower(username) = lower(?)', [username]);
-      if (taken.length > 0) errors.username = `The username ${username} is already taken.`;
-    }
-    if (!errors.email) {
-      const [other]: { username: string }[] = await this.em.execute('select username from users where lower(email) = lower(?)', [person.email]);
-      if (other) errors.email = `The e-mail address ${person.email} is already used by the user ${other.username}.`;
-    }
+    Object.assign(errors, await uniquenessProblems(this.em, { username: errors.username ? null : username, email: errors.email ? null : person.email }));
     const profileId = input.profileId === undefined ? undefined : await this.parseProfile(this.em, input.profileId, errors);
     const licenceId = input.licenceId === undefined ? undefined : await this.parseLicence(input.licenceId, errors);
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
@@ -496,15 +487,11 @@ export class UserAdminService {
     const settings = await this.settings.get();
     try {
       return await this.em.transactional(async (tx) => {
-        const [contact]: { id: number }[] = await tx.execute(
-          `insert into contacts (kind, first_name, last_name, full_name, email, mobile, department, job_title, organization_id)
-           values ('person', ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
-          [person.firstName, person.lastName, person.fullName, person.email, person.mobile, person.department, person.jobTitle, organization.id],
-        );
+        const contactId = await insertPersonContact(tx, person, organization.id);
         const user = await this.provisioning.provision(
           actor,
           {
-            contactId: contact.id,
+            contactId,
             organizationId: organization.id,
             username,
             passwordHash,
@@ -512,11 +499,10 @@ export class UserAdminService {
             roleIds,
             profileId,
             licenceId,
-            auditFields: propertySnapshot(defs, parsed.values, true),
+            propertyValues: parsed.values,
           },
           tx,
         );
-        await this.properties.setValues(tx, user.id, parsed.values);
         return user;
       });
     } catch (error) {
@@ -698,11 +684,10 @@ export function roleChangeProblem(actor: Actor, userId: number | null, roles: Ro
 }
 
 /** Property values as audit fields: `property: Name` → values (one string when single). */
-function propertySnapshot(defs: { id: number; name: string; multiValued: boolean }[], values: PropertyValues, onlyFilled = false): Record<string, unknown> {
+function propertySnapshot(defs: { id: number; name: string; multiValued: boolean }[], values: PropertyValues): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const d of defs) {
     const v = [...(values.get(d.id) ?? [])].sort();
-    if (onlyFilled && v.length === 0) continue;
     out[`property: ${d.name}`] = d.multiValued ? (v.length ? v : null) : (v[0] ?? null);
   }
   return out;

@@ -1,4 +1,5 @@
-import { fullNameOf, isEmail, parseRoleIds, validatePerson } from './user-form';
+import { fullNameOf, isEmail } from '../people/person-rules';
+import { parseRoleIds, validatePerson } from './user-form';
 
 const ok = { firstName: ' Ann ', lastName: 'Lee', email: 'ann@example.org', mobile: '', department: '', jobTitle: '' };
 
@@ -35,5 +36,13 @@ describe('user form rules', () => {
     expect(parseRoleIds(['2', '3', '2'], [1, 2, 3])).toEqual({ ids: [2, 3], error: null });
     expect(parseRoleIds(['4'], [1, 2, 3]).error).toBe('Choose roles from the list.');
     expect(parseRoleIds(['x'], [1]).error).toBe('Choose roles from the list.');
+  });
+
+  // The rules every surface shares (people/person-rules), so that an address the import refuses
+  // is refused here too, and a number written as people write it is accepted.
+  it('follows the shared person rules', () => {
+    expect(validatePerson({ ...ok, email: 'ann@example..org' }, []).errors).toEqual({ email: 'Enter an e-mail address like name@example.org.' });
+    expect(validatePerson({ ...ok, mobile: '(030) 1234' }, []).errors).toEqual({});
+    expect(validatePerson({ ...ok, jobTitle: 'a\tb' }, []).errors).toEqual({ jobTitle: 'Remove the invalid characters.' });
   });
 });

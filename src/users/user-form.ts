@@ -1,8 +1,10 @@
 import type { FieldErrors } from '../common/errors';
+import { PERSON_MAX, fullNameOf, hasControlCharacters, isEmail, isPhoneNumber, tooLong } from '../people/person-rules';
 
 /**
- * The person fields of the user forms (create and edit) and their rules, as pure functions. The
- * contact behind a user carries them; `full_name` is derived from first and last name.
+ * The person fields of the user forms (create and edit): which are required, and the field rules
+ * of `people/person-rules` every surface shares. The contact behind a user carries them;
+ * `full_name` is derived from first and last name.
  */
 export interface PersonInput {
   firstName: string;
@@ -23,23 +25,6 @@ export interface PersonValues {
   jobTitle: string | null;
 }
 
-const EMAIL = /^[^\s@"<>(),;:\\[\]]+@[^\s@"<>(),;:\\[\]]+\.[^\s@"<>(),;:\\[\]]+$/;
-const MOBILE = /^\+?[0-9][0-9 ()./-]{2,39}$/;
-
-function chars(s: string): number {
-  return [...s].length;
-}
-
-/** Whether `value` is a plausible e-mail address (what the forms accept). */
-export function isEmail(value: string): boolean {
-  return value.length <= 254 && EMAIL.test(value);
-}
-
-/** "First Last" (either may be empty). */
-export function fullNameOf(firstName: string | null, lastName: string | null): string {
-  return [firstName ?? '', lastName ?? ''].map((s) => s.trim()).filter((s) => s !== '').join(' ');
-}
-
 /**
  * Checks the person fields; `departments` are the names of the managed list (a stored value
  * outside the list, `keepDepartment`, stays acceptable so that an edit does not force a change).
@@ -53,19 +38,19 @@ export function validatePerson(input: PersonInput, departments: string[], keepDe
   const department = input.department.trim();
   const jobTitle = input.jobTitle.trim();
   if (!firstName) errors.firstName = 'Enter a first name.';
-  else if (chars(firstName) > 100) errors.firstName = 'Use at most 100 characters for the first name.';
+  else if (tooLong(firstName, PERSON_MAX.name)) errors.firstName = `Use at most ${PERSON_MAX.name} characters for the first name.`;
   if (!lastName) errors.lastName = 'Enter a last name.';
-  else if (chars(lastName) > 100) errors.lastName = 'Use at most 100 characters for the last name.';
+  else if (tooLong(lastName, PERSON_MAX.name)) errors.lastName = `Use at most ${PERSON_MAX.name} characters for the last name.`;
   if (!email) errors.email = 'Enter an e-mail address.';
   else if (!isEmail(email)) errors.email = 'Enter an e-mail address like name@example.org.';
-  if (mobile && !MOBILE.test(mobile)) errors.mobile = 'Enter a mobile number with digits, spaces and + ( ) . / - only (up to 40 characters).';
+  if (mobile && !isPhoneNumber(mobile)) errors.mobile = `Enter a mobile number with digits, spaces and + ( ) . / - only (up to ${PERSON_MAX.phone} characters).`;
   if (department && !departments.includes(department) && department !== keepDepartment) errors.department = 'Choose a department from the list.';
-  if (chars(jobTitle) > 100) errors.jobTitle = 'Use at most 100 characters for the job title.';
+  if (tooLong(jobTitle, PERSON_MAX.jobTitle)) errors.jobTitle = `Use at most ${PERSON_MAX.jobTitle} characters for the job title.`;
   for (const [field, value] of Object.entries({ firstName, lastName, email, mobile, department, jobTitle })) {
-    if (value.includes('\u0000')) errors[field] = 'Remove the invalid characters.';
+    if (hasControlCharacters(value)) errors[field] = 'Remove the invalid characters.';
   }
   return {
-    values: { firstName, lastName, fullName: fullNameOf(firstName, lastName).slice(0, 200), email, mobile: mobile || null, department: department || null, jobTitle: jobTitle || null },
+    values: { firstName, lastName, fullName: fullNameOf(firstName, lastName).slice(0, PERSON_MAX.fullName), email, mobile: mobile || null, department: department || null, jobTitle: jobTitle || null },
     errors,
   };
 }

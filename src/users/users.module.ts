@@ -1,16 +1,16 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { CustomPropertiesModule } from '../custom-properties/custom-properties.module';
+import { ProvisioningModule } from '../provisioning/provisioning.module';
 import { BulkActionRunner } from './bulk-actions';
 import { UsersController } from './users.controller';
-import { UserProvisioningService } from './user-provisioning.service';
 import { UserAdminService } from './user-admin.service';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [CustomPropertiesModule, CredentialsModule],
+  imports: [CustomPropertiesModule, CredentialsModule, ProvisioningModule],
   controllers: [UsersController],
-  providers: [UsersService, UserAdminService, UserProvisioningService, BulkActionRunner],
-  exports: [UsersService, UserProvisioningService, BulkActionRunner],
+  providers: [UsersService, UserAdminService, BulkActionRunner],
+  exports: [UsersService, ProvisioningModule, BulkActionRunner],
 })
 export class UsersModule {}

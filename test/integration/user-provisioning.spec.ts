@@ -3,7 +3,7 @@ import type { Actor } from '../../src/access/actor';
 import { AuditService } from '../../src/audit/audit.service';
 import { BusinessRuleError, NotFoundError, ValidationError } from '../../src/common/errors';
 import { LicenceFullError } from '../../src/licences/licence-seats';
-import { ProvisionSpec, UserProvisioningService } from '../../src/users/user-provisioning.service';
+import { ProvisionSpec, UserProvisioningService } from '../../src/provisioning/provisioning.service';
 import { createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
@@ -140,5 +140,38 @@ describe('UserProvisioningService', () => {
     const unnamed = await contact(A, { full: '李小龍' });
     const error = await failure(provision(admin, { contactId: unnamed, organizationId: A.id }));
     expect((error as BusinessRuleError).code).toBe('username_empty');
+  });
+
+  // The shape every identity source uses: a provider user with its external id, property values,
+  // and the source named in the one audit entry of the creation.
+  it('creates a provider user with its external id, property values and source in one audit entry', async () => {
+    const [property] = await t.sql<{ id: number }>(`insert into custom_properties (name, allowed_values, multi_valued) values ('Source skills', '{}', true) returning id`);
+    const contactId = await contact(A, { first: 'Sso', last: 'Person', full: 'Sso Person', email: 'sso@example.org' });
+    const user = await provision(admin, {
+      contactId,
+      organizationId: A.id,
+      provider: 'okta',
+      externalId: 'okta-123',
+      propertyValues: new Map([[property.id, ['Rust', 'Go']]]),
+      source: 'Created at first sign-in through okta.',
+    });
+    const [row] = await t.sql<Record<string, unknown>>(
+      `select u.provider, u.external_id, u.password_hash, array(select v.value from user_property_values v where v.user_id = u.id order by v.value) as skills
+         from users u where u.id = $1`,
+      [user.id],
+    );
+    expect(row).toEqual({ provider: 'okta', external_id: 'okta-123', password_hash: null, skills: ['Go', 'Rust'] });
+    const events = await t.sql<{ detail: string | null; changes: Record<string, { to: unknown }> }>(
+      `select detail, changes from audit_events where object_type = 'user' and object_id = $1`,
+      [String(user.id)],
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0].detail).toBe('Created at first sign-in through okta.');
+    expect(events[0].changes.externalId.to).toBe('okta-123');
+    expect(events[0].changes['property: Source skills'].to).toEqual(['Go', 'Rust']);
+
+    const again = await contact(A, { first: 'Sso', last: 'Twin', full: 'Sso Twin' });
+    const error = await failure(provision(admin, { contactId: again, organizationId: A.id, provider: 'okta', externalId: 'okta-123' }));
+    expect((error as ValidationError).fieldErrors).toEqual({ externalId: `The id okta-123 is already used by the user ${user.username} (okta).` });
   });
 });
