@@ -5,10 +5,11 @@ import type { Actor } from '../access/actor';
 import { UserTarget, allows, canManageContact, canSeeContact, inScope } from '../access/policy';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { AppError, BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { KeyColumns, decodeCursor, encodeCursor, keyColumns, keyOrder, keysetPage, seekCondition, splitKeys } from '../common/pagination';
 import { SqlCondition, allOf, textSearch } from '../common/search';
 import { UserProvisioningService } from '../users/user-provisioning.service';
 import type { ContactKind } from './contact.entity';
-import { ContactSort, SORT_KEYS, decodeCursor, encodeCursor } from './contact-list';
+import { ContactSort, SORT_KEYS } from './contact-list';
 import { canListContacts, canManageUsersOfContact } from './contact-policy';
 
 
@@ -181,20 +182,18 @@ export class ContactsService {
       conditions.push({ sql: 'o.path like ?', params: [`${org.path}%`] });
     }
     const cursor = decodeCursor(query.after, keys);
-    if (cursor) conditions.push({ sql: `(${keys.map((k) => k.sql).join(', ')}) > (${keys.map(() => '?').join(', ')})`, params: cursor });
+    if (cursor) conditions.push(seekCondition(keys, cursor));
     const where = allOf(conditions);
-    const rows: (Omit<ContactListRow, 'manageUsers'> & { organizationPath: string } & Record<string, unknown>)[] = await this.db.execute(
+    const rows: (Omit<ContactListRow, 'manageUsers'> & { organizationPath: string } & KeyColumns)[] = await this.db.execute(
       `select c.id, c.kind, c.full_name as "fullName", c.email, o.id as "organizationId", o.name as "organizationName", o.path as "organizationPath",
-              u.id as "userId", u.username, ${keys.map((k, i) => `${k.sql} as k${i}`).join(', ')}
+              u.id as "userId", u.username, ${keyColumns(keys)}
          from contacts c join organizations o on o.id = c.organization_id left join users u on u.contact_id = c.id
         where ${where.sql}
-        order by ${keys.map((k) => k.sql).join(', ')}
+        order by ${keyOrder(keys)}
         limit ?`,
       [...where.params, query.size + 1],
     );
-    const visibleRows = rows.slice(0, query.size);
-    const last = visibleRows[visibleRows.length - 1];
-    const next = rows.length > query.size && last ? encodeCursor(keys.map((_k, i) => last[`k${i}`])) : null;
+    const { rows: visibleRows, next } = keysetPage(rows, query.size, (row) => encodeCursor(splitKeys(row, keys).values));
     return {
       rows: visibleRows.map(
         (r): ContactListRow => ({
