@@ -18,7 +18,24 @@ import { PersonInput, parseRoleIds, validatePerson } from './user-form';
 import { UserProvisioningService } from './user-provisioning.service';
 import { userView } from './user-page.service';
 import { usernameProblem } from './username-format';
-import { UserRow, userRow } from './users.queries';
+import {
+  RoleRow,
+  UserRow,
+  createDefaults,
+  deleteUser,
+  departmentNames,
+  endUserSessions,
+  licenceName,
+  licenceUsage,
+  organizationById,
+  organizationsIn,
+  profileChoices,
+  profileExists,
+  roleRows,
+  setUserLicence,
+  userRoleIds,
+  userRow,
+} from './users.queries';
 
 export interface UserEditInput extends PersonInput {
   roleIds: string[];
@@ -66,7 +83,7 @@ export class UserAdminService {
   async editForm(actor: Actor, id: number) {
     await this.assertCanAct(actor, id);
     const user = await this.row(this.em, id);
-    const roleIds: { role_id: number }[] = await this.em.execute('select role_id from user_roles where user_id = ?', [id]);
+    const roleIds = await userRoleIds(this.em, id);
     const values = (await this.properties.valuesFor([id])).get(id) ?? new Map<number, string[]>();
     return {
       user: userView(user),
@@ -79,7 +96,7 @@ export class UserAdminService {
         jobTitle: user.job_title ?? '',
         profileId: user.profile_id === null ? '' : String(user.profile_id),
       },
-      ...(await this.choices(actor, roleIds.map((r) => r.role_id), values, user.department, { userId: id, heldRoleIds: roleIds.map((r) => r.role_id) })),
+      ...(await this.choices(actor, roleIds, values, user.department, { userId: id, heldRoleIds: roleIds })),
     };
   }
 
@@ -88,8 +105,7 @@ export class UserAdminService {
     await this.assertCanAct(actor, id);
     const user = await this.row(this.em, id);
     const defs = await this.properties.definitions();
-    const held: { role_id: number }[] = await this.em.execute('select role_id from user_roles where user_id = ?', [id]);
-    const fixed = { userId: id, heldRoleIds: held.map((r) => r.role_id) };
+    const fixed = { userId: id, heldRoleIds: await userRoleIds(this.em, id) };
     return { user: userView(user), ...(await this.choices(actor, roleIds.map(Number), this.properties.submittedValues(defs, body), user.department, fixed)) };
   }
 
@@ -201,7 +217,7 @@ export class UserAdminService {
       if (id === actor.userId) throw new ForbiddenError('You cannot delete your own account.');
       // Before the user row goes: its queued message would otherwise stay on /mail for ever.
       const cancelled = await cancelCredentialMailOf(tx, id);
-      await tx.execute('delete from users where id = ?', [id]);
+      await deleteUser(tx, id);
       await this.audit.record(
         actor,
         {
@@ -224,7 +240,7 @@ export class UserAdminService {
     return this.em.transactional(async (tx) => {
       const user = await this.row(tx, id, true);
       if (id === actor.userId) throw new ForbiddenError('To end your own session, sign out.');
-      await tx.execute('update users set session_version = session_version + 1 where id = ?', [id]);
+      await endUserSessions(tx, id);
       await this.audit.record(actor, { action: 'user.sessions_ended', objectType: 'user', objectId: id, objectLabel: user.username }, tx);
       return { username: user.username };
     });
@@ -237,13 +253,13 @@ export class UserAdminService {
       const user = await this.row(tx, id, true);
       let name: string | null = null;
       if (licenceId !== null) {
-        const [l]: { name: string }[] = await tx.execute('select name from licence_types where id = ?', [licenceId]);
-        if (!l) throw ValidationError.single('licenceId', 'Choose a licence from the list.');
-        name = l.name;
+        const found = await licenceName(tx, licenceId);
+        if (found === undefined) throw ValidationError.single('licenceId', 'Choose a licence from the list.');
+        name = found;
       }
       if (user.licence_id === licenceId) return { username: user.username, licence: name, changed: false };
       if (licenceId !== null && user.enabled) await assertSeatFree(tx, licenceId, { exceptUserId: id });
-      await tx.execute('update users set licence_id = ?, updated_at = now() where id = ?', [licenceId, id]);
+      await setUserLicence(tx, id, licenceId);
       await this.audit.record(
         actor,
         { action: 'user.licence_changed', objectType: 'user', objectId: id, objectLabel: user.username, changes: { licence: { from: user.licence_name, to: name } } },
@@ -258,17 +274,14 @@ export class UserAdminService {
   /** The empty Create User form for an organization in scope (default roles ticked). */
   async createForm(actor: Actor, organizationId: number) {
     const organization = await this.creatableIn(actor, organizationId);
-    const defaults: { role_id: number }[] = await this.em.execute('select role_id from client_settings_default_roles where settings_id = 1');
-    const [settings]: { default_profile_id: number | null; default_licence_id: number | null }[] = await this.em.execute(
-      'select default_profile_id, default_licence_id from client_settings where id = 1',
-    );
+    const defaults = await createDefaults(this.em);
     // The defaults of Settings → Interface are preselected; the person may pick others.
-    const values = { organizationId: organization.id, profileId: settings.default_profile_id ?? '', licenceId: settings.default_licence_id ?? '' };
+    const values = { organizationId: organization.id, profileId: defaults.profileId ?? '', licenceId: defaults.licenceId ?? '' };
     return {
       organization,
       values,
       ...(await this.createChoices(actor)),
-      ...(await this.choices(actor, defaults.map((d) => d.role_id), new Map(), null)),
+      ...(await this.choices(actor, defaults.roleIds, new Map(), null)),
       ...(await this.passwordHint()),
     };
   }
@@ -288,15 +301,9 @@ export class UserAdminService {
   /** The organizations (in scope, as a tree) and licences with their usage that Create User offers. */
   private async createChoices(actor: Actor) {
     const scope = this.access.organizationsInScopeCondition(actor, 'o');
-    const organizations: { id: number; name: string; depth: number }[] = await this.em.execute(
-      `select o.id, o.name, o.depth from organizations o where ${scope.sql} order by o.path`,
-      scope.params,
-    );
+    const organizations = await organizationsIn(this.em, scope);
     const minDepth = Math.min(...organizations.map((o) => o.depth));
-    const licences: { id: number; name: string; seats: number | null; used: number }[] = await this.em.execute(
-      `select l.id, l.name, l.seats, (select count(*)::int from users x where x.licence_id = l.id and x.enabled) as used
-         from licence_types l order by lower(l.name)`,
-    );
+    const licences = await licenceUsage(this.em);
     return {
       // Indented by depth, so that the pull-down reads as the tree.
       organizationChoices: organizations.map((o) => ({ id: o.id, label: `${'\u00a0\u00a0'.repeat(o.depth - minDepth)}${o.name}` })),
@@ -394,7 +401,7 @@ export class UserAdminService {
 
   private async creatableIn(actor: Actor, organizationId: number): Promise<{ id: number; name: string }> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    const [org]: { id: number; name: string; path: string }[] = await this.em.execute('select id, name, path from organizations where id = ?', [organizationId]);
+    const org = await organizationById(this.em, organizationId);
     if (!org || !inScope(actor, org.path)) throw new NotFoundError();
     if (!allows(actor, 'manage_users')) throw new ForbiddenError('You may not create users.');
     return { id: org.id, name: org.name };
@@ -404,16 +411,14 @@ export class UserAdminService {
     return { passwordHint: describePolicy(await this.settings.passwordPolicy()) };
   }
 
-  private async departmentNames(em: EntityManager): Promise<string[]> {
-    const rows: { name: string }[] = await em.execute('select name from departments order by lower(name)');
-    return rows.map((r) => r.name);
+  private departmentNames(em: EntityManager): Promise<string[]> {
+    return departmentNames(em);
   }
 
   private async parseProfile(em: EntityManager, value: string, errors: FieldErrors): Promise<number | null> {
     if (value === '') return null;
     const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : 0;
-    const found = id ? await em.execute('select 1 from user_profiles where id = ?', [id]) : [];
-    if (found.length === 0) {
+    if (!id || !(await profileExists(em, id))) {
       errors.profileId = 'Choose a user profile from the list.';
       return null;
     }
@@ -423,8 +428,7 @@ export class UserAdminService {
   private async parseLicence(value: string, errors: FieldErrors): Promise<number | null> {
     if (value === '') return null;
     const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : 0;
-    const found = id ? await this.em.execute('select 1 from licence_types where id = ?', [id]) : [];
-    if (found.length === 0) {
+    if (!id || (await licenceName(this.em, id)) === undefined) {
       errors.licenceId = 'Choose a licence from the list.';
       return null;
     }
@@ -444,9 +448,9 @@ export class UserAdminService {
     currentDepartment: string | null,
     fixed: { userId: number; heldRoleIds: number[] } | null = null,
   ) {
-    const roles: RoleRow[] = await this.em.execute('select id, name, built_in_key, permissions from roles order by lower(name)');
-    const profiles: { id: number; name: string }[] = await this.em.execute('select id, name from user_profiles order by lower(name)');
-    const departments = await this.departmentNames(this.em);
+    const roles = await roleRows(this.em);
+    const profiles = await profileChoices(this.em);
+    const departments = await departmentNames(this.em);
     if (currentDepartment && !departments.includes(currentDepartment)) departments.push(currentDepartment);
     const defs = await this.properties.definitions();
     const propertyFields: PropertyField[] = this.properties.formFields(defs, values);
@@ -475,13 +479,6 @@ export class UserAdminService {
   private row(em: EntityManager, id: number, lock = false): Promise<UserRow> {
     return userRow(em, id, lock);
   }
-}
-
-interface RoleRow {
-  id: number;
-  name: string;
-  built_in_key: string | null;
-  permissions: string[] | null;
 }
 
 function roleFacts(r: RoleRow): RoleFacts {
