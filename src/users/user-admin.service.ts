@@ -64,7 +64,8 @@ const UNIQUE_USER = {
 /**
  * What the user page changes (SPEC §4 "User page", "Create User"): edit, licence, enable/disable,
  * unlock, delete, end sessions, and creating a user directly in an organization (the page as it
- * reads is `UserPageService`'s). Every method checks access first: out of scope answers "not found", seen-but-not-allowed "forbidden".
+ * reads is `UserPageService`'s). Every method checks access first: out of scope answers "not
+ * found", seen-but-not-allowed "forbidden".
  */
 @Injectable()
 export class UserAdminService {
