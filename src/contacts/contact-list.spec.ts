@@ -1,4 +1,5 @@
-import { SORT_KEYS, decodeCursor, encodeCursor } from './contact-list';
+import { decodeCursor, encodeCursor } from '../common/pagination';
+import { SORT_KEYS } from './contact-list';
 
 describe('contact list cursors', () => {
   it('round-trips the sort keys of a row', () => {

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SqlCondition } from '../common/search';
 import type { ContactKind } from './contact.entity';
-import type { SortKey } from './contact-list';
+import { KeyColumns, SortKey, keyColumns, keyOrder } from '../common/pagination';
 
 /**
  * The SQL of the contacts feature, as typed functions. Each takes the entity manager to run on:
@@ -47,7 +47,7 @@ export interface ContactListEntry {
 }
 
 /** A list row as read, with the sort keys `k0`, `k1`, … for the next page's cursor. */
-export type ContactListDbRow = ContactListEntry & { organizationPath: string } & Record<`k${number}`, unknown>;
+export type ContactListDbRow = ContactListEntry & { organizationPath: string } & KeyColumns;
 
 export interface OrganizationRow {
   id: number;
@@ -81,7 +81,7 @@ export async function findOrganization(em: EntityManager, id: number): Promise<O
 export async function contactListPage(em: EntityManager, keys: SortKey[], where: SqlCondition, limit: number): Promise<ContactListDbRow[]> {
   return em.execute(
     `select c.id, c.kind, c.full_name as "fullName", c.email, o.id as "organizationId", o.name as "organizationName", o.path as "organizationPath",
-            u.id as "userId", u.username, ${keys.map((k, i) => `${k.sql} as k${i}`).join(', ')}
+            u.id as "userId", u.username, ${keyColumns(keys)}
        from contacts c join organizations o on o.id = c.organization_id left join users u on u.contact_id = c.id
       where ${where.sql}
       order by ${keys.map((k) => k.sql).join(', ')}

@@ -5,11 +5,12 @@ import type { Actor } from '../access/actor';
 import { UserTarget, allows, canManageContact, canSeeContact, inScope } from '../access/policy';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { decodeCursor, encodeCursor, keysetPage, seekCondition, splitKeys } from '../common/pagination';
 import { SqlCondition, allOf, textSearch } from '../common/search';
 import { uniquenessProblems } from '../provisioning/provisioning.service';
 import type { ContactKind } from './contact.entity';
 import { ContactInput, checkContactFields } from './contact-form';
-import { ContactSort, SORT_KEYS, decodeCursor, encodeCursor } from './contact-list';
+import { ContactSort, SORT_KEYS } from './contact-list';
 import { canListContacts, canManageUsersOfContact } from './contact-policy';
 import * as q from './contacts.queries';
 import type { ContactDetails, ContactFields, ContactListEntry } from './contacts.queries';
@@ -116,11 +117,9 @@ export class ContactsService {
       conditions.push({ sql: 'o.path like ?', params: [`${org.path}%`] });
     }
     const cursor = decodeCursor(query.after, keys);
-    if (cursor) conditions.push({ sql: `(${keys.map((k) => k.sql).join(', ')}) > (${keys.map(() => '?').join(', ')})`, params: cursor });
+    if (cursor) conditions.push(seekCondition(keys, cursor));
     const rows = await q.contactListPage(this.em, keys, allOf(conditions), query.size + 1);
-    const visibleRows = rows.slice(0, query.size);
-    const last = visibleRows[visibleRows.length - 1];
-    const next = rows.length > query.size && last ? encodeCursor(keys.map((_k, i) => last[`k${i}`])) : null;
+    const { rows: visibleRows, next } = keysetPage(rows, query.size, (row) => encodeCursor(splitKeys(row, keys).values));
     return {
       rows: visibleRows.map(
         (r): ContactListRow => ({

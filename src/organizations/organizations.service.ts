@@ -5,6 +5,7 @@ import type { Actor } from '../access/actor';
 import { allows, canManageOrganization, canSeeOrganization, canSeeUser } from '../access/policy';
 import { AuditService, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { keysetPage } from '../common/pagination';
 import { SettingsService } from '../settings/settings.service';
 import { SqlCondition, allOf, userListConditions } from '../common/search';
 
@@ -51,7 +52,10 @@ export interface CandidateRow {
 
 export interface Page<T> {
   rows: T[];
-  /** Cursor for the next page (`null` on the last page). */
+  /**
+   * Cursor for the next page (`null` on the last page): the last username, lower-cased, as it
+   * is (`?after=ann`), which `userListConditions` seeks after.
+   */
   next: string | null;
 }
 
@@ -209,7 +213,7 @@ export class OrganizationsService {
       // A member of this organization has a membership in scope: the user page's own rule decides.
       viewable: canSeeUser(actor, { membershipPaths: [org.path], hasAdministratorRole: administrator }),
     }));
-    return page(members, options.size, (r) => r.username.toLowerCase());
+    return keysetPage(members, options.size, (r) => r.username.toLowerCase());
   }
 
   /**
@@ -233,7 +237,7 @@ export class OrganizationsService {
         limit ?`,
       [...where.params, options.size + 1],
     );
-    return page(rows, options.size, (r) => r.username.toLowerCase());
+    return keysetPage(rows, options.size, (r) => r.username.toLowerCase());
   }
 
   private async candidateCondition(actor: Actor): Promise<SqlCondition> {
@@ -454,11 +458,6 @@ export class OrganizationsService {
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
     return { name, description: description || null };
   }
-}
-
-function page<T>(rows: T[], size: number, cursor: (row: T) => string): Page<T> {
-  const visible = rows.slice(0, size);
-  return { rows: visible, next: rows.length > size ? cursor(visible[visible.length - 1]) : null };
 }
 
 function joinList(parts: string[]): string {

@@ -5,9 +5,8 @@ import { describePolicy, passwordPolicyMessage } from '../accounts/password-poli
 import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
 import { PERMISSIONS, PERMISSION_LABELS } from '../access/permissions';
-import { RoleFacts, UserTarget, allows, canActOnUser, canChangeRolesOf, canGrantRole, canListUsers, canSeeUser, canSeeUserDetails, inScope } from '../access/policy';
+import { RoleFacts, allows, canChangeRolesOf, canGrantRole, canListUsers, inScope } from '../access/policy';
 import { AuditService, deletedChanges, diffChanges } from '../audit/audit.service';
-import { hideAddresses } from '../audit/hide-addresses';
 import { FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { cancelCredentialMailOf } from '../credentials/credential-jobs';
 import { CustomPropertiesService, PropertyField, PropertyValues } from '../custom-properties/custom-properties.service';
@@ -18,7 +17,26 @@ import { SettingsService } from '../settings/settings.service';
 import { PersonInput, parseRoleIds, validatePerson } from './user-form';
 import { insertPersonContact } from '../provisioning/provisioning.queries';
 import { UserProvisioningService, uniquenessProblems } from '../provisioning/provisioning.service';
+import { userView } from './user-page.service';
 import { usernameProblem } from './username-format';
+import {
+  RoleRow,
+  UserRow,
+  createDefaults,
+  deleteUser,
+  departmentNames,
+  endUserSessions,
+  licenceName,
+  licenceUsage,
+  organizationById,
+  organizationsIn,
+  profileChoices,
+  profileExists,
+  roleRows,
+  setUserLicence,
+  userRoleIds,
+  userRow,
+} from './users.queries';
 
 export interface UserEditInput extends PersonInput {
   roleIds: string[];
@@ -39,50 +57,16 @@ export interface UserCreateInput extends PersonInput {
   body: unknown;
 }
 
-interface UserRow {
-  id: number;
-  username: string;
-  provider: string;
-  enabled: boolean;
-  built_in: boolean;
-  must_change_password: boolean;
-  locked: boolean;
-  locked_until: Date | null;
-  last_login_at: Date | null;
-  failed_logins: number;
-  password_send_at: Date | null;
-  password_send_status: string | null;
-  password_send_error: string | null;
-  has_password: boolean;
-  licence_id: number | null;
-  licence_name: string | null;
-  profile_id: number | null;
-  profile_name: string | null;
-  created_at: Date;
-  contact_id: number;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string;
-  email: string | null;
-  mobile: string | null;
-  department: string | null;
-  job_title: string | null;
-  home_id: number;
-  home_name: string;
-  home_path: string;
-}
-
-const TRAIL_LIMIT = 25;
-
 const UNIQUE_USER = {
   users_username_unique: ['username', 'This username is already taken.'] as [string, string],
   users_email_unique: ['email', 'Another user already has this e-mail address.'] as [string, string],
 };
 
 /**
- * The user page and what it offers (SPEC §4 "User page", "Create User"): details, edit, licence,
- * enable/disable, delete, end sessions, and creating a user directly in an organization. Every
- * method checks access first: out of scope answers "not found", seen-but-not-allowed "forbidden".
+ * What the user page changes (SPEC §4 "User page", "Create User"): edit, licence, enable/disable,
+ * unlock, delete, end sessions, and creating a user directly in an organization (the page as it
+ * reads is `UserPageService`'s). Every method checks access first: out of scope answers "not
+ * found", seen-but-not-allowed "forbidden".
  */
 @Injectable()
 export class UserAdminService {
@@ -95,126 +79,16 @@ export class UserAdminService {
     private readonly settings: SettingsService,
   ) {}
 
-  // ----- viewing ------------------------------------------------------------------------------
-
-  /**
-   * The user page. A user with a membership outside the session's subtree is seen, not managed
-   * (SPEC §3: adding a member "grants no other access to that user"): the page then shows only
-   * who they are — name, username, e-mail — and their memberships inside the subtree.
-   */
-  async details(actor: Actor, id: number) {
-    if (!canListUsers(actor)) throw new ForbiddenError();
-    const target = await this.access.userTarget(id);
-    if (!target || !canSeeUser(actor, target)) throw new NotFoundError();
-    if (canSeeUserDetails(actor, target)) return { limited: false as const, ...(await this.fullDetails(actor, id, target)) };
-    const [user]: { id: number; username: string; full_name: string; email: string | null }[] = await this.em.execute(
-      'select u.id, u.username, c.full_name, u.email from users u join contacts c on c.id = u.contact_id where u.id = ?',
-      [id],
-    );
-    if (!user) throw new NotFoundError();
-    const memberships = await this.memberships(id);
-    const inScopeMemberships = memberships.filter((m) => inScope(actor, m.path));
-    return {
-      limited: true as const,
-      user: { id: user.id, username: user.username, fullName: user.full_name, email: user.email },
-      memberships: inScopeMemberships.map((m) => ({ id: m.organization_id, name: m.name, isAdmin: m.is_admin })),
-      otherMemberships: memberships.length - inScopeMemberships.length,
-      can: { manage: false },
-    };
-  }
-
-  private async memberships(id: number): Promise<{ organization_id: number; name: string; path: string; is_admin: boolean }[]> {
-    return this.em.execute(
-      'select m.organization_id, o.name, o.path, m.is_admin from memberships m join organizations o on o.id = m.organization_id where m.user_id = ? order by o.path',
-      [id],
-    );
-  }
-
-  private async fullDetails(actor: Actor, id: number, target: UserTarget) {
-    const user = await this.row(this.em, id);
-    const manage = canActOnUser(actor, target);
-    const memberships = await this.memberships(id);
-    const roles: { id: number; name: string }[] = await this.em.execute(
-      'select r.id, r.name from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = ? order by lower(r.name)',
-      [id],
-    );
-    const defs = await this.properties.definitions();
-    const values = (await this.properties.valuesFor([id])).get(id) ?? new Map<number, string[]>();
-    const licences: { id: number; name: string; seats: number | null; used: number }[] = await this.em.execute(
-      `select l.id, l.name, l.seats, (select count(*)::int from users x where x.licence_id = l.id and x.enabled) as used
-         from licence_types l order by lower(l.name)`,
-    );
-    const trail: { occurred_at: Date; actor_name: string | null; action: string; changes: Record<string, { from: unknown; to: unknown }> | null; detail: string | null }[] =
-      await this.em.execute(
-        `select occurred_at, actor_name, action, changes, detail from audit_events
-          where object_type = 'user' and object_id = ? order by occurred_at desc, id desc limit ?`,
-        [String(id), TRAIL_LIMIT + 1],
-      );
-    const inScopeMemberships = memberships.filter((m) => inScope(actor, m.path));
-    return {
-      user: this.view(user),
-      memberships: inScopeMemberships.map((m) => ({ id: m.organization_id, name: m.name, isAdmin: m.is_admin })),
-      otherMemberships: memberships.length - inScopeMemberships.length,
-      roles,
-      properties: defs.map((d) => ({ name: d.name, values: values.get(d.id) ?? [] })),
-      licences: licences.map((l) => ({ id: l.id, label: `${l.name} — ${usageText(l.used, l.seats)}`, selected: l.id === user.licence_id })),
-      trail: this.trailFor(actor, user.email, trail.slice(0, TRAIL_LIMIT)),
-      trailMore: trail.length > TRAIL_LIMIT,
-      auditHref: `/audit?objectType=user&q=${encodeURIComponent(user.username)}`,
-      can: {
-        manage,
-        disable: manage && user.enabled && !user.built_in && id !== actor.userId,
-        enable: manage && !user.enabled,
-        unlock: manage && user.locked,
-        delete: manage && !user.built_in && id !== actor.userId,
-        endSessions: manage && id !== actor.userId,
-        auditLog: allows(actor, 'view_audit_log'),
-      },
-    };
-  }
-
-  /**
-   * The trail as the session may read it. Entries can name other people's addresses (an
-   * Administrator who had the credentials e-mailed to themselves): for anyone but an
-   * Administrator, every address in a detail that is not one the user had is hidden.
-   */
-  private trailFor(
-    actor: Actor,
-    currentEmail: string | null,
-    entries: { occurred_at: Date; actor_name: string | null; action: string; changes: Record<string, { from: unknown; to: unknown }> | null; detail: string | null }[],
-  ) {
-    const own = new Set<string>(currentEmail ? [currentEmail.toLowerCase()] : []);
-    for (const e of entries) {
-      const email = e.changes?.email;
-      for (const v of email ? [email.from, email.to] : []) if (typeof v === 'string') own.add(v.toLowerCase());
-    }
-    return entries.map((e) => ({
-      occurredAt: e.occurred_at,
-      actorName: e.actor_name,
-      action: e.action,
-      changes: e.changes ? Object.entries(e.changes).map(([field, c]) => ({ field, from: show(c.from), to: show(c.to) })) : [],
-      detail: e.detail === null || actor.isAdministrator ? e.detail : hideAddresses(e.detail, own),
-    }));
-  }
-
-  /** The delete confirmation page: the user's details, for sessions that may delete them. */
-  async deleteForm(actor: Actor, id: number) {
-    await this.assertCanAct(actor, id);
-    const target = (await this.access.userTarget(id))!;
-    const details = await this.fullDetails(actor, id, target);
-    if (details.user.builtIn) throw new ForbiddenError('The built-in admin cannot be deleted.');
-    if (id === actor.userId) throw new ForbiddenError('You cannot delete your own account.');
-    return details;
-  }
+  // ----- edit form ----------------------------------------------------------------------------
 
   /** The stored values of the edit form and its choices. */
   async editForm(actor: Actor, id: number) {
     await this.assertCanAct(actor, id);
     const user = await this.row(this.em, id);
-    const roleIds: { role_id: number }[] = await this.em.execute('select role_id from user_roles where user_id = ?', [id]);
+    const roleIds = await userRoleIds(this.em, id);
     const values = (await this.properties.valuesFor([id])).get(id) ?? new Map<number, string[]>();
     return {
-      user: this.view(user),
+      user: userView(user),
       values: {
         firstName: user.first_name ?? '',
         lastName: user.last_name ?? '',
@@ -224,7 +98,7 @@ export class UserAdminService {
         jobTitle: user.job_title ?? '',
         profileId: user.profile_id === null ? '' : String(user.profile_id),
       },
-      ...(await this.choices(actor, roleIds.map((r) => r.role_id), values, user.department, { userId: id, heldRoleIds: roleIds.map((r) => r.role_id) })),
+      ...(await this.choices(actor, roleIds, values, user.department, { userId: id, heldRoleIds: roleIds })),
     };
   }
 
@@ -233,9 +107,8 @@ export class UserAdminService {
     await this.assertCanAct(actor, id);
     const user = await this.row(this.em, id);
     const defs = await this.properties.definitions();
-    const held: { role_id: number }[] = await this.em.execute('select role_id from user_roles where user_id = ?', [id]);
-    const fixed = { userId: id, heldRoleIds: held.map((r) => r.role_id) };
-    return { user: this.view(user), ...(await this.choices(actor, roleIds.map(Number), this.properties.submittedValues(defs, body), user.department, fixed)) };
+    const fixed = { userId: id, heldRoleIds: await userRoleIds(this.em, id) };
+    return { user: userView(user), ...(await this.choices(actor, roleIds.map(Number), this.properties.submittedValues(defs, body), user.department, fixed)) };
   }
 
   // ----- changing -----------------------------------------------------------------------------
@@ -343,7 +216,7 @@ export class UserAdminService {
       if (id === actor.userId) throw new ForbiddenError('You cannot delete your own account.');
       // Before the user row goes: its queued message would otherwise stay on /mail for ever.
       const cancelled = await cancelCredentialMailOf(tx, id);
-      await tx.execute('delete from users where id = ?', [id]);
+      await deleteUser(tx, id);
       await this.audit.record(
         actor,
         {
@@ -366,7 +239,7 @@ export class UserAdminService {
     return this.em.transactional(async (tx) => {
       const user = await this.row(tx, id, true);
       if (id === actor.userId) throw new ForbiddenError('To end your own session, sign out.');
-      await tx.execute('update users set session_version = session_version + 1 where id = ?', [id]);
+      await endUserSessions(tx, id);
       await this.audit.record(actor, { action: 'user.sessions_ended', objectType: 'user', objectId: id, objectLabel: user.username }, tx);
       return { username: user.username };
     });
@@ -379,13 +252,13 @@ export class UserAdminService {
       const user = await this.row(tx, id, true);
       let name: string | null = null;
       if (licenceId !== null) {
-        const [l]: { name: string }[] = await tx.execute('select name from licence_types where id = ?', [licenceId]);
-        if (!l) throw ValidationError.single('licenceId', 'Choose a licence from the list.');
-        name = l.name;
+        const found = await licenceName(tx, licenceId);
+        if (found === undefined) throw ValidationError.single('licenceId', 'Choose a licence from the list.');
+        name = found;
       }
       if (user.licence_id === licenceId) return { username: user.username, licence: name, changed: false };
       if (licenceId !== null && user.enabled) await assertSeatFree(tx, licenceId, { exceptUserId: id });
-      await tx.execute('update users set licence_id = ?, updated_at = now() where id = ?', [licenceId, id]);
+      await setUserLicence(tx, id, licenceId);
       await this.audit.record(
         actor,
         { action: 'user.licence_changed', objectType: 'user', objectId: id, objectLabel: user.username, changes: { licence: { from: user.licence_name, to: name } } },
@@ -400,17 +273,14 @@ export class UserAdminService {
   /** The empty Create User form for an organization in scope (default roles ticked). */
   async createForm(actor: Actor, organizationId: number) {
     const organization = await this.creatableIn(actor, organizationId);
-    const defaults: { role_id: number }[] = await this.em.execute('select role_id from client_settings_default_roles where settings_id = 1');
-    const [settings]: { default_profile_id: number | null; default_licence_id: number | null }[] = await this.em.execute(
-      'select default_profile_id, default_licence_id from client_settings where id = 1',
-    );
+    const defaults = await createDefaults(this.em);
     // The defaults of Settings → Interface are preselected; the person may pick others.
-    const values = { organizationId: organization.id, profileId: settings.default_profile_id ?? '', licenceId: settings.default_licence_id ?? '' };
+    const values = { organizationId: organization.id, profileId: defaults.profileId ?? '', licenceId: defaults.licenceId ?? '' };
     return {
       organization,
       values,
       ...(await this.createChoices(actor)),
-      ...(await this.choices(actor, defaults.map((d) => d.role_id), new Map(), null)),
+      ...(await this.choices(actor, defaults.roleIds, new Map(), null)),
       ...(await this.passwordHint()),
     };
   }
@@ -430,15 +300,9 @@ export class UserAdminService {
   /** The organizations (in scope, as a tree) and licences with their usage that Create User offers. */
   private async createChoices(actor: Actor) {
     const scope = this.access.organizationsInScopeCondition(actor, 'o');
-    const organizations: { id: number; name: string; depth: number }[] = await this.em.execute(
-      `select o.id, o.name, o.depth from organizations o where ${scope.sql} order by o.path`,
-      scope.params,
-    );
+    const organizations = await organizationsIn(this.em, scope);
     const minDepth = Math.min(...organizations.map((o) => o.depth));
-    const licences: { id: number; name: string; seats: number | null; used: number }[] = await this.em.execute(
-      `select l.id, l.name, l.seats, (select count(*)::int from users x where x.licence_id = l.id and x.enabled) as used
-         from licence_types l order by lower(l.name)`,
-    );
+    const licences = await licenceUsage(this.em);
     return {
       // Indented by depth, so that the pull-down reads as the tree.
       organizationChoices: organizations.map((o) => ({ id: o.id, label: `${'\u00a0\u00a0'.repeat(o.depth - minDepth)}${o.name}` })),
@@ -524,7 +388,7 @@ export class UserAdminService {
 
   private async creatableIn(actor: Actor, organizationId: number): Promise<{ id: number; name: string }> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    const [org]: { id: number; name: string; path: string }[] = await this.em.execute('select id, name, path from organizations where id = ?', [organizationId]);
+    const org = await organizationById(this.em, organizationId);
     if (!org || !inScope(actor, org.path)) throw new NotFoundError();
     if (!allows(actor, 'manage_users')) throw new ForbiddenError('You may not create users.');
     return { id: org.id, name: org.name };
@@ -534,16 +398,14 @@ export class UserAdminService {
     return { passwordHint: describePolicy(await this.settings.passwordPolicy()) };
   }
 
-  private async departmentNames(em: EntityManager): Promise<string[]> {
-    const rows: { name: string }[] = await em.execute('select name from departments order by lower(name)');
-    return rows.map((r) => r.name);
+  private departmentNames(em: EntityManager): Promise<string[]> {
+    return departmentNames(em);
   }
 
   private async parseProfile(em: EntityManager, value: string, errors: FieldErrors): Promise<number | null> {
     if (value === '') return null;
     const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : 0;
-    const found = id ? await em.execute('select 1 from user_profiles where id = ?', [id]) : [];
-    if (found.length === 0) {
+    if (!id || !(await profileExists(em, id))) {
       errors.profileId = 'Choose a user profile from the list.';
       return null;
     }
@@ -553,8 +415,7 @@ export class UserAdminService {
   private async parseLicence(value: string, errors: FieldErrors): Promise<number | null> {
     if (value === '') return null;
     const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : 0;
-    const found = id ? await this.em.execute('select 1 from licence_types where id = ?', [id]) : [];
-    if (found.length === 0) {
+    if (!id || (await licenceName(this.em, id)) === undefined) {
       errors.licenceId = 'Choose a licence from the list.';
       return null;
     }
@@ -574,9 +435,9 @@ export class UserAdminService {
     currentDepartment: string | null,
     fixed: { userId: number; heldRoleIds: number[] } | null = null,
   ) {
-    const roles: RoleRow[] = await this.em.execute('select id, name, built_in_key, permissions from roles order by lower(name)');
-    const profiles: { id: number; name: string }[] = await this.em.execute('select id, name from user_profiles order by lower(name)');
-    const departments = await this.departmentNames(this.em);
+    const roles = await roleRows(this.em);
+    const profiles = await profileChoices(this.em);
+    const departments = await departmentNames(this.em);
     if (currentDepartment && !departments.includes(currentDepartment)) departments.push(currentDepartment);
     const defs = await this.properties.definitions();
     const propertyFields: PropertyField[] = this.properties.formFields(defs, values);
@@ -602,62 +463,9 @@ export class UserAdminService {
     };
   }
 
-  private async row(em: EntityManager, id: number, lock = false): Promise<UserRow> {
-    const [row]: UserRow[] = await em.execute(
-      `select u.id, u.username, u.provider, u.enabled, u.built_in, u.must_change_password,
-              coalesce(u.locked_until > now(), false) as locked, u.locked_until, u.last_login_at, u.failed_logins,
-              u.password_send_at, u.password_send_status, u.password_send_error, u.password_hash is not null as has_password,
-              u.licence_id, l.name as licence_name, u.profile_id, p.name as profile_name, u.created_at,
-              c.id as contact_id, c.first_name, c.last_name, c.full_name, c.email, c.mobile, c.department, c.job_title,
-              o.id as home_id, o.name as home_name, o.path as home_path
-         from users u
-         join contacts c on c.id = u.contact_id
-         join organizations o on o.id = c.organization_id
-         left join licence_types l on l.id = u.licence_id
-         left join user_profiles p on p.id = u.profile_id
-        where u.id = ?${lock ? ' for update of u' : ''}`,
-      [id],
-    );
-    if (!row) throw new NotFoundError();
-    return row;
+  private row(em: EntityManager, id: number, lock = false): Promise<UserRow> {
+    return userRow(em, id, lock);
   }
-
-  private view(u: UserRow) {
-    return {
-      id: u.id,
-      username: u.username,
-      provider: u.provider,
-      enabled: u.enabled,
-      builtIn: u.built_in,
-      locked: u.locked,
-      lockedUntil: u.locked_until,
-      lastLoginAt: u.last_login_at,
-      mustChangePassword: u.must_change_password,
-      hasPassword: u.has_password,
-      passwordSendAt: u.password_send_at,
-      passwordSendStatus: u.password_send_status,
-      passwordSendError: u.password_send_error,
-      licence: u.licence_name,
-      profile: u.profile_name,
-      createdAt: u.created_at,
-      contactId: u.contact_id,
-      firstName: u.first_name,
-      lastName: u.last_name,
-      fullName: u.full_name,
-      email: u.email,
-      mobile: u.mobile,
-      department: u.department,
-      jobTitle: u.job_title,
-      home: { id: u.home_id, name: u.home_name },
-    };
-  }
-}
-
-interface RoleRow {
-  id: number;
-  name: string;
-  built_in_key: string | null;
-  permissions: string[] | null;
 }
 
 function roleFacts(r: RoleRow): RoleFacts {
@@ -691,10 +499,4 @@ function propertySnapshot(defs: { id: number; name: string; multiValued: boolean
     out[`property: ${d.name}`] = d.multiValued ? (v.length ? v : null) : (v[0] ?? null);
   }
   return out;
-}
-
-function show(value: unknown): string {
-  if (value === null || value === undefined) return '—';
-  if (Array.isArray(value)) return value.join(', ');
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }

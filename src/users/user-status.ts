@@ -4,6 +4,7 @@ import type { AuditService } from '../audit/audit.service';
 import { usernameThrottleKey } from '../auth/login-throttle';
 import { cancelCredentialMailOf } from '../credentials/credential-jobs';
 import { assertSeatFree } from '../licences/licence-seats';
+import { clearLockout, forgetThrottle, setUserEnabled } from './users.queries';
 
 /**
  * Enables or disables one user inside the caller's transaction, after the caller's checks:
@@ -19,12 +20,7 @@ export async function applyEnabled(
   enabled: boolean,
 ): Promise<void> {
   if (enabled && user.licenceId !== null) await assertSeatFree(tx, user.licenceId, { exceptUserId: user.id });
-  await tx.execute(
-    enabled
-      ? 'update users set enabled = true, updated_at = now() where id = ?'
-      : 'update users set enabled = false, session_version = session_version + 1, updated_at = now() where id = ?',
-    [user.id],
-  );
+  await setUserEnabled(tx, user.id, enabled);
   // A disabled user gets no password: their pending credential e-mail goes with the access.
   const cancelled = enabled ? null : await cancelCredentialMailOf(tx, user.id);
   await audit.record(
@@ -47,8 +43,8 @@ export async function applyEnabled(
  * counts towards the next lock and delays addresses that failed). Recorded in the audit log.
  */
 export async function applyUnlock(tx: EntityManager, audit: AuditService, actor: Actor, user: { id: number; username: string }): Promise<void> {
-  await tx.execute('update users set locked_until = null, failed_logins = 0, updated_at = now() where id = ?', [user.id]);
-  await tx.execute('delete from login_throttle where key = ?', [usernameThrottleKey(user.username)]);
+  await clearLockout(tx, user.id);
+  await forgetThrottle(tx, usernameThrottleKey(user.username));
   await audit.record(
     actor,
     { action: 'user.unlocked', objectType: 'user', objectId: user.id, objectLabel: user.username, changes: { locked: { from: true, to: false } } },

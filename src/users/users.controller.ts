@@ -10,6 +10,7 @@ import { pageLinks, pageSize } from '../common/pagination';
 import { CredentialsService } from '../credentials/credentials.service';
 import { BulkAction, BulkActionRunner } from './bulk-actions';
 import { UserAdminService } from './user-admin.service';
+import { UserPageService } from './user-page.service';
 import { backToList, filterFields, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
 import { BulkResult, MATCHING_MAX, OrganizationNode, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
 
@@ -65,6 +66,7 @@ export class UsersController {
   constructor(
     private readonly users: UsersService,
     private readonly admin: UserAdminService,
+    private readonly page: UserPageService,
     private readonly credentials: CredentialsService,
     private readonly bulk: BulkActionRunner,
   ) {}
@@ -327,7 +329,7 @@ export class UsersController {
   }
 
   private async pageLocals(actor: Actor, id: number) {
-    const details = await this.admin.details(actor, id);
+    const details = await this.page.details(actor, id);
     return { title: `User ${details.user.username}`, ...details };
   }
 
@@ -412,7 +414,7 @@ export class UsersController {
 
   @Get(':id/delete')
   async confirmDelete(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const details = await this.admin.deleteForm(actor, userId(idParam));
+    const details = await this.page.deleteForm(actor, userId(idParam));
     res.render('users/delete', { title: `Delete user ${details.user.username}`, ...details });
   }
 

@@ -6,9 +6,21 @@ import type { Permission } from '../access/permissions';
 import { allows, canActOnUser, canListUsers, canSeeUser, inScope } from '../access/policy';
 import { AuditService } from '../audit/audit.service';
 import { ForbiddenError, NotFoundError, ValidationError } from '../common/errors';
+import { SortKey, decodeCursor, encodeCursor, keysetPage, seekCondition, splitKeys } from '../common/pagination';
 import { SqlCondition, allOf, likePattern } from '../common/search';
 import { LicenceFullError } from '../licences/licence-seats';
 import { applyEnabled, applyUnlock } from './user-status';
+import {
+  countListedUsers,
+  countMatchingUsers,
+  filterChoices,
+  filterNames,
+  lockUserStatus,
+  matchingUserIds,
+  organizationPath,
+  treeRows,
+  userListRows,
+} from './users.queries';
 
 export interface UserListRow {
   id: number;
@@ -114,40 +126,23 @@ export interface BulkResult {
 }
 
 /**
- * One sort order of the list: the key expressions (each backed by an index, in this order) and
- * how the cursor's values are cast back. The last key is unique, so rows never repeat or vanish.
+ * The key expressions of each sort order, each backed by an index in this order. The last key is
+ * unique, so rows never repeat or vanish between pages.
  */
-interface SortSpec {
-  keys: string[];
-  casts: string[];
-}
-
-const SORTS: Record<UserSort, SortSpec> = {
+const SORTS: Record<UserSort, SortKey[]> = {
   // users_username_unique on lower(username)
-  username: { keys: ['lower(u.username)'], casts: ['text'] },
+  username: [{ sql: 'lower(u.username)', type: 'string' }],
   // contacts_full_name_idx on (lower(full_name), id)
-  name: { keys: ['lower(c.full_name)', 'c.id'], casts: ['text', 'int'] },
+  name: [
+    { sql: 'lower(c.full_name)', type: 'string' },
+    { sql: 'c.id', type: 'number' },
+  ],
   // users_last_login_sort_idx on (coalesce(last_login_at, '-infinity'), id)
-  lastLogin: { keys: [`coalesce(u.last_login_at, '-infinity'::timestamptz)`, 'u.id'], casts: ['timestamptz', 'int'] },
+  lastLogin: [
+    { sql: `coalesce(u.last_login_at, '-infinity'::timestamptz)`, type: 'timestamp' },
+    { sql: 'u.id', type: 'number' },
+  ],
 };
-
-export function encodeCursor(values: (string | number)[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
-}
-
-export function decodeCursor(cursor: string | undefined, spec: { casts: string[] }): (string | number)[] | null {
-  if (!cursor) return null;
-  try {
-    const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(values) || values.length !== spec.casts.length) return null;
-    const ok = values.every((v, i) => (spec.casts[i] === 'int' ? Number.isInteger(v) && Math.abs(v as number) <= 2147483647 : typeof v === 'string' && v.length <= 300));
-    if (!ok) return null;
-    if (spec.casts.includes('timestamptz') && !/^-?infinity$|^\d{4}-\d\d-\d\d[ T][\d:.]+([+-]\d\d(:?\d\d)?|Z)?$/.test(String(values[0]))) return null;
-    return values as (string | number)[];
-  } catch {
-    return null;
-  }
-}
 
 /**
  * The users list (SPEC §4): only the users the session may see (SPEC §3), with search, filters,
@@ -165,57 +160,23 @@ export class UsersService {
   async list(actor: Actor, query: UserListQuery): Promise<UserListPage> {
     if (!canListUsers(actor)) throw new ForbiddenError();
     const filter = await this.conditions(actor, query);
-    const spec = SORTS[query.sort];
+    const keys = SORTS[query.sort];
     // "Previous" seeks backwards from the first row of the page after it: the opposite
     // comparison and order on the same index, then the rows turned round.
-    const before = decodeCursor(query.before, spec);
-    const cursor = before ?? decodeCursor(query.after, spec);
+    const before = decodeCursor(query.before, keys);
+    const cursor = before ?? decodeCursor(query.after, keys);
     const backwards = before !== null;
     const ascending = (query.direction === 'asc') !== backwards;
-    const seek: SqlCondition[] = cursor
-      ? [{ sql: `(${spec.keys.join(', ')}) ${ascending ? '>' : '<'} (${spec.casts.map((c) => `?::${c}`).join(', ')})`, params: cursor }]
-      : [];
-    const where = allOf([...filter, ...seek]);
-    const order = spec.keys.map((k) => `${k} ${ascending ? 'asc' : 'desc'}`).join(', ');
+    const where = allOf([...filter, ...(cursor ? [seekCondition(keys, cursor, ascending)] : [])]);
     const scopePath = actor.isAdministrator ? '/' : actor.currentOrganization.path;
-    const rows: (UserListRow & { k1: string; k2: number | null })[] = await this.em.execute(
-      `select u.id, u.username, c.full_name as "fullName", c.email, u.enabled,
-              coalesce(u.locked_until > now(), false) as locked, u.last_login_at as "lastLoginAt",
-              u.password_send_at as "passwordSendAt", u.password_send_status as "passwordSendStatus", u.password_send_error as "passwordSendError",
-              (select l.name from licence_types l where l.id = u.licence_id) as licence,
-              array(select o.name from memberships m join organizations o on o.id = m.organization_id
-                     where m.user_id = u.id and o.path like ? order by o.path) as organizations,
-              (select count(*)::int from memberships m join organizations o on o.id = m.organization_id
-                where m.user_id = u.id and o.path not like ?) as "otherOrganizations",
-              array(select r.name from user_roles ur join roles r on r.id = ur.role_id
-                     where ur.user_id = u.id order by r.name) as roles,
-              (${spec.keys[0]})::text as k1, ${spec.keys[1] ?? 'null'} as k2
-         from users u join contacts c on c.id = u.contact_id
-        where ${where.sql}
-        order by ${order}
-        limit ?`,
-      [`${scopePath}%`, `${scopePath}%`, ...where.params, query.size + 1],
-    );
-    const more = rows.length > query.size;
-    const visible = rows.slice(0, query.size);
-    if (backwards) visible.reverse();
-    const keyOf = (row: { k1: string; k2: number | null }) => encodeCursor(spec.keys.length === 1 ? [row.k1] : [row.k1, row.k2!]);
-    const first = visible[0];
-    const last = visible[visible.length - 1];
-    // Backwards, the page we came from follows; forwards from a cursor, the page we came from precedes.
-    const next = last && (backwards || more) ? keyOf(last) : null;
-    const previous = first && (backwards ? more : cursor !== null) ? keyOf(first) : null;
+    const rows = await userListRows(this.em, scopePath, where, keys, ascending, query.size + 1);
+    const page = keysetPage(rows, query.size, (row) => encodeCursor(splitKeys(row, keys).values), { backwards, fromCursor: cursor !== null });
 
-    const all = allOf(filter);
-    const [{ n }]: { n: number }[] = await this.em.execute(
-      // Every filter condition is over `u` alone; the LIMIT bounds the work at any size.
-      `select count(*)::int as n from (select 1 from users u where ${all.sql} limit ${COUNT_CAP + 1}) x`,
-      all.params,
-    );
+    const n = await countListedUsers(this.em, allOf(filter), COUNT_CAP);
     return {
-      rows: visible.map(({ k1: _k1, k2: _k2, ...row }) => row),
-      next,
-      previous,
+      rows: page.rows.map((row) => splitKeys<UserListRow>(row, keys).rest),
+      next: page.next,
+      previous: page.previous,
       total: Math.min(n, COUNT_CAP),
       totalCapped: n > COUNT_CAP,
     };
@@ -241,13 +202,13 @@ export class UsersService {
       conditions.push({ sql: '(u.username ilike ? or u.full_name ilike ? or u.email ilike ?)', params: [like, like, like] });
     }
     if (f.organizationId !== undefined) {
-      const [org]: { path: string }[] = await this.em.execute('select path from organizations where id = ?', [f.organizationId]);
-      if (!org || !inScope(actor, org.path)) throw new NotFoundError('The organization you filter by does not exist, or you may not see it.');
+      const path = await organizationPath(this.em, f.organizationId);
+      if (path === undefined || !inScope(actor, path)) throw new NotFoundError('The organization you filter by does not exist, or you may not see it.');
       conditions.push(
         f.withSubOrganizations
           ? {
               sql: `u.id in (select fm.user_id from memberships fm join organizations fo on fo.id = fm.organization_id where fo.path like ?)`,
-              params: [`${org.path}%`],
+              params: [`${path}%`],
             }
           : { sql: 'u.id in (select fm.user_id from memberships fm where fm.organization_id = ?)', params: [f.organizationId] },
       );
@@ -277,10 +238,7 @@ export class UsersService {
   async matchingSummary(actor: Actor, filter: UserListFilter, permission: Permission): Promise<{ count: number; tooMany: boolean; description: string[] }> {
     if (!allows(actor, permission)) throw new ForbiddenError();
     const where = await this.matchingCondition(actor, filter);
-    const [{ n }]: { n: number }[] = await this.em.execute(
-      `select count(*)::int as n from (select 1 from users u where ${where.sql} limit ${MATCHING_MAX + 1}) x`,
-      where.params,
-    );
+    const n = await countMatchingUsers(this.em, where, MATCHING_MAX);
     return { count: Math.min(n, MATCHING_MAX), tooMany: n > MATCHING_MAX, description: await this.describeFilter(filter) };
   }
 
@@ -295,25 +253,21 @@ export class UsersService {
     if (!allows(actor, permission)) throw new ForbiddenError();
     const where = await this.matchingCondition(actor, filter);
     return this.em.transactional(async (tx) => {
-      const rows: { id: number }[] = await tx.execute(`select u.id from users u where ${where.sql} order by u.id limit ${MATCHING_MAX + 1}`, where.params);
-      if (rows.length > MATCHING_MAX) {
+      const ids = await matchingUserIds(tx, where, MATCHING_MAX + 1);
+      if (ids.length > MATCHING_MAX) {
         throw ValidationError.form(`More than ${MATCHING_MAX.toLocaleString('en-GB')} users match this filter: narrow it down, then try again.`);
       }
-      if (rows.length === 0) throw ValidationError.form('No users match this filter any more.');
-      if (rows.length !== confirmed) {
-        throw new MatchingChangedError(confirmed, rows.length);
+      if (ids.length === 0) throw ValidationError.form('No users match this filter any more.');
+      if (ids.length !== confirmed) {
+        throw new MatchingChangedError(confirmed, ids.length);
       }
-      return apply(rows.map((r) => r.id));
+      return apply(ids);
     });
   }
 
   /** The filter in words, for the confirmation page ("Status: Locked"). */
   private async describeFilter(f: UserListFilter): Promise<string[]> {
-    const [names]: { org: string | null; role: string | null; licence: string | null; prop: string | null }[] = await this.em.execute(
-      `select (select name from organizations where id = ?) as org, (select name from roles where id = ?) as role,
-              (select name from licence_types where id = ?) as licence, (select name from custom_properties where id = ?) as prop`,
-      [f.organizationId ?? null, f.roleId ?? null, f.licenceId ?? null, f.propertyId ?? null],
-    );
+    const names = await filterNames(this.em, f);
     const out: string[] = [];
     if (f.q) out.push(`Username, name or e-mail contains “${f.q}”`);
     if (names.org) out.push(`Organization: ${names.org}${f.withSubOrganizations ? ' and its sub-organizations' : ' (its own members)'}`);
@@ -334,21 +288,7 @@ export class UsersService {
    */
   async organizationTree(actor: Actor, selectedId: number | undefined): Promise<OrganizationTree> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    const rows: { id: number; name: string; parent_id: number | null; has_children: boolean; total: number; on_path: boolean }[] = await this.em.execute(
-      `with root as (select id, path from organizations where ${actor.isAdministrator ? 'parent_id is null' : 'id = ?'}),
-            scope as (select o.id, o.name, o.parent_id, o.path from root, organizations o where o.path like root.path || '%'),
-            size as (select count(*)::int as n from scope),
-            -- The selected organization and its ancestors (its path lists their ids), within the scope.
-            branch as (select coalesce((select string_to_array(trim(both '/' from s.path), '/')::int[] from scope s where s.id = ?), '{}'::int[]) as ids)
-       select s.id, s.name, s.parent_id, size.n as total,
-              exists (select 1 from organizations k where k.parent_id = s.id) as has_children,
-              s.id = any(branch.ids) as on_path
-         from scope s, size, root, branch
-        where size.n <= ?
-           or s.id = root.id
-           or s.parent_id = any(branch.ids || root.id)`,
-      [...(actor.isAdministrator ? [] : [actor.currentOrganization.organizationId]), selectedId ?? null, TREE_FULL_MAX],
-    );
+    const rows = await treeRows(this.em, actor.isAdministrator ? null : actor.currentOrganization.organizationId, selectedId, TREE_FULL_MAX);
     const total = rows[0]?.total ?? 0;
     const collapsed = total > TREE_FULL_MAX;
     const byId = new Map<number, OrganizationNode>();
@@ -367,18 +307,8 @@ export class UsersService {
   /** The choices of the filter pull-downs: roles, licences, properties (organizations: the tree panel). */
   async filterOptions(actor: Actor) {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    // One round trip, each list aggregated as JSON: this runs on every users-list page.
-    const [options]: {
-      roles: { id: number; name: string }[];
-      licences: { id: number; name: string }[];
-      properties: { id: number; name: string }[];
-    }[] = await this.em.execute(
-      `select
-         (select coalesce(json_agg(json_build_object('id', r.id, 'name', r.name) order by lower(r.name), r.id), '[]') from roles r) as roles,
-         (select coalesce(json_agg(json_build_object('id', l.id, 'name', l.name) order by lower(l.name), l.id), '[]') from licence_types l) as licences,
-         (select coalesce(json_agg(json_build_object('id', p.id, 'name', p.name) order by lower(p.name), p.id), '[]') from custom_properties p) as properties`,
-    );
-    return options;
+    // One round trip: this runs on every users-list page.
+    return filterChoices(this.em);
   }
 
   /**
@@ -395,9 +325,7 @@ export class UsersService {
       const result: BulkResult = { changed: [], skipped: [] };
       for (const id of unique) {
         const target = await this.access.userTarget(id);
-        const [user]: { username: string; enabled: boolean; built_in: boolean; licence_id: number | null }[] = target
-          ? await tx.execute('select username, enabled, built_in, licence_id from users where id = ? for update', [id])
-          : [];
+        const user = target ? await lockUserStatus(tx, id) : undefined;
         if (!target || !user || !canSeeUser(actor, target)) {
           result.skipped.push(`User #${id}: not found, or outside your organization.`);
           continue;
@@ -434,9 +362,7 @@ export class UsersService {
       const result: BulkResult = { changed: [], skipped: [] };
       for (const id of unique) {
         const target = await this.access.userTarget(id);
-        const [user]: { username: string; locked: boolean }[] = target
-          ? await tx.execute('select username, coalesce(locked_until > now(), false) as locked from users where id = ? for update', [id])
-          : [];
+        const user = target ? await lockUserStatus(tx, id) : undefined;
         if (!target || !user || !canSeeUser(actor, target)) {
           result.skipped.push(`User #${id}: not found, or outside your organization.`);
           continue;
