@@ -4,7 +4,7 @@ import { toPasswordPolicy } from '../settings/settings.service';
 import { ClientSettings } from '../settings/client-settings.entity';
 import { pathKey } from './cells';
 import { PropertyColumn } from './columns';
-import { ExistingKeys, ImportError, ImportUser, LicenceRef, Named, ReferenceData, externalKey, mobileKey } from './import-rules';
+import { ExistingKeys, ImportUser, LicenceRef, Named, ReferenceData, externalKey, mobileKey } from './import-rules';
 
 /**
  * The database side of an import: the reference data the rules need, the keys already taken,
@@ -216,20 +216,6 @@ export async function recordImportedUsers(
        select ?, ?, ?, 'user.created', 'user', x.id, x.username, x.changes, ?
          from jsonb_to_recordset(?::jsonb) as x(id text, username text, changes jsonb)`,
       [source.actorId ?? null, source.actorName ? source.actorName.slice(0, 100) : null, source.ip ? source.ip.slice(0, 64) : null, detail, json(rows)],
-    );
-  }
-}
-
-/** Stores the violations of a failed run (replacing any of an earlier attempt). */
-export async function storeErrors(em: EntityManager, jobId: number, errors: ImportError[]): Promise<void> {
-  await em.execute('delete from import_errors where job_id = ?', [jobId]);
-  const CHUNK = 5000;
-  for (let start = 0; start < errors.length; start += CHUNK) {
-    const rows = errors.slice(start, start + CHUNK).map((e, i) => ({ seq: start + i + 1, row: e.row, col: e.column.slice(0, 120), value: e.value, message: e.message }));
-    await em.execute(
-      `insert into import_errors (job_id, seq, row_number, column_name, value, message)
-       select ?, seq, "row", col, value, message from jsonb_to_recordset(?::jsonb) as x(seq int, "row" int, col text, value text, message text)`,
-      [jobId, json(rows)],
     );
   }
 }
