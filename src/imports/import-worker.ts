@@ -80,7 +80,7 @@ export function failureMessage(errors: number, rows: number): string {
  * Runs queued imports on any instance: claims one job at a time with `FOR UPDATE SKIP LOCKED`
  * and a lease (src/jobs/job-runner.ts), reads and validates the whole file, and writes all of it
  * in one transaction or nothing. Polls every IMPORT_POLL_SECONDS and is kicked right after an
- * upload. The lease is renewed at each step of a job, so only a dead holder loses it.
+ * upload. The job renews its own lease as it goes (file read, validated, every second of hashing).
  */
 @Injectable()
 export class ImportWorker implements OnModuleInit, OnApplicationShutdown {

@@ -56,10 +56,6 @@ export class JobRunner<Job, Outcome, Batch = void> {
     private readonly logger: Logger,
   ) {}
 
-  get stopped(): boolean {
-    return this.stopping;
-  }
-
   /** Kicks every `seconds` (0: never), without keeping the process alive. */
   poll(seconds: number): void {
     if (seconds <= 0 || this.timer) return;
