@@ -50,7 +50,7 @@ check(
 const ownConnectionAllowed = new Map([
   // Claims, lease renewals and releases of credential jobs commit at once so that other
   // instances see them; none of them runs inside a transaction.
-  ['src/credentials/credential-dispatcher.ts', 'single-statement job claims and leases'],
+  ['src/jobs/job-runner.ts', 'single-statement job claims and leases'],
 ]);
 check(
   walk(join(root, 'src'), '.ts').filter((f) => !f.endsWith('.spec.ts') && !ownConnectionAllowed.has(relative(root, f))),

@@ -12,37 +12,26 @@ import { ClientSettings } from '../settings/client-settings.entity';
 import { toPasswordPolicy } from '../settings/settings.service';
 import { LOCAL_PROVIDER } from '../users/user.entity';
 import { formatDateTime } from '../common/hbs-helpers';
+import { JobRunner } from '../jobs/job-runner';
 import { Clock } from './clock';
 import { formatInZone, renderCredentialMail } from './credential-mail';
+import {
+  claimCredentialJobsAlone,
+  ClaimedJob,
+  JobFacts,
+  jobFactsAlone,
+  markSendStartedAlone,
+  recordCredentialFailure,
+  recordCredentialSent,
+  releaseCredentialJobAlone,
+  renewCredentialLeaseAlone,
+} from './credentials.queries';
 
 /** Minutes to wait after the 1st, 2nd and 3rd failed attempt; the 4th failure is final. */
 export const RETRY_BACKOFF_MINUTES = [1, 5, 30];
 /** How long a claim holds a job; a claim older than this (its process died) is taken over. */
 export const LEASE_MS = 2 * 60 * 1000;
 export const CLAIM_BATCH = 50;
-
-interface ClaimedJob {
-  id: number;
-  user_id: number;
-  recipient_kind: 'user' | 'self';
-  recipient_user_id: number;
-  /** The address approved when the send was requested (`null` only for jobs made outside the app). */
-  recipient_address: string | null;
-  attempts: number;
-  requested_by: number | null;
-  requested_by_name: string | null;
-  /** Set when an earlier attempt handed a message to the mail server without saving its password. */
-  send_started_at: Date | null;
-}
-
-interface JobFacts {
-  username: string;
-  full_name: string;
-  provider: string;
-  enabled: boolean;
-  recipient_email: string | null;
-  recipient_username: string;
-}
 
 export interface DispatchResult {
   sent: number;
@@ -65,9 +54,26 @@ class PermanentFailure extends Error {}
 export class CredentialDispatcher implements BeforeApplicationShutdown {
   readonly instanceId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly logger = new Logger('CredentialMail');
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopping = false;
+  /**
+   * Batches of CLAIM_BATCH jobs, sent over the SMTP pool's connections at once. The batch is
+   * leased as a whole: each job's lease is renewed before it starts, or the job left to another
+   * instance that took it over meanwhile (a slow mail server can outlast the first lease).
+   */
+  private readonly runner = new JobRunner<ClaimedJob, keyof DispatchResult, ClientSettings>(
+    {
+      name: 'Credential mail dispatch',
+      batchSize: CLAIM_BATCH,
+      concurrency: SMTP_POOL_SIZE,
+      claim: (limit) => this.claim(limit),
+      renew: (job) => renewCredentialLeaseAlone(this.orm.em, job.id, this.leaseEnd(), this.instanceId),
+      release: async (jobs) => {
+        for (const job of jobs) await releaseCredentialJobAlone(this.orm.em, job.id, this.instanceId);
+      },
+      prepare: () => this.orm.em.fork().findOneOrFail(ClientSettings, { id: 1 }),
+      handle: (job, settings) => this.process(job, settings),
+    },
+    this.logger,
+  );
 
   constructor(
     private readonly orm: MikroORM,
@@ -82,110 +88,36 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
    * pass runs makes it run once more. The promise settles when this process is idle again.
    */
   kick(): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.dispatchDue();
-        } catch (error) {
-          this.logger.error(`Dispatch pass failed: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      } while (this.again && !this.stopping);
-    })().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.runner.kick();
   }
 
   /** Resolves when no pass is running in this process. */
   whenIdle(): Promise<void> {
-    return this.running ?? Promise.resolve();
+    return this.runner.whenIdle();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    await this.whenIdle();
+    await this.runner.stop();
   }
 
   /** Claims and sends due jobs until none is left (or `maxJobs` were handled). */
   async dispatchDue(maxJobs = Number.POSITIVE_INFINITY): Promise<DispatchResult> {
     const result: DispatchResult = { sent: 0, retrying: 0, failed: 0 };
-    let handled = 0;
-    while (handled < maxJobs && !this.stopping) {
-      const jobs = await this.claim(Math.min(CLAIM_BATCH, maxJobs - handled));
-      if (jobs.length === 0) break;
-      handled += jobs.length;
-      const em = this.orm.em.fork();
-      const settings = await em.findOneOrFail(ClientSettings, { id: 1 });
-      let next = 0;
-      const worker = async () => {
-        while (next < jobs.length && !this.stopping) {
-          const job = jobs[next++];
-          // The batch was leased as a whole: renew this job's lease, or leave it if another
-          // instance took it over meanwhile (a slow mail server can outlast the first lease).
-          if (!(await this.renewLease(job.id))) continue;
-          const outcome = await this.process(job, settings);
-          result[outcome] += 1;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SMTP_POOL_SIZE, jobs.length) }, worker));
-      // Stopping: hand the jobs not started back at once instead of leaving them to their lease.
-      if (next < jobs.length) await this.release(jobs.slice(next).map((j) => j.id));
-    }
+    for (const outcome of await this.runner.run(maxJobs)) result[outcome] += 1;
     return result;
   }
 
-  /**
-   * Claims up to `limit` jobs: pending ones that are due, and ones whose lease expired (their
-   * process died while sending). One statement, so the claim is atomic.
-   */
-  async claim(limit: number): Promise<ClaimedJob[]> {
-    const now = this.clock.now();
-    return this.orm.em.getConnection().execute(
-      `update credential_jobs j
-          set status = 'sending', lease_until = ?, claimed_by = ?, attempts = j.attempts + 1
-        where j.id in (select id from credential_jobs
-                        where (status = 'pending' and next_attempt_at <= ?) or (status = 'sending' and lease_until < ?)
-                        order by next_attempt_at, id
-                        limit ?
-                        for update skip locked)
-        returning j.id, j.user_id, j.recipient_kind, j.recipient_user_id, j.recipient_address, j.attempts, j.requested_by, j.requested_by_name, j.send_started_at`,
-      [new Date(now.getTime() + LEASE_MS), this.instanceId, now, now, limit],
-    );
+  /** Claims up to `limit` due jobs (and ones whose holder died), leased to this instance. */
+  claim(limit: number): Promise<ClaimedJob[]> {
+    return claimCredentialJobsAlone(this.orm.em, { now: this.clock.now(), leaseUntil: this.leaseEnd(), instanceId: this.instanceId, limit });
   }
 
-  private async release(jobIds: number[]): Promise<void> {
-    for (const id of jobIds) {
-      await this.orm.em
-        .getConnection()
-        .execute(
-          `update credential_jobs set status = 'pending', attempts = attempts - 1, lease_until = null, claimed_by = null where id = ? and status = 'sending' and claimed_by = ?`,
-          [id, this.instanceId],
-        );
-    }
-  }
-
-  private async renewLease(jobId: number): Promise<boolean> {
-    const rows: { id: number }[] = await this.orm.em.getConnection().execute(
-      `update credential_jobs set lease_until = ? where id = ? and status = 'sending' and claimed_by = ? returning id`,
-      [new Date(this.clock.now().getTime() + LEASE_MS), jobId, this.instanceId],
-    );
-    return rows.length === 1;
+  private leaseEnd(): Date {
+    return new Date(this.clock.now().getTime() + LEASE_MS);
   }
 
   private async process(job: ClaimedJob, settings: ClientSettings): Promise<keyof DispatchResult> {
-    const db = this.orm.em.getConnection();
-    const [facts]: JobFacts[] = await db.execute(
-      `select u.username, c.full_name, u.provider, u.enabled, r.email as recipient_email, r.username as recipient_username
-         from users u join contacts c on c.id = u.contact_id, users r
-        where u.id = ? and r.id = ?`,
-      [job.user_id, job.recipient_user_id],
-    );
+    const facts = await jobFactsAlone(this.orm.em, job.user_id, job.recipient_user_id);
     let handedToServer = false;
     let accepted = false;
     try {
@@ -221,30 +153,27 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
       });
       // At-least-once: from here until the hash below is saved, a crash may leave a message
       // delivered whose password never works. The mark tells the retry to say it replaces it.
-      await db.execute(`update credential_jobs set send_started_at = ? where id = ?`, [this.clock.now(), job.id]);
+      await markSendStartedAlone(this.orm.em, job.id, this.clock.now());
       handedToServer = true;
-      const delivered = await this.transport.deliver({ from: this.sender(settings), to: facts.recipient_email, subject: mail.subject, text: mail.text, html: mail.html });
+      const to = facts.recipient_email;
+      const delivered = await this.transport.deliver({ from: this.sender(settings), to, subject: mail.subject, text: mail.text, html: mail.html });
 
       accepted = true;
       // Accepted by the mail server (or stored): only now does the new password replace the old one.
       const sentAt = this.clock.now();
       await this.orm.em.fork().transactional(async (tx) => {
-        await tx.execute(
-          `update users
-              set password_hash = ?, must_change_password = ?, password_expires_at = ?, password_changed_at = ?,
-                  session_version = session_version + 1, failed_logins = 0, locked_until = null,
-                  password_send_at = ?, password_send_status = 'sent', password_send_error = null
-            where id = ?`,
-          [passwordHash, settings.mustChangeAtFirstLogin, expiresAt, sentAt, sentAt, job.user_id],
-        );
-        await tx.execute(`update credential_jobs set status = 'sent', sent_at = ?, lease_until = null, last_error = null, send_started_at = null where id = ?`, [
+        await recordCredentialSent(tx, {
+          jobId: job.id,
+          userId: job.user_id,
+          attempts: job.attempts,
+          passwordHash,
+          mustChange: settings.mustChangeAtFirstLogin,
+          expiresAt,
           sentAt,
-          job.id,
-        ]);
-        await tx.execute(
-          `update mail_messages set status = 'sent', sent_at = ?, attempts = ?, error = null, eml_file = ?, recipient = ?, subject = ? where job_id = ?`,
-          [sentAt, job.attempts, delivered.emlFile, facts.recipient_email, mail.subject, job.id],
-        );
+          emlFile: delivered.emlFile,
+          recipient: to,
+          subject: mail.subject,
+        });
         await this.audit.write(
           { actorId: job.requested_by, actorName: job.requested_by_name, ip: null },
           {
@@ -278,18 +207,7 @@ export class CredentialDispatcher implements BeforeApplicationShutdown {
     const userError = final ? reason : `${reason} (attempt ${job.attempts}; next try ${nextTry})`;
     this.logger.warn(`Credential mail job ${job.id} for user ${job.user_id}: attempt ${job.attempts} failed${final ? ' (final)' : ''}: ${reason}`);
     await this.orm.em.fork().transactional(async (tx) => {
-      await tx.execute(
-        `update credential_jobs set status = ?, next_attempt_at = coalesce(?, next_attempt_at), lease_until = null, last_error = ?,
-                send_started_at = case when ? then ?::timestamptz else send_started_at end
-          where id = ?`,
-        [final ? 'failed' : 'pending', retryAt, reason, sendMark !== 'keep', sendMark === 'keep' ? null : sendMark.restore, job.id],
-      );
-      await tx.execute(`update users set password_send_status = ?, password_send_error = ? where id = ? and password_send_at is not null`, [
-        final ? 'failed' : 'pending',
-        userError,
-        job.user_id,
-      ]);
-      await tx.execute(`update mail_messages set status = ?, attempts = ?, error = ? where job_id = ?`, [final ? 'failed' : 'queued', job.attempts, userError, job.id]);
+      await recordCredentialFailure(tx, { jobId: job.id, userId: job.user_id, attempts: job.attempts, final, retryAt, reason, userError, sendMark });
       await this.audit.write(
         { actorId: job.requested_by, actorName: job.requested_by_name, ip: null },
         {

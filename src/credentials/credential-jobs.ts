@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { cancelPendingJobs, clearSendDate, deleteQueuedMessage } from './credentials.queries';
 
 /**
  * Cancels the user's pending credential job, if any, and removes its queued message from /mail.
@@ -7,11 +8,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * so no pending e-mail outlives what made it wrong.
  */
 export async function cancelPendingCredentialMail(tx: EntityManager, userId: number): Promise<Date | null> {
-  const rows: { id: number; due_at: Date | string }[] = await tx.execute(
-    `update credential_jobs set status = 'cancelled', lease_until = null where user_id = ? and status = 'pending' returning id, due_at`,
-    [userId],
-  );
-  for (const row of rows) await tx.execute(`delete from mail_messages where job_id = ? and status = 'queued'`, [row.id]);
+  const rows = await cancelPendingJobs(tx, userId);
+  for (const row of rows) await deleteQueuedMessage(tx, row.id);
   return rows.length > 0 ? new Date(rows[0].due_at) : null;
 }
 
@@ -21,6 +19,6 @@ export async function cancelPendingCredentialMail(tx: EntityManager, userId: num
  */
 export async function cancelCredentialMailOf(tx: EntityManager, userId: number): Promise<Date | null> {
   const due = await cancelPendingCredentialMail(tx, userId);
-  if (due) await tx.execute('update users set password_send_at = null, password_send_status = null, password_send_error = null where id = ?', [userId]);
+  if (due) await clearSendDate(tx, userId);
   return due;
 }

@@ -10,27 +10,12 @@ import { LOCAL_PROVIDER } from '../users/user.entity';
 import { usernameProblem } from '../users/username-format';
 import { Clock } from './clock';
 import { cancelPendingCredentialMail } from './credential-jobs';
+import { clearSendDate, insertCredentialJob, lockSendState, lockUsername, recentMessages, renameUser, userEmail, UserFacts, userFacts, usernameTaken } from './credentials.queries';
 import { CredentialDispatcher } from './credential-dispatcher';
 import { HIDDEN_RECIPIENT } from '../mail/mail.service';
 import { credentialSubject, formatInZone, zonedLocalToUtc } from './credential-mail';
 
 export type Recipient = 'user' | 'self';
-
-interface UserFacts {
-  id: number;
-  username: string;
-  full_name: string;
-  email: string | null;
-  provider: string;
-  enabled: boolean;
-  built_in: boolean;
-  password_send_at: Date | string | null;
-  password_send_status: string | null;
-  password_send_error: string | null;
-  must_change_password: boolean;
-  password_expires_at: Date | string | null;
-  live_job: string | null;
-}
 
 export interface CredentialsPage {
   user: UserFacts;
@@ -89,17 +74,6 @@ export class CredentialsService {
     private readonly dispatcher: CredentialDispatcher,
   ) {}
 
-  private async facts(userId: number, em: EntityManager = this.em): Promise<UserFacts | null> {
-    const [row]: UserFacts[] = await em.execute(
-      `select u.id, u.username, c.full_name, u.email, u.provider, u.enabled, u.built_in, u.password_send_at, u.password_send_status,
-              u.password_send_error, u.must_change_password, u.password_expires_at,
-              (select j.status from credential_jobs j where j.user_id = u.id and j.status in ('pending', 'sending')) as live_job
-         from users u join contacts c on c.id = u.contact_id where u.id = ?`,
-      [userId],
-    );
-    return row ?? null;
-  }
-
   /** Why credentials cannot be e-mailed for this user (to `recipient`), or `null`. */
   private refusal(actor: Actor, user: UserFacts, recipient: Recipient, actorEmail: string | null): string | null {
     if (user.id === actor.userId) return 'This is your own account: change your password on My account.';
@@ -110,11 +84,6 @@ export class CredentialsService {
     return null;
   }
 
-  private async actorEmail(actor: Actor): Promise<string | null> {
-    const [row]: { email: string | null }[] = await this.em.execute('select email from users where id = ?', [actor.userId]);
-    return row?.email ?? null;
-  }
-
   /** The "Change username/password" page: visible to sessions that may rename or send for the user. */
   async page(actor: Actor, userId: number | null): Promise<CredentialsPage> {
     if (!canListUsers(actor)) throw new ForbiddenError();
@@ -123,20 +92,11 @@ export class CredentialsService {
     const canRename = canActOnUser(actor, target, 'manage_users');
     const canSend = canActOnUser(actor, target, 'send_credentials');
     if (!canRename && !canSend) throw new ForbiddenError('You may not manage this user.');
-    const user = (await this.facts(userId!))!;
-    const actorEmail = await this.actorEmail(actor);
+    const user = (await userFacts(this.em, userId!))!;
+    const actorEmail = await userEmail(this.em, actor.userId);
     const recipientScope = this.access.visibleUsersCondition(actor, 'ru');
-    const messages: { id: number; recipient: string; subject: string; status: string; attempts: number; error: string | null; created_at: Date; sent_at: Date | null }[] =
-      await this.em.execute(
-        // As on /mail: the address of a copy sent to someone the session may not see stays hidden.
-        `select m.id, case when j.recipient_kind = 'self' and not (${recipientScope.sql} or ru.id = ?) then ? else m.recipient end as recipient,
-                m.subject, m.status, m.attempts, m.error, m.created_at, m.sent_at
-           from mail_messages m
-           left join credential_jobs j on j.id = m.job_id
-           left join users ru on ru.id = j.recipient_user_id
-          where m.user_id = ? order by m.id desc limit 10`,
-        [...recipientScope.params, actor.userId, HIDDEN_RECIPIENT, userId],
-      );
+    // As on /mail: the address of a copy sent to someone the session may not see stays hidden.
+    const messages = await recentMessages(this.em, { userId: userId!, viewerId: actor.userId, recipientScope, hidden: HIDDEN_RECIPIENT });
     return {
       user,
       canRename,
@@ -166,15 +126,14 @@ export class CredentialsService {
     if (problem) throw ValidationError.single('username', problem);
     try {
       return await this.em.transactional(async (tx) => {
-        const [row]: { username: string }[] = await tx.execute('select username from users where id = ? for update', [userId]);
-        if (!row) throw new NotFoundError();
-        if (row.username === username) return { id: userId, username };
-        const [taken]: { id: number }[] = await tx.execute('select id from users where lower(username) = lower(?) and id <> ?', [username, userId]);
-        if (taken) throw ValidationError.single('username', USERNAME_TAKEN);
-        await tx.execute('update users set username = ?, updated_at = now() where id = ?', [username, userId]);
+        const before = await lockUsername(tx, userId);
+        if (before === null) throw new NotFoundError();
+        if (before === username) return { id: userId, username };
+        if (await usernameTaken(tx, username, userId)) throw ValidationError.single('username', USERNAME_TAKEN);
+        await renameUser(tx, userId, username);
         await this.audit.record(
           actor,
-          { action: 'user.username_changed', objectType: 'user', objectId: userId, objectLabel: username, changes: { username: { from: row.username, to: username } } },
+          { action: 'user.username_changed', objectType: 'user', objectId: userId, objectLabel: username, changes: { username: { from: before, to: username } } },
           tx,
         );
         return { id: userId, username };
@@ -188,9 +147,9 @@ export class CredentialsService {
   async sendNow(actor: Actor, userId: number | null, recipient: Recipient): Promise<{ username: string; to: string }> {
     if (userId === null) throw new NotFoundError();
     await this.access.assertCanActOnUser(actor, userId, 'send_credentials');
-    const user = await this.facts(userId);
+    const user = await userFacts(this.em, userId);
     if (!user) throw new NotFoundError();
-    const actorEmail = await this.actorEmail(actor);
+    const actorEmail = await userEmail(this.em, actor.userId);
     const refusal = this.refusal(actor, user, recipient, actorEmail);
     if (refusal) throw new BusinessRuleError('credentials_refused', refusal, 409);
     if (user.live_job === 'sending') throw new BusinessRuleError('credentials_busy', `A credential e-mail for ${user.username} is being sent right now. Try again in a minute.`);
@@ -219,18 +178,16 @@ export class CredentialsService {
   /** Cancels the user's pending job (and its queued message) and creates a new one. */
   private async replaceJob(tx: EntityManager, actor: Actor, user: UserFacts, recipient: Recipient, dueAt: Date, to: string, product: string): Promise<void> {
     await cancelPendingCredentialMail(tx, user.id);
-    const [job]: { id: number }[] = await tx.execute(
-      `insert into credential_jobs (user_id, recipient_kind, recipient_user_id, recipient_address, due_at, next_attempt_at, requested_by, requested_by_name)
-       values (?, ?, ?, ?, ?, ?, ?, ?) returning id`,
-      [user.id, recipient, recipient === 'user' ? user.id : actor.userId, to, dueAt, dueAt, actor.userId, actor.username],
-    );
-    await tx.execute(`insert into mail_messages (kind, recipient, subject, user_id, job_id) values ('credentials', ?, ?, ?, ?)`, [
-      to,
-      credentialSubject(product),
-      user.id,
-      job.id,
-    ]);
-    await tx.execute(`update users set password_send_at = ?, password_send_status = 'pending', password_send_error = null where id = ?`, [dueAt, user.id]);
+    await insertCredentialJob(tx, {
+      userId: user.id,
+      recipient,
+      recipientUserId: recipient === 'user' ? user.id : actor.userId,
+      address: to,
+      dueAt,
+      requestedBy: actor.userId,
+      requestedByName: actor.username,
+      subject: credentialSubject(product),
+    });
   }
 
   /** Two requests creating a job for the same user at once: the database keeps one, the other gets a clear message. */
@@ -250,7 +207,7 @@ export class CredentialsService {
     const skipped: string[] = [];
     for (const id of [...new Set(ids)]) {
       const target: UserTarget | null = await this.access.userTarget(id);
-      const user = target ? await this.facts(id) : null;
+      const user = target ? await userFacts(this.em, id) : null;
       if (!target || !user || !canSeeUser(actor, target)) skipped.push(`User #${id}: not found.`);
       else if (!canActOnUser(actor, target, 'send_credentials')) skipped.push(`${user.username}: you may not send this user's credentials.`);
       else allowed.push(user);
@@ -304,10 +261,7 @@ export class CredentialsService {
           continue;
         }
         // Read again under the row lock: the dispatcher may have sent the pending e-mail since.
-        const [current]: { password_send_status: string | null; password_send_at: Date | string | null }[] = await tx.execute(
-          'select password_send_status, password_send_at from users where id = ? for update',
-          [user.id],
-        );
+        const current = await lockSendState(tx, user.id);
         if (!current) {
           skipped.push(`User #${user.id}: not found.`);
           continue;
@@ -360,7 +314,7 @@ export class CredentialsService {
           continue;
         }
         await cancelPendingCredentialMail(tx, user.id);
-        await tx.execute('update users set password_send_at = null, password_send_status = null, password_send_error = null where id = ?', [user.id]);
+        await clearSendDate(tx, user.id);
         await this.audit.record(
           actor,
           {

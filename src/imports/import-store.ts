@@ -6,7 +6,7 @@ import { toPasswordPolicy } from '../settings/settings.service';
 import { ClientSettings } from '../settings/client-settings.entity';
 import { pathKey } from './cells';
 import { PropertyColumn } from './columns';
-import { ImportError, ImportUser, LicenceRef, Named, ReferenceData } from './import-rules';
+import { ImportUser, LicenceRef, Named, ReferenceData } from './import-rules';
 
 /**
  * The database side of an import: the reference data the rules need, the errors of a failed
@@ -95,18 +95,4 @@ export async function importUsers(tx: EntityManager, users: ImportUser[], hashes
     }),
   );
   return provisionBatch(tx, source, rows, { mustChangePassword: mustChangeAtFirstLogin, detail: `Imported from ${job.fileName} (import ${job.id}).` });
-}
-
-/** Stores the violations of a failed run (replacing any of an earlier attempt). */
-export async function storeErrors(em: EntityManager, jobId: number, errors: ImportError[]): Promise<void> {
-  await em.execute('delete from import_errors where job_id = ?', [jobId]);
-  const CHUNK = 5000;
-  for (let start = 0; start < errors.length; start += CHUNK) {
-    const rows = errors.slice(start, start + CHUNK).map((e, i) => ({ seq: start + i + 1, row: e.row, col: e.column.slice(0, 120), value: e.value, message: e.message }));
-    await em.execute(
-      `insert into import_errors (job_id, seq, row_number, column_name, value, message)
-       select ?, seq, "row", col, value, message from jsonb_to_recordset(?::jsonb) as x(seq int, "row" int, col text, value text, message text)`,
-      [jobId, json(rows)],
-    );
-  }
 }

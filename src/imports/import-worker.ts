@@ -4,14 +4,32 @@ import { availableParallelism } from 'node:os';
 import { hashPassword } from '../accounts/password-hasher';
 import { AuditService, AuditSource } from '../audit/audit.service';
 import { APP_CONFIG } from '../config/config';
+import { JobRunner } from '../jobs/job-runner';
 import type { AppConfig } from '../config/config';
 import { takenKeys } from '../provisioning/provisioning.queries';
 import { ImportError, ImportUser, keysOf, validateSheet } from './import-rules';
-import { importUsers, loadReferenceData, storeErrors } from './import-store';
+import { importUsers, loadReferenceData } from './import-store';
+import {
+  claimImportAlone,
+  ClaimedImport,
+  countRunnableImports,
+  dropOldFailedFiles,
+  isEnabledAdministrator,
+  loadImportJob,
+  lockImportJob,
+  lockImportWrites,
+  lockLicences,
+  markImportFailed,
+  markImporting,
+  markImportSucceeded,
+  reportImportProgress,
+  setImportTotalRows,
+  storeErrors,
+} from './imports.queries';
 import { ImportFileError, ParsedSheet, readUpload } from './workbook-reader';
 
 /** How long a claimed job belongs to the instance that claimed it before another may take it over. */
-const LEASE = "interval '10 minutes'";
+const LEASE = '10 minutes';
 /**
  * A job whose lease ran out while claimed this many times took its worker down with it (the
  * process died holding it: a crash, an out-of-memory kill): it is not tried again, or a file that
@@ -20,7 +38,7 @@ const LEASE = "interval '10 minutes'";
 const MAX_CRASHES = 2;
 export const CRASHED_TWICE = `The import stopped the server running it ${MAX_CRASHES} times (the process ended while reading or importing this file), so it was not tried again. Nothing was imported. Check the file, or split it into smaller files, and upload it again.`;
 /** Failed jobs keep their file (for "Download with errors") this long. */
-const KEEP_FAILED_FILES = "interval '7 days'";
+const KEEP_FAILED_FILES = '7 days';
 /** Serialises the final write of concurrent imports (their uniqueness checks would race otherwise). */
 const IMPORT_LOCK = 7_274_101;
 
@@ -61,16 +79,24 @@ export function failureMessage(errors: number, rows: number): string {
 
 /**
  * Runs queued imports on any instance: claims one job at a time with `FOR UPDATE SKIP LOCKED`
- * and a lease, reads and validates the whole file, and writes all of it in one transaction or
- * nothing. Polls every IMPORT_POLL_SECONDS and is kicked right after an upload.
+ * and a lease (src/jobs/job-runner.ts), reads and validates the whole file, and writes all of it
+ * in one transaction or nothing. Polls every IMPORT_POLL_SECONDS and is kicked right after an
+ * upload. The job renews its own lease as it goes (file read, validated, every second of hashing).
  */
 @Injectable()
 export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ImportWorker.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly runner = new JobRunner<ClaimedImport, void>(
+    {
+      name: 'Import worker',
+      batchSize: 1,
+      concurrency: 1,
+      beforePass: () => dropOldFailedFiles(this.rootEm.fork(), KEEP_FAILED_FILES),
+      claim: (limit) => claimImportAlone(this.rootEm, { lease: LEASE, maxCrashes: MAX_CRASHES, limit }),
+      handle: (job) => this.process(job.id, job.attempts, job.crashed),
+    },
+    this.logger,
+  );
   /**
    * One lane per core: argon2id is pure CPU, so fewer lanes leave cores idle (on 2 cores,
    * `cores - 1` doubled the import's time) and more only queue on libuv's thread pool (4
@@ -86,85 +112,30 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    const seconds = this.config.imports.pollSeconds;
-    if (seconds > 0) {
-      this.timer = setInterval(() => this.kick(), seconds * 1000);
-      this.timer.unref();
-    }
+    this.runner.poll(this.config.imports.pollSeconds);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.runner.stop();
   }
 
   /** Looks for work now (after an upload); a no-op while a run is going (it looks again after). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop()
-      .catch((error: unknown) => this.logger.error(`Import worker: ${(error as Error).stack ?? String(error)}`))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    void this.runner.kick();
   }
 
   /** Runs until no job is waiting (tests, and the CLI). */
   async drain(): Promise<void> {
     for (;;) {
-      this.kick();
-      while (this.running) await this.running;
-      const [{ n }]: { n: number }[] = await this.rootEm
-        .fork()
-        .execute(`select count(*)::int as n from import_jobs where status = 'queued' or (status in ('validating', 'importing') and lease_until < now())`);
-      if (n === 0) return;
+      await this.runner.kick();
+      if ((await countRunnableImports(this.rootEm.fork())) === 0) return;
     }
-  }
-
-  private async loop(): Promise<void> {
-    await this.rootEm.fork().execute(`update import_jobs set file_data = null where status = 'failed' and file_data is not null and finished_at < now() - ${KEEP_FAILED_FILES}`);
-    while (!this.stopped) {
-      const claimed = await this.claim();
-      if (!claimed) return;
-      await this.process(claimed.id, claimed.attempts, claimed.crashed);
-    }
-  }
-
-  /**
-   * Claims the next job, counting the attempt on the job row. A job taken over from a holder that
-   * died (`validating`/`importing` with its lease run out) after `MAX_CRASHES` claims comes back
-   * with `crashed` set: it is failed without being read again.
-   */
-  private async claim(): Promise<{ id: number; attempts: number; crashed: boolean } | null> {
-    const rows: { id: number; attempts: number; crashed: boolean }[] = await this.rootEm.fork().execute(
-      `with next as (
-         select id, status in ('validating', 'importing') and attempts >= ${MAX_CRASHES} as crashed from import_jobs
-          where status = 'queued' or (status in ('validating', 'importing') and lease_until < now())
-          order by id limit 1 for update skip locked)
-       update import_jobs j
-          set status = 'validating', attempts = j.attempts + 1, lease_until = now() + ${LEASE},
-              started_at = coalesce(j.started_at, now()), processed_rows = 0
-         from next where j.id = next.id
-       returning j.id, j.attempts, next.crashed`,
-    );
-    return rows[0] ?? null;
   }
 
   private async process(id: number, attempt: number, crashed: boolean): Promise<void> {
     const em = this.rootEm.fork();
     // The file is loaded only for a job that is going to be read.
-    const [job]: { file_name: string; file_data: Buffer | null; created_by_id: number | null; created_by_name: string; created_by_ip: string | null }[] = await em.execute(
-      `select file_name, case when ? then null else file_data end as file_data, created_by_id, created_by_name, created_by_ip from import_jobs where id = ?`,
-      [crashed, id],
-    );
+    const job = await loadImportJob(em, id, !crashed);
     const source: AuditSource = { actorId: job.created_by_id, actorName: job.created_by_name, ip: job.created_by_ip };
     const label = job.file_name;
     try {
@@ -172,25 +143,25 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
       if (!job.file_data) throw new ImportFileError('The uploaded file is no longer stored. Upload it again.');
       await this.assertAdministrator(em, job.created_by_id);
       const sheet = await readUpload(job.file_data, job.file_name, this.config.imports);
-      await em.execute('update import_jobs set total_rows = ?, lease_until = now() + ' + LEASE + ' where id = ?', [sheet.rows.length, id]);
+      await setImportTotalRows(em, id, sheet.rows.length, LEASE);
 
       const first = await this.validate(em, sheet);
       if (first.errors.length > 0) throw new Revalidated(first.errors, first.errorRows);
 
-      await em.execute(`update import_jobs set status = 'importing', lease_until = now() + ${LEASE} where id = ?`, [id]);
+      await markImporting(em, id, LEASE);
       let lastReport = 0;
       const hashes = await hashPasswords(first.users, this.hashConcurrency, async (done) => {
         if (Date.now() - lastReport < 1000 && done < first.users.length) return;
         lastReport = Date.now();
-        await em.execute(`update import_jobs set processed_rows = ?, lease_until = now() + ${LEASE} where id = ?`, [done, id]);
+        await reportImportProgress(em, id, done, LEASE);
       });
 
       const imported = await em.transactional(async (tx) => {
-        await tx.execute('select pg_advisory_xact_lock(?)', [IMPORT_LOCK]);
-        const [current]: { attempts: number; status: string }[] = await tx.execute('select attempts, status from import_jobs where id = ? for update', [id]);
+        await lockImportWrites(tx, IMPORT_LOCK);
+        const current = await lockImportJob(tx, id);
         if (current.attempts !== attempt || current.status !== 'importing') throw new TakenOver();
         // Seats: the licence rows stay locked until commit, so the counts below cannot change.
-        await tx.execute('select id from licence_types order by id for update');
+        await lockLicences(tx);
         const final = await this.validate(tx, sheet);
         if (final.errors.length > 0) throw new Revalidated(final.errors, final.errorRows);
         if (final.users.length !== first.users.length || final.users.some((u, i) => u.username !== first.users[i].username)) {
@@ -209,11 +180,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
           },
           tx,
         );
-        await tx.execute(
-          `update import_jobs set status = 'succeeded', imported_count = ?, processed_rows = ?, file_data = null, lease_until = null, finished_at = now(), message = ?
-            where id = ?`,
-          [final.users.length, final.users.length, `Imported ${plural(final.users.length, 'user', 'users')}.`, id],
-        );
+        await markImportSucceeded(tx, id, final.users.length, `Imported ${plural(final.users.length, 'user', 'users')}.`);
         return final.users.length;
       });
       this.logger.log(`Import ${id} (${label}): ${imported} users imported.`);
@@ -233,12 +200,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async assertAdministrator(em: EntityManager, userId: number | null): Promise<void> {
-    const [row]: { ok: boolean }[] = await em.execute(
-      `select exists (select 1 from users u join user_roles ur on ur.user_id = u.id join roles r on r.id = ur.role_id
-                       where u.id = ? and u.enabled and r.built_in_key = 'administrator') as ok`,
-      [userId ?? 0],
-    );
-    if (!row.ok) throw new ImportFileError('The user who uploaded the file is no longer an Administrator.');
+    if (!(await isEnabledAdministrator(em, userId ?? 0))) throw new ImportFileError('The user who uploaded the file is no longer an Administrator.');
   }
 
   private async fail(em: EntityManager, id: number, label: string, source: AuditSource, error: unknown): Promise<void> {
@@ -260,10 +222,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
     }
     await em.transactional(async (tx) => {
       await storeErrors(tx, id, errors);
-      await tx.execute(
-        `update import_jobs set status = 'failed', error_count = ?, error_row_count = ?, message = ?, lease_until = null, finished_at = now() where id = ?`,
-        [errors.length, errorRows, message, id],
-      );
+      await markImportFailed(tx, id, { errorCount: errors.length, errorRows, message });
       await this.audit.write(
         source,
         {
