@@ -7,6 +7,7 @@ import { createTestApp, TestApp } from '../support/app';
 import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
 import { createDepartment } from '../support/contacts-factories';
 import { createOrganization, createUser, globalOrganization } from '../support/factories';
+import { buildWorld } from '../support/world';
 
 /**
  * The Wyn source document ("Users"), step by step, in Debian's Chromium with JavaScript off: an
@@ -266,18 +267,18 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
 
   describe('Limit Organization Members Visibility = Yes, A ⊃ A1 ⊃ A11', () => {
     beforeAll(async () => {
-      const A = await createOrganization(t!, 'A');
-      const A1 = await createOrganization(t!, 'A1', A);
-      const A11 = await createOrganization(t!, 'A11', A1);
-      const B = await createOrganization(t!, 'B');
       const admin = { roles: ['user_manager'], profile: 'administrator' as const };
-      await createUser(t!, { username: 'user1', fullName: 'User One', ...admin, memberships: [{ org: A, isAdmin: true }] });
-      await createUser(t!, { username: 'user2', fullName: 'User Two', ...admin, memberships: [{ org: A1, isAdmin: true }] });
-      await createUser(t!, { username: 'user3', fullName: 'User Three', password: null, memberships: [{ org: A }] });
-      await createUser(t!, { username: 'user4', fullName: 'User Four', ...admin, memberships: [{ org: A11, isAdmin: true }] });
-      await createUser(t!, { username: 'user5', fullName: 'User Five', password: null, memberships: [{ org: B }] });
-      // Scenario 2 of the document: user6 is administrator of A and a member (administrator) of A1.
-      await createUser(t!, { username: 'user6', fullName: 'User Six', ...admin, memberships: [{ org: A, isAdmin: true }, { org: A1, isAdmin: true }] });
+      await buildWorld(t!, {
+        users: {
+          user1: { fullName: 'User One', ...admin, memberships: [{ org: 'A', isAdmin: true }] },
+          user2: { fullName: 'User Two', ...admin, memberships: [{ org: 'A1', isAdmin: true }] },
+          user3: { fullName: 'User Three', password: null, memberships: ['A'] },
+          user4: { fullName: 'User Four', ...admin, memberships: [{ org: 'A11', isAdmin: true }] },
+          user5: { fullName: 'User Five', password: null, memberships: ['B'] },
+          // Scenario 2 of the document: user6 is administrator of A and a member (administrator) of A1.
+          user6: { fullName: 'User Six', ...admin, memberships: [{ org: 'A', isAdmin: true }, { org: 'A1', isAdmin: true }] },
+        },
+      });
     });
 
     it('the Administrator sets Limit Organization Members Visibility to Yes', async () => {

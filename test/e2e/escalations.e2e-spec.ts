@@ -1,7 +1,7 @@
 import { formatInZone } from '../../src/credentials/credential-mail';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { credentialParts, jobOf, sendColumns, setEmail } from '../support/credentials-factories';
-import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
+import { createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { formIn } from '../support/forms';
 import { decodeEntities } from '../support/html';
@@ -10,6 +10,7 @@ import { loginTo } from '../support/sessions';
 import { SmtpSink } from '../support/smtp-sink';
 import { download, openWorkbook } from '../support/imports-factories';
 import { createProperty, setPropertyValues } from '../support/users-factories';
+import { buildWorld } from '../support/world';
 
 /** What a browser would send for the page's form with this action: the start of a forged request. */
 const renderedForm = (html: string, action: string) => formIn(html, { action }).values();
@@ -36,14 +37,9 @@ describe('escalations and scope leaks', () => {
     sink = await SmtpSink.start();
     t = await createTestApp({ env: { SMTP_URL: sink.url, SCHEDULER: 'off' } });
     parts = credentialParts(t);
-    global = await globalOrganization(t);
-    const A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    A11 = await createOrganization(t, 'A11', A1);
-    B = await createOrganization(t, 'B');
+    ({ global, A1, A11, B } = (await buildWorld(t, { admins: { A1: { username: 'oa_manager', email: 'oa@example.org', roles: ['user_manager'] } } })).org);
     await setEmail(t, 'admin', 'admin@example.org');
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-    await createUser(t, { username: 'oa_manager', email: 'oa@example.org', roles: ['user_manager'], memberships: [{ org: A1, isAdmin: true }] });
     oa = await loginTo(t, 'oa_manager', PASSWORD, A1);
   });
   afterAll(async () => {
