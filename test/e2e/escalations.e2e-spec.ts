@@ -5,7 +5,7 @@ import { createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { formIn } from '../support/forms';
 import { decodeEntities } from '../support/html';
-import { Agent, csrfToken, login } from '../support/http';
+import { Agent, csrfToken, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { SmtpSink } from '../support/smtp-sink';
 import { download, openWorkbook } from '../support/imports-factories';
@@ -48,8 +48,6 @@ describe('escalations and scope leaks', () => {
   });
 
   const contactOf = async (userId: number) => (await t.sql<{ id: number; email: string | null }>('select c.id, c.email from contacts c join users u on u.contact_id = c.id where u.id = $1', [userId]))[0];
-  const forged = async (agent: Agent, path: string, fields: Record<string, string | string[]>) =>
-    agent.post(path).type('form').send({ _csrf: await csrfToken(agent, '/account'), ...fields });
   const page = async (agent: Agent, path: string) => {
     const res = await agent.get(path);
     expect(res.status).toBe(200);
@@ -83,10 +81,10 @@ describe('escalations and scope leaks', () => {
       expect((await oa.get(`/contacts/${contact.id}/edit`)).status).toBe(403);
 
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await forged(oa, `/contacts/${contact.id}`, personFields('attacker@evil.example', A1.id));
+      const res = await postForm(oa, `/contacts/${contact.id}`, personFields('attacker@evil.example', A1.id));
       expect(res.status).toBe(403);
       expect(decodeEntities(res.text)).toContain('it belongs to the user boss, whom you may not manage');
-      expect((await forged(oa, `/contacts/${contact.id}/delete`, {})).status).toBe(403);
+      expect((await postForm(oa, `/contacts/${contact.id}/delete`, {})).status).toBe(403);
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
       expect((await t.sql<{ email: string }>('select email from users where id = $1', [boss.id]))[0].email).toBe('boss@example.org');
     });
@@ -100,7 +98,7 @@ describe('escalations and scope leaks', () => {
       for (const user of [mixed, away]) {
         const contact = await contactOf(user.id);
         expect((await oa.get(`/contacts/${contact.id}/edit`)).status).toBe(403);
-        expect((await forged(oa, `/contacts/${contact.id}`, personFields('attacker@evil.example', A11.id))).status).toBe(403);
+        expect((await postForm(oa, `/contacts/${contact.id}`, personFields('attacker@evil.example', A11.id))).status).toBe(403);
       }
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     });
