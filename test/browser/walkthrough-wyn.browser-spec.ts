@@ -1,10 +1,10 @@
 import ExcelJS from 'exceljs';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { createTestApp, TestApp } from '../support/app';
-import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
+import { ARTIFACTS, Browser, openBrowser, openSignedIn, pageHelpers } from '../support/browser';
 import { createDepartment } from '../support/contacts-factories';
 import { createOrganization, createUser, globalOrganization } from '../support/factories';
 import { buildWorld } from '../support/world';
@@ -55,16 +55,8 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
     await createOrganization(t, 'Analytics');
     await createDepartment(t, 'Research');
     await createDepartment(t, 'Sales');
-    baseUrl = await t.listen();
-    browser = await openBrowser();
-    page = browser.page;
-    helpers = pageHelpers(page);
-    mkdirSync(ARTIFACTS, { recursive: true });
     work = mkdtempSync(join(tmpdir(), 'tessera-wyn-browser-'));
-
-    await page.goto(`${baseUrl}/login`);
-    await helpers.signIn('boss', ADMIN_PASSWORD);
-    await helpers.waitForPath('/');
+    ({ baseUrl, page, helpers } = browser = await openSignedIn(t, 'boss', ADMIN_PASSWORD));
   });
 
   afterAll(async () => {
