@@ -1,10 +1,10 @@
 import ExcelJS from 'exceljs';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createTestApp, TestApp } from '../support/app';
-import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
+import { ARTIFACTS, Browser, openSignedIn, pageHelpers } from '../support/browser';
 import { createOrganization, createUser, globalOrganization } from '../support/factories';
 import { HEADERS } from '../support/imports-files';
 
@@ -35,16 +35,8 @@ describe('Excel import in a browser (JavaScript off)', () => {
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
     await createOrganization(t, 'Sales');
     await createUser(t, { username: 'boss', fullName: 'Bea Boss', roles: ['administrator'], profile: 'administrator', memberships: [{ org: await globalOrganization(t) }] });
-    baseUrl = await t.listen();
-    browser = await openBrowser();
-    page = browser.page;
-    helpers = pageHelpers(page);
-    mkdirSync(ARTIFACTS, { recursive: true });
     work = mkdtempSync(join(tmpdir(), 'tessera-import-browser-'));
-
-    await page.goto(`${baseUrl}/login`);
-    await helpers.signIn('boss', 'Secret-pass-1');
-    await helpers.waitForPath('/');
+    ({ baseUrl, page, helpers } = browser = await openSignedIn(t, 'boss', 'Secret-pass-1'));
   });
 
   afterAll(async () => {

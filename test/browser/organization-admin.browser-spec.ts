@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createTestApp, TestApp } from '../support/app';
 import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
-import { createOrganization, createUser, OrgRow } from '../support/factories';
+import { OrgRow } from '../support/factories';
+import { buildWorld } from '../support/world';
 
 /**
  * An organization administrator in a real browser (Debian's Chromium) with JavaScript switched
@@ -27,21 +28,17 @@ describe('organization administrator in a browser (JavaScript off)', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    const A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    const A11 = await createOrganization(t, 'A11', A1);
-    const B = await createOrganization(t, 'B');
-    // Administrator of A1, also a plain member of B: the chooser appears after sign-in.
-    await createUser(t, {
-      username: 'orgadmin',
-      fullName: 'Olga Admin',
-      roles: ['user_manager'],
-      profile: 'administrator',
-      memberships: [{ org: A1, isAdmin: true }, { org: B }],
-    });
-    await createUser(t, { username: 'candice', password: null, fullName: 'Candice Example', email: 'candice@example.test', memberships: [{ org: A11 }] });
-    await createUser(t, { username: 'cando', password: null, fullName: 'Cando Other', memberships: [{ org: A11 }] });
-    await createUser(t, { username: 'someone', password: null, fullName: 'Some One', memberships: [{ org: A }] });
+    ({ A1 } = (
+      await buildWorld(t, {
+        // Administrator of A1, also a plain member of B: the chooser appears after sign-in.
+        admins: { A1: { username: 'orgadmin', fullName: 'Olga Admin', roles: ['user_manager'], profile: 'administrator', memberships: ['B'] } },
+        users: {
+          candice: { password: null, fullName: 'Candice Example', email: 'candice@example.test', memberships: ['A11'] },
+          cando: { password: null, fullName: 'Cando Other', memberships: ['A11'] },
+          someone: { password: null, fullName: 'Some One', memberships: ['A'] },
+        },
+      })
+    ).org);
 
     baseUrl = await t.listen();
     browser = await openBrowser();

@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createTestApp, TestApp } from '../support/app';
-import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
+import { ARTIFACTS, Browser, openSignedIn, pageHelpers } from '../support/browser';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 
 /**
@@ -29,15 +28,7 @@ describe('contacts and users in a browser (JavaScript off)', () => {
     for (const name of ['anna', 'bert', 'carla', 'dirk']) {
       await createUser(t, { username: name, password: null, email: `${name}@example.test`, memberships: [{ org: A }] });
     }
-    baseUrl = await t.listen();
-    browser = await openBrowser();
-    page = browser.page;
-    helpers = pageHelpers(page);
-    mkdirSync(ARTIFACTS, { recursive: true });
-
-    await page.goto(`${baseUrl}/login`);
-    await helpers.signIn('boss', 'Secret-pass-1');
-    await helpers.waitForPath('/');
+    ({ baseUrl, page, helpers } = browser = await openSignedIn(t, 'boss', 'Secret-pass-1'));
   });
 
   afterAll(async () => {

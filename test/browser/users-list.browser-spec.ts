@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
-import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
+import { ARTIFACTS, Browser, openSignedIn, pageHelpers } from '../support/browser';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 
 /**
@@ -28,14 +27,7 @@ describe('users list in a browser (JavaScript off): tree panel, select all match
     await createOrganization(t, 'Tech');
     for (let i = 1; i <= 60; i++) await createUser(t, { username: `north${String(i).padStart(2, '0')}`, password: null, memberships: [{ org: North }] });
     for (let i = 1; i <= 70; i++) await createUser(t, { username: `sales${String(i).padStart(2, '0')}`, password: null, memberships: [{ org: Sales }] });
-    baseUrl = await t.listen();
-    browser = await openBrowser();
-    page = browser.page;
-    helpers = pageHelpers(page);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.goto(`${baseUrl}/login`);
-    await helpers.signIn('admin', ADMIN_PASSWORD);
-    await helpers.waitForPath('/');
+    ({ baseUrl, page, helpers } = browser = await openSignedIn(t, 'admin', ADMIN_PASSWORD));
   });
 
   afterAll(async () => {

@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { formatInZone } from '../../src/credentials/credential-mail';
 import { createTestApp, TestApp } from '../support/app';
-import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
+import { ARTIFACTS, Browser, openBrowser, openSignedIn, pageHelpers } from '../support/browser';
 import { credentialParts, credentialsIn } from '../support/credentials-factories';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { SmtpSink } from '../support/smtp-sink';
@@ -60,15 +59,7 @@ describe('WPM walk-through: manually creating users (JavaScript off)', () => {
     });
     await createLicence(t, 'Service desk', 10);
     for (const name of ['petra', 'quinn']) await createUser(t, { username: name, password: null, email: `${name}@example.test`, memberships: [{ org: A }] });
-    baseUrl = await t.listen();
-    browser = await openBrowser();
-    page = browser.page;
-    helpers = pageHelpers(page);
-    mkdirSync(ARTIFACTS, { recursive: true });
-
-    await page.goto(`${baseUrl}/login`);
-    await helpers.signIn('boss', 'Secret-pass-1');
-    await helpers.waitForPath('/');
+    ({ baseUrl, page, helpers } = browser = await openSignedIn(t, 'boss', 'Secret-pass-1'));
   });
 
   afterAll(async () => {

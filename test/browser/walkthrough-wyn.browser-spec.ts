@@ -1,12 +1,13 @@
 import ExcelJS from 'exceljs';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { createTestApp, TestApp } from '../support/app';
-import { ARTIFACTS, Browser, openBrowser, pageHelpers } from '../support/browser';
+import { ARTIFACTS, Browser, openBrowser, openSignedIn, pageHelpers } from '../support/browser';
 import { createDepartment } from '../support/contacts-factories';
 import { createOrganization, createUser, globalOrganization } from '../support/factories';
+import { buildWorld } from '../support/world';
 
 /**
  * The Wyn source document ("Users"), step by step, in Debian's Chromium with JavaScript off: an
@@ -54,16 +55,8 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
     await createOrganization(t, 'Analytics');
     await createDepartment(t, 'Research');
     await createDepartment(t, 'Sales');
-    baseUrl = await t.listen();
-    browser = await openBrowser();
-    page = browser.page;
-    helpers = pageHelpers(page);
-    mkdirSync(ARTIFACTS, { recursive: true });
     work = mkdtempSync(join(tmpdir(), 'tessera-wyn-browser-'));
-
-    await page.goto(`${baseUrl}/login`);
-    await helpers.signIn('boss', ADMIN_PASSWORD);
-    await helpers.waitForPath('/');
+    ({ baseUrl, page, helpers } = browser = await openSignedIn(t, 'boss', ADMIN_PASSWORD));
   });
 
   afterAll(async () => {
@@ -266,18 +259,18 @@ describe('Wyn walk-through: users, custom properties, import/export, visibility 
 
   describe('Limit Organization Members Visibility = Yes, A ⊃ A1 ⊃ A11', () => {
     beforeAll(async () => {
-      const A = await createOrganization(t!, 'A');
-      const A1 = await createOrganization(t!, 'A1', A);
-      const A11 = await createOrganization(t!, 'A11', A1);
-      const B = await createOrganization(t!, 'B');
       const admin = { roles: ['user_manager'], profile: 'administrator' as const };
-      await createUser(t!, { username: 'user1', fullName: 'User One', ...admin, memberships: [{ org: A, isAdmin: true }] });
-      await createUser(t!, { username: 'user2', fullName: 'User Two', ...admin, memberships: [{ org: A1, isAdmin: true }] });
-      await createUser(t!, { username: 'user3', fullName: 'User Three', password: null, memberships: [{ org: A }] });
-      await createUser(t!, { username: 'user4', fullName: 'User Four', ...admin, memberships: [{ org: A11, isAdmin: true }] });
-      await createUser(t!, { username: 'user5', fullName: 'User Five', password: null, memberships: [{ org: B }] });
-      // Scenario 2 of the document: user6 is administrator of A and a member (administrator) of A1.
-      await createUser(t!, { username: 'user6', fullName: 'User Six', ...admin, memberships: [{ org: A, isAdmin: true }, { org: A1, isAdmin: true }] });
+      await buildWorld(t!, {
+        users: {
+          user1: { fullName: 'User One', ...admin, memberships: [{ org: 'A', isAdmin: true }] },
+          user2: { fullName: 'User Two', ...admin, memberships: [{ org: 'A1', isAdmin: true }] },
+          user3: { fullName: 'User Three', password: null, memberships: ['A'] },
+          user4: { fullName: 'User Four', ...admin, memberships: [{ org: 'A11', isAdmin: true }] },
+          user5: { fullName: 'User Five', password: null, memberships: ['B'] },
+          // Scenario 2 of the document: user6 is administrator of A and a member (administrator) of A1.
+          user6: { fullName: 'User Six', ...admin, memberships: [{ org: 'A', isAdmin: true }, { org: 'A1', isAdmin: true }] },
+        },
+      });
     });
 
     it('the Administrator sets Limit Organization Members Visibility to Yes', async () => {

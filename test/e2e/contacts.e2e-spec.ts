@@ -1,11 +1,12 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createContact, createDepartment } from '../support/contacts-factories';
-import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
+import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { columnValues, dataTable, decodeEntities, nextPageLink, textOf } from '../support/html';
 import { formOf, openForm } from '../support/forms';
 import { Agent, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
+import { buildWorld } from '../support/world';
 
 /** Contacts (SPEC §2 "Contacts", §3, §4 "Contacts"): CRUD, validation, list, scope, delete rules. */
 describe('contacts', () => {
@@ -17,12 +18,7 @@ describe('contacts', () => {
   beforeAll(async () => {
     t = await createTestApp();
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-    global = await globalOrganization(t);
-    A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    A11 = await createOrganization(t, 'A11', A1);
-    B = await createOrganization(t, 'B');
-    await createUser(t, { username: 'oa_manager', roles: ['user_manager'], memberships: [{ org: A1, isAdmin: true }] });
+    ({ global, A, A1, A11, B } = (await buildWorld(t, { admins: { A1: { username: 'oa_manager', roles: ['user_manager'] } } })).org);
     orgAdmin = await loginTo(t, 'oa_manager', 'Secret-pass-1', A1);
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { databaseFingerprint } from '../support/fingerprint';
-import { Agent, csrfToken, login } from '../support/http';
+import { Agent, login, postForm } from '../support/http';
 
 /** Settings → Authentication, Password requirements and Mail (SPEC §2 "Client settings"). */
 describe('password, authentication and mail settings', () => {
@@ -14,10 +14,8 @@ describe('password, authentication and mail settings', () => {
     await t.close();
   });
 
-  const post = async (path: string, fields: Record<string, string>) => {
-    const token = await csrfToken(admin, path);
-    return admin.post(path).type('form').send({ _csrf: token, ...fields });
-  };
+  /** A forged post of `fields` with the token of the page at `path` (its form posts back to it). */
+  const post = (path: string, fields: Record<string, string>) => postForm(admin, path, fields, path);
   const settings = async () => (await t.sql<Record<string, unknown>>('select * from client_settings'))[0];
   const valid = {
     minLength: '10',

@@ -1,11 +1,12 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createContact, userOfContact } from '../support/contacts-factories';
-import { createOrganization, createUser, OrgRow } from '../support/factories';
+import { createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { textOf } from '../support/html';
 import { openForm } from '../support/forms';
 import { Agent, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
+import { buildWorld } from '../support/world';
 
 /** Enable Access (SPEC §4 "Enable Access"): a user from a contact, single and bulk. */
 describe('Enable Access', () => {
@@ -17,11 +18,7 @@ describe('Enable Access', () => {
   beforeAll(async () => {
     t = await createTestApp();
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-    A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    A11 = await createOrganization(t, 'A11', A1);
-    B = await createOrganization(t, 'B');
-    await createUser(t, { username: 'oa_manager', roles: ['user_manager'], memberships: [{ org: A1, isAdmin: true }] });
+    ({ A, A1, A11, B } = (await buildWorld(t, { admins: { A1: { username: 'oa_manager', roles: ['user_manager'] } } })).org);
     orgAdmin = await loginTo(t, 'oa_manager', 'Secret-pass-1', A1);
   });
   afterAll(async () => {

@@ -1,15 +1,16 @@
 import { formatInZone } from '../../src/credentials/credential-mail';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { credentialParts, jobOf, sendColumns, setEmail } from '../support/credentials-factories';
-import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
+import { createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { formIn } from '../support/forms';
 import { decodeEntities } from '../support/html';
-import { Agent, csrfToken, login } from '../support/http';
+import { Agent, csrfToken, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { SmtpSink } from '../support/smtp-sink';
 import { download, openWorkbook } from '../support/imports-factories';
 import { createProperty, setPropertyValues } from '../support/users-factories';
+import { buildWorld } from '../support/world';
 
 /** What a browser would send for the page's form with this action: the start of a forged request. */
 const renderedForm = (html: string, action: string) => formIn(html, { action }).values();
@@ -36,14 +37,9 @@ describe('escalations and scope leaks', () => {
     sink = await SmtpSink.start();
     t = await createTestApp({ env: { SMTP_URL: sink.url, SCHEDULER: 'off' } });
     parts = credentialParts(t);
-    global = await globalOrganization(t);
-    const A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    A11 = await createOrganization(t, 'A11', A1);
-    B = await createOrganization(t, 'B');
+    ({ global, A1, A11, B } = (await buildWorld(t, { admins: { A1: { username: 'oa_manager', email: 'oa@example.org', roles: ['user_manager'] } } })).org);
     await setEmail(t, 'admin', 'admin@example.org');
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-    await createUser(t, { username: 'oa_manager', email: 'oa@example.org', roles: ['user_manager'], memberships: [{ org: A1, isAdmin: true }] });
     oa = await loginTo(t, 'oa_manager', PASSWORD, A1);
   });
   afterAll(async () => {
@@ -52,8 +48,6 @@ describe('escalations and scope leaks', () => {
   });
 
   const contactOf = async (userId: number) => (await t.sql<{ id: number; email: string | null }>('select c.id, c.email from contacts c join users u on u.contact_id = c.id where u.id = $1', [userId]))[0];
-  const forged = async (agent: Agent, path: string, fields: Record<string, string | string[]>) =>
-    agent.post(path).type('form').send({ _csrf: await csrfToken(agent, '/account'), ...fields });
   const page = async (agent: Agent, path: string) => {
     const res = await agent.get(path);
     expect(res.status).toBe(200);
@@ -87,10 +81,10 @@ describe('escalations and scope leaks', () => {
       expect((await oa.get(`/contacts/${contact.id}/edit`)).status).toBe(403);
 
       const before = await databaseFingerprint(t, { includeAudit: true });
-      const res = await forged(oa, `/contacts/${contact.id}`, personFields('attacker@evil.example', A1.id));
+      const res = await postForm(oa, `/contacts/${contact.id}`, personFields('attacker@evil.example', A1.id));
       expect(res.status).toBe(403);
       expect(decodeEntities(res.text)).toContain('it belongs to the user boss, whom you may not manage');
-      expect((await forged(oa, `/contacts/${contact.id}/delete`, {})).status).toBe(403);
+      expect((await postForm(oa, `/contacts/${contact.id}/delete`, {})).status).toBe(403);
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
       expect((await t.sql<{ email: string }>('select email from users where id = $1', [boss.id]))[0].email).toBe('boss@example.org');
     });
@@ -104,7 +98,7 @@ describe('escalations and scope leaks', () => {
       for (const user of [mixed, away]) {
         const contact = await contactOf(user.id);
         expect((await oa.get(`/contacts/${contact.id}/edit`)).status).toBe(403);
-        expect((await forged(oa, `/contacts/${contact.id}`, personFields('attacker@evil.example', A11.id))).status).toBe(403);
+        expect((await postForm(oa, `/contacts/${contact.id}`, personFields('attacker@evil.example', A11.id))).status).toBe(403);
       }
       expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
     });

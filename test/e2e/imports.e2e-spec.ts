@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
-import { createOrganization, createUser, OrgRow } from '../support/factories';
+import { createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { formIn, openForm } from '../support/forms';
 import { dataTable } from '../support/html';
@@ -8,6 +8,7 @@ import { Agent, csrfFrom, login } from '../support/http';
 import { HEADERS, rawWorkbook, Row, sheetXml, userRow, workbook, zipBomb } from '../support/imports-files';
 import { createDepartment, createProperty, download, IMPORT_FILE_LABEL, importErrors, openWorkbook, importFile, passwordWorks, uploadFile, userDataFingerprint } from '../support/imports-factories';
 import { loginTo } from '../support/sessions';
+import { buildWorld } from '../support/world';
 
 /**
  * SPEC §4 "Import (Excel)": the template, the upload form (CSRF, limits, hostile files), the
@@ -26,9 +27,7 @@ describe('Excel import of users', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0', IMPORT_MAX_BYTES: String(2 * 1024 * 1024) } });
-    A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    await createOrganization(t, 'B');
+    ({ A, A1 } = (await buildWorld(t, { orgs: ['A', 'A1', 'B'] })).org);
     await createProperty(t, 'Skill', ['Java', 'Go', 'Rust'], true);
     await createProperty(t, 'Gender', ['F', 'M', 'X']);
     await createProperty(t, 'Project Code');

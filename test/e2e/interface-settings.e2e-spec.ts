@@ -3,7 +3,7 @@ import { createContact, createDepartment } from '../support/contacts-factories';
 import { globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { columnValues, decodeEntities, textOf } from '../support/html';
-import { Agent, csrfToken, login } from '../support/http';
+import { Agent, login, postForm } from '../support/http';
 
 /** Settings → Interface (username format, defaults of new users) and Settings → Departments. */
 describe('Settings: Interface and Departments', () => {
@@ -27,10 +27,7 @@ describe('Settings: Interface and Departments', () => {
     await t.close();
   });
 
-  async function post(path: string, fields: Record<string, string | string[]>, formPage = '/settings/interface') {
-    const token = await csrfToken(admin, formPage);
-    return admin.post(path).type('form').send({ _csrf: token, ...fields });
-  }
+  const post = (path: string, fields: Record<string, string | string[]>, formPage = '/settings/interface') => postForm(admin, path, fields, formPage);
 
   const settingsRow = async () =>
     (

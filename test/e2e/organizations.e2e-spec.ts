@@ -2,7 +2,7 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { dataTable } from '../support/html';
-import { Agent, csrfToken, login } from '../support/http';
+import { Agent, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
 
 /** Organization tree pages: create, rename, move, delete, members (SPEC §4 "Organizations"). */
@@ -20,11 +20,6 @@ describe('organizations', () => {
     await t.close();
   });
 
-  async function post(agent: Agent, path: string, fields: Record<string, string | string[]>, formPage: string) {
-    const token = await csrfToken(agent, formPage);
-    return agent.post(path).type('form').send({ _csrf: token, ...fields });
-  }
-
   it('shows the tree as nested lists', async () => {
     const a = await createOrganization(t, 'Tree A');
     await createOrganization(t, 'Tree A1', a);
@@ -34,7 +29,7 @@ describe('organizations', () => {
   });
 
   it('creates a sub-organization and records it in the audit log', async () => {
-    const res = await post(admin, '/organizations', { parentId: String(global.id), name: 'Finance', description: 'Money' }, `/organizations/new?parent=${global.id}`);
+    const res = await postForm(admin, '/organizations', { parentId: String(global.id), name: 'Finance', description: 'Money' }, `/organizations/new?parent=${global.id}`);
     expect(res.status).toBe(303);
     const [org] = await t.sql<{ id: number; path: string; parent_id: number }>(`select id, path, parent_id from organizations where name = 'Finance'`);
     expect(org.parent_id).toBe(global.id);
@@ -47,11 +42,11 @@ describe('organizations', () => {
   it('refuses a blank or duplicate sibling name with 422, keeping the typed values', async () => {
     await createOrganization(t, 'Legal');
     const before = await databaseFingerprint(t);
-    const blank = await post(admin, '/organizations', { parentId: String(global.id), name: '  ', description: 'kept text' }, `/organizations/new?parent=${global.id}`);
+    const blank = await postForm(admin, '/organizations', { parentId: String(global.id), name: '  ', description: 'kept text' }, `/organizations/new?parent=${global.id}`);
     expect(blank.status).toBe(422);
     expect(blank.text).toContain('Enter a name.');
     expect(blank.text).toContain('kept text');
-    const duplicate = await post(admin, '/organizations', { parentId: String(global.id), name: 'LEGAL', description: '' }, `/organizations/new?parent=${global.id}`);
+    const duplicate = await postForm(admin, '/organizations', { parentId: String(global.id), name: 'LEGAL', description: '' }, `/organizations/new?parent=${global.id}`);
     expect(duplicate.status).toBe(422);
     expect(duplicate.text).toContain('Another organization with this name already exists at this level.');
     expect(await databaseFingerprint(t)).toEqual(before);
@@ -61,7 +56,7 @@ describe('organizations', () => {
     const x = await createOrganization(t, 'X');
     const x1 = await createOrganization(t, 'X1', x);
     const y = await createOrganization(t, 'Y');
-    const moved = await post(admin, `/organizations/${x.id}`, { name: 'X renamed', description: '', parentId: String(y.id) }, `/organizations/${x.id}/edit`);
+    const moved = await postForm(admin, `/organizations/${x.id}`, { name: 'X renamed', description: '', parentId: String(y.id) }, `/organizations/${x.id}/edit`);
     expect(moved.status).toBe(303);
     const [row] = await t.sql<{ path: string }>('select path from organizations where id = $1', [x1.id]);
     expect(row.path).toBe(`${y.path}${x.id}/${x1.id}/`);
@@ -69,7 +64,7 @@ describe('organizations', () => {
     expect(audit[0].changes).toEqual({ name: { from: 'X', to: 'X renamed' }, parent: { from: global.id, to: y.id } });
 
     const before = await databaseFingerprint(t);
-    const cycle = await post(admin, `/organizations/${y.id}`, { name: 'Y', description: '', parentId: String(x1.id) }, `/organizations/${y.id}/edit`);
+    const cycle = await postForm(admin, `/organizations/${y.id}`, { name: 'Y', description: '', parentId: String(x1.id) }, `/organizations/${y.id}/edit`);
     expect(cycle.status).toBe(422);
     expect(cycle.text).toContain('cannot be moved into itself or one of its sub-organizations');
     expect(await databaseFingerprint(t)).toEqual(before);
@@ -84,20 +79,20 @@ describe('organizations', () => {
     expect(confirm.text).toContain('1 member');
     expect(confirm.text).toContain('1 contact');
     const before = await databaseFingerprint(t);
-    const refused = await post(admin, `/organizations/${full.id}/delete`, {}, `/organizations/${full.id}`);
+    const refused = await postForm(admin, `/organizations/${full.id}/delete`, {}, `/organizations/${full.id}`);
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('Full cannot be deleted: it still contains 1 sub-organization, 1 member and 1 contact');
     expect(await databaseFingerprint(t)).toEqual(before);
 
     const empty = await createOrganization(t, 'Empty');
-    const deleted = await post(admin, `/organizations/${empty.id}/delete`, {}, `/organizations/${empty.id}/delete`);
+    const deleted = await postForm(admin, `/organizations/${empty.id}/delete`, {}, `/organizations/${empty.id}/delete`);
     expect(deleted.status).toBe(303);
     expect(await t.sql('select 1 from organizations where id = $1', [empty.id])).toHaveLength(0);
   });
 
   it('never deletes or moves Global', async () => {
     const before = await databaseFingerprint(t);
-    const res = await post(admin, `/organizations/${global.id}/delete`, {}, `/organizations/${global.id}`);
+    const res = await postForm(admin, `/organizations/${global.id}/delete`, {}, `/organizations/${global.id}`);
     expect(res.status).toBe(403);
     expect(await databaseFingerprint(t)).toEqual(before);
   });
@@ -108,15 +103,15 @@ describe('organizations', () => {
     const picker = await admin.get(`/organizations/${team.id}/members/add?q=picked`);
     expect(picker.status).toBe(200);
     expect(picker.text).toContain('Picked Person');
-    const added = await post(admin, `/organizations/${team.id}/members`, { userIds: [String(u.id)] }, `/organizations/${team.id}/members/add`);
+    const added = await postForm(admin, `/organizations/${team.id}/members`, { userIds: [String(u.id)] }, `/organizations/${team.id}/members/add`);
     expect(added.status).toBe(303);
     expect((await admin.get(`/organizations/${team.id}`)).text).toContain('Added 1 member: picked.');
 
-    const flagged = await post(admin, `/organizations/${team.id}/members/${u.id}/admin`, { isAdmin: 'true' }, `/organizations/${team.id}`);
+    const flagged = await postForm(admin, `/organizations/${team.id}/members/${u.id}/admin`, { isAdmin: 'true' }, `/organizations/${team.id}`);
     expect(flagged.status).toBe(303);
     expect(await t.sql('select is_admin from memberships where user_id = $1 and organization_id = $2', [u.id, team.id])).toEqual([{ is_admin: true }]);
 
-    const removed = await post(admin, `/organizations/${team.id}/members/${u.id}/delete`, {}, `/organizations/${team.id}`);
+    const removed = await postForm(admin, `/organizations/${team.id}/members/${u.id}/delete`, {}, `/organizations/${team.id}`);
     expect(removed.status).toBe(303);
     expect(await t.sql('select 1 from memberships where user_id = $1 and organization_id = $2', [u.id, team.id])).toHaveLength(0);
   });
@@ -125,7 +120,7 @@ describe('organizations', () => {
     const solo = await createOrganization(t, 'Solo');
     const u = await createUser(t, { username: 'onlyhere', memberships: [{ org: solo }] });
     const before = await databaseFingerprint(t);
-    const res = await post(admin, `/organizations/${solo.id}/members/${u.id}/delete`, {}, `/organizations/${solo.id}`);
+    const res = await postForm(admin, `/organizations/${solo.id}/members/${u.id}/delete`, {}, `/organizations/${solo.id}`);
     expect(res.status).toBe(409);
     expect(res.text).toContain('onlyhere belongs to no other organization');
     expect(await databaseFingerprint(t)).toEqual(before);

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
-import { createOrganization, createUser, OrgRow } from '../support/factories';
+import { createUser, OrgRow } from '../support/factories';
 import { Agent, login } from '../support/http';
 import { HEADERS, userRow, workbook } from '../support/imports-files';
 import { createDepartment, createProperty, download, importFile, openWorkbook, passwordWorks } from '../support/imports-factories';
@@ -11,6 +11,7 @@ import { formIn, RenderedForm } from '../support/forms';
 import { allUsernames, linkHref } from '../support/html';
 import { loginTo } from '../support/sessions';
 import { readUpload } from '../../src/imports/workbook-reader';
+import { buildWorld } from '../support/world';
 
 /** What a person picks in the users list's Search form (by visible label), named in the assertions of each case. */
 interface SearchChanges {
@@ -37,9 +38,7 @@ const COLUMNS = [...HEADERS, 'Gender', 'Project Code', 'Skill'];
 const LIMITS = { maxBytes: 20 * 1024 * 1024, maxInflatedBytes: 200 * 1024 * 1024, maxRows: 100_000 };
 
 async function seed(t: TestApp): Promise<{ A: OrgRow; A1: OrgRow; B: OrgRow }> {
-  const A = await createOrganization(t, 'A');
-  const A1 = await createOrganization(t, 'A1', A);
-  const B = await createOrganization(t, 'B');
+  const { A, A1, B } = (await buildWorld(t, { orgs: ['A', 'A1', 'B'] })).org;
   await createProperty(t, 'Skill', ['Java', 'Go', 'Rust'], true);
   await createProperty(t, 'Gender', ['F', 'M', 'X']);
   await createProperty(t, 'Project Code');

@@ -1,9 +1,10 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
-import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
+import { OrgRow } from '../support/factories';
 import { formIn, formOf } from '../support/forms';
 import { linkHref, textOf, usernamesIn } from '../support/html';
 import { Agent, login } from '../support/http';
 import { loginTo } from '../support/sessions';
+import { buildWorld } from '../support/world';
 
 /**
  * The organization tree panel beside the users list (issue "every flow works as a person drives
@@ -42,16 +43,18 @@ describe('users list: organization tree panel', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    root = await globalOrganization(t);
-    A = await createOrganization(t, 'Alpha');
-    A1 = await createOrganization(t, 'Alpha One', A);
-    A11 = await createOrganization(t, 'Alpha One One', A1);
-    B = await createOrganization(t, 'Beta');
-    await createUser(t, { username: 'tree_a', memberships: [{ org: A }] });
-    await createUser(t, { username: 'tree_a1', memberships: [{ org: A1 }] });
-    await createUser(t, { username: 'tree_a11', memberships: [{ org: A11 }] });
-    await createUser(t, { username: 'tree_b', memberships: [{ org: B }] });
-    await createUser(t, { username: 'tree_manager', roles: ['user_manager'], memberships: [{ org: A, isAdmin: true }] });
+    ({ global: root, A, A1, A11, B } = (
+      await buildWorld(t, {
+        names: { A: 'Alpha', A1: 'Alpha One', A11: 'Alpha One One', B: 'Beta' },
+        users: {
+          tree_a: { memberships: ['A'] },
+          tree_a1: { memberships: ['A1'] },
+          tree_a11: { memberships: ['A11'] },
+          tree_b: { memberships: ['B'] },
+          tree_manager: { roles: ['user_manager'], memberships: [{ org: 'A', isAdmin: true }] },
+        },
+      })
+    ).org);
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);
   });
   afterAll(async () => {

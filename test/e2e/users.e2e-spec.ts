@@ -1,11 +1,12 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
-import { createOrganization, createUser, OrgRow, UserRow } from '../support/factories';
+import { createUser, OrgRow, UserRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { allUsernames, columnValues, dataTable, nextPageLink, usernamesIn } from '../support/html';
 import { openForm } from '../support/forms';
 import { Agent, csrfFrom, login } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { createLicence, createProperty, setLicence, setPropertyValues } from '../support/users-factories';
+import { buildWorld } from '../support/world';
 
 /** The users list (SPEC §4 "Users list"): columns, search, filters, sort, paging, scope, bulk enable/disable. */
 const PASSWORD = 'Secret-pass-1';
@@ -18,16 +19,19 @@ describe('users list', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    A = await createOrganization(t, 'UA');
-    A1 = await createOrganization(t, 'UA1', A);
-    A11 = await createOrganization(t, 'UA11', A1);
-    B = await createOrganization(t, 'UB');
-    u.manager = await createUser(t, { username: 'ua1_manager', fullName: 'Mona Manager', roles: ['user_manager'], memberships: [{ org: A1, isAdmin: true }] });
-    u.anna = await createUser(t, { username: 'anna', fullName: 'Anna Zeta', email: 'anna@corp.example', memberships: [{ org: A11 }] });
-    u.bert = await createUser(t, { username: 'Bert', fullName: 'Bert Young', email: 'bert@corp.example', memberships: [{ org: A1 }, { org: B }] });
-    u.carl = await createUser(t, { username: 'carl', fullName: 'Carl Xavier', email: 'carl@other.example', memberships: [{ org: B }], enabled: false });
-    u.dora = await createUser(t, { username: 'dora', fullName: 'Dora Walker', email: 'dora@corp.example', memberships: [{ org: A }] });
-    u.boss = await createUser(t, { username: 'boss', fullName: 'Big Boss', roles: ['administrator'], memberships: [{ org: A11 }] });
+    const world = await buildWorld(t, {
+      names: { A: 'UA', A1: 'UA1', A11: 'UA11', B: 'UB' },
+      admins: { A1: { username: 'ua1_manager', fullName: 'Mona Manager', roles: ['user_manager'] } },
+      users: {
+        anna: { fullName: 'Anna Zeta', email: 'anna@corp.example', memberships: ['A11'] },
+        bert: { username: 'Bert', fullName: 'Bert Young', email: 'bert@corp.example', memberships: ['A1', 'B'] },
+        carl: { fullName: 'Carl Xavier', email: 'carl@other.example', memberships: ['B'], enabled: false },
+        dora: { fullName: 'Dora Walker', email: 'dora@corp.example', memberships: ['A'] },
+        boss: { fullName: 'Big Boss', roles: ['administrator'], memberships: ['A11'] },
+      },
+    });
+    ({ A, A1, A11, B } = world.org);
+    Object.assign(u, { manager: world.admin.A1 }, world.user);
     await t.sql(`update users set locked_until = now() + interval '1 hour' where id = $1`, [u.dora.id]);
     await t.sql(`update users set last_login_at = now() - interval '1 day' where id = $1`, [u.anna.id]);
     await t.sql(`update users set last_login_at = now() - interval '2 days' where id = $1`, [u.bert.id]);

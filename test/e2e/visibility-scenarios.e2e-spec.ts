@@ -1,9 +1,10 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
-import { createOrganization, createUser, OrgRow, UserRow } from '../support/factories';
+import { createUser, OrgRow, UserRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { allUsernames } from '../support/html';
 import { Agent, csrfToken, login } from '../support/http';
 import { loginTo } from '../support/sessions';
+import { buildWorld } from '../support/world';
 
 /**
  * SPEC §3 "Visibility": the three source scenarios with A ⊃ A1 ⊃ A11 (and a sibling B of A),
@@ -27,29 +28,25 @@ describe('visibility scenarios (SPEC §3)', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    A11 = await createOrganization(t, 'A11', A1);
-    B = await createOrganization(t, 'B');
-    const specs: [string, { org: OrgRow; isAdmin?: boolean }[], string[]?][] = [
-      ['user1', [{ org: A, isAdmin: true }, { org: A1 }], ['user_manager']],
-      ['user2', [{ org: A1, isAdmin: true }], ['user_manager']],
-      ['user3', [{ org: A }]],
-      ['user4', [{ org: A11 }]],
-      ['user5', [{ org: A1 }]],
-      ['user6', [{ org: A11 }]],
-      ['user7', [{ org: A }, { org: B }]],
-      ['user8', [{ org: B }, { org: A11 }]],
-      ['userb1', [{ org: B }]],
-      ['userb2', [{ org: B, isAdmin: true }], ['user_manager']],
-      // An Administrator-role holder inside the subtree: listed, never offered to non-Administrators.
-      ['boss', [{ org: A11 }], ['administrator']],
-    ];
-    for (const [username, memberships, roles] of specs) {
-      // Only the users who sign in get a password (hashing costs time).
-      const password = ['user1', 'user2'].includes(username) ? PASSWORD : null;
-      users[username] = await createUser(t, { username, password, memberships, roles: roles ?? ['member'] });
-    }
+    // Only the users who sign in (user1, user2) get a password: hashing costs time.
+    const world = await buildWorld(t, {
+      users: {
+        user1: { password: PASSWORD, memberships: [{ org: 'A', isAdmin: true }, 'A1'], roles: ['user_manager'] },
+        user2: { password: PASSWORD, memberships: [{ org: 'A1', isAdmin: true }], roles: ['user_manager'] },
+        user3: { password: null, memberships: ['A'] },
+        user4: { password: null, memberships: ['A11'] },
+        user5: { password: null, memberships: ['A1'] },
+        user6: { password: null, memberships: ['A11'] },
+        user7: { password: null, memberships: ['A', 'B'] },
+        user8: { password: null, memberships: ['B', 'A11'] },
+        userb1: { password: null, memberships: ['B'] },
+        userb2: { password: null, memberships: [{ org: 'B', isAdmin: true }], roles: ['user_manager'] },
+        // An Administrator-role holder inside the subtree: listed, never offered to non-Administrators.
+        boss: { password: null, memberships: ['A11'], roles: ['administrator'] },
+      },
+    });
+    ({ A, A1, A11, B } = world.org);
+    Object.assign(users, world.user);
     const [builtIn] = await t.sql<{ id: number }>(`select id from users where username = 'admin'`);
     users.admin = { id: builtIn.id, username: 'admin', password: ADMIN_PASSWORD };
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);

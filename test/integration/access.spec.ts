@@ -2,7 +2,8 @@ import { AccessService } from '../../src/access/access.service';
 import type { Actor } from '../../src/access/actor';
 import { ForbiddenError, NotFoundError } from '../../src/common/errors';
 import { createTestApp, TestApp } from '../support/app';
-import { createOrganization, createUser, OrgRow, UserRow } from '../support/factories';
+import { createUser, OrgRow, UserRow } from '../support/factories';
+import { buildWorld } from '../support/world';
 
 /** The access core against real rows: actors resolved from the database, scope queries. */
 describe('AccessService', () => {
@@ -12,15 +13,13 @@ describe('AccessService', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    A11 = await createOrganization(t, 'A11', A1);
-    B = await createOrganization(t, 'B');
-    user1 = await createUser(t, { username: 'user1', roles: ['user_manager'], memberships: [{ org: A, isAdmin: true }, { org: A1 }] });
-    user2 = await createUser(t, { username: 'user2', roles: ['user_manager'], memberships: [{ org: A1, isAdmin: true }] });
-    user3 = await createUser(t, { username: 'user3', memberships: [{ org: A }] });
-    user4 = await createUser(t, { username: 'user4', memberships: [{ org: A11 }] });
-    userB = await createUser(t, { username: 'userb', memberships: [{ org: B }, { org: A11 }] });
+    const world = await buildWorld(t, {
+      admins: { A: { username: 'user1', roles: ['user_manager'], memberships: ['A1'] }, A1: { username: 'user2', roles: ['user_manager'] } },
+      users: { user3: { memberships: ['A'] }, user4: { memberships: ['A11'] }, userb: { memberships: ['B', 'A11'] } },
+    });
+    ({ A, A1, A11, B } = world.org);
+    ({ A: user1, A1: user2 } = world.admin);
+    ({ user3, user4, userb: userB } = world.user);
     [admin] = await t.sql<{ id: number }>(`select id from users where username = 'admin'`);
   });
   afterAll(async () => {

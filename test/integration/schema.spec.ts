@@ -1,5 +1,6 @@
 import { createTestApp, TestApp } from '../support/app';
 import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
+import { buildWorld } from '../support/world';
 
 /** Constraints and triggers of the core schema: the database itself keeps these rules. */
 describe('core schema', () => {
@@ -16,10 +17,7 @@ describe('core schema', () => {
   const violation = (promise: Promise<unknown>) => promise.then(() => null, (e: { code?: string; constraint?: string }) => e);
 
   it('maintains the materialized path of the organization tree, including moves of whole subtrees', async () => {
-    const a = await createOrganization(t, 'A');
-    const a1 = await createOrganization(t, 'A1', a);
-    const a11 = await createOrganization(t, 'A11', a1);
-    const b = await createOrganization(t, 'B');
+    const { A: a, A1: a1, A11: a11, B: b } = (await buildWorld(t)).org;
     expect(a11.path).toBe(`${global.path}${a.id}/${a1.id}/${a11.id}/`);
 
     await t.sql('update organizations set parent_id = $1 where id = $2', [b.id, a1.id]);

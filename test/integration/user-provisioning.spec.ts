@@ -5,8 +5,9 @@ import { BusinessRuleError, NotFoundError, ValidationError } from '../../src/com
 import { LicenceFullError } from '../../src/licences/licence-seats';
 import { ProvisionSpec, UserProvisioningService } from '../../src/provisioning/provisioning.service';
 import { createTestApp, TestApp } from '../support/app';
-import { createOrganization, createUser, globalOrganization, OrgRow } from '../support/factories';
+import { createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { buildWorld } from '../support/world';
 
 /** The one place users are created (Enable Access, Create User): defaults, uniqueness under races, seats. */
 describe('UserProvisioningService', () => {
@@ -16,11 +17,9 @@ describe('UserProvisioningService', () => {
 
   beforeAll(async () => {
     t = await createTestApp();
-    global = await globalOrganization(t);
-    A = await createOrganization(t, 'A');
-    A1 = await createOrganization(t, 'A1', A);
-    B = await createOrganization(t, 'B');
-    const manager = await createUser(t, { username: 'manager', roles: ['user_manager'], memberships: [{ org: A, isAdmin: true }] });
+    const world = await buildWorld(t, { orgs: ['A', 'A1', 'B'], admins: { A: { username: 'manager', roles: ['user_manager'] } } });
+    ({ global, A, A1, B } = world.org);
+    const manager = world.admin.A;
     admin = await actorFor((await t.sql<{ id: number }>(`select id from users where username = 'admin'`))[0].id, global.id);
     orgAdmin = await actorFor(manager.id, A.id);
   });

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ADMIN_PASSWORD, TestApp } from './app';
-import { createOrganization, createUser, globalOrganization, OrgRow, UserRow, UserSpec } from './factories';
+import { createOrganization, createUser, OrgRow, UserRow, UserSpec } from './factories';
 import { databaseFingerprint } from './fingerprint';
 import { Agent, csrfFrom, csrfToken, login } from './http';
 import { loginTo } from './sessions';
@@ -12,6 +12,7 @@ import { MAIL_CASES } from './matrix/mail.cases';
 import { PASSWORD_SETTINGS_CASES } from './matrix/password-settings.cases';
 import { IMPORT_CASES } from './matrix/imports.cases';
 import { ESCALATION_CASES } from './matrix/escalations.cases';
+import { buildWorld } from './world';
 
 /**
  * The authorization matrix of SPEC §3: who may call which route on which object. A table of
@@ -111,15 +112,15 @@ const PASSWORD = 'Secret-pass-1';
 
 /** Builds the world and signs every actor in (one agent per actor for the whole file). */
 export async function buildMatrixWorld(t: TestApp): Promise<MatrixWorld> {
-  const global = await globalOrganization(t);
-  const A = await createOrganization(t, 'A');
-  const A1 = await createOrganization(t, 'A1', A);
-  const A11 = await createOrganization(t, 'A11', A1);
-  const B = await createOrganization(t, 'B');
-
-  const orgAdminWithUsers = await createUser(t, { username: 'oa_manager', roles: ['user_manager'], memberships: [{ org: A1, isAdmin: true }] });
-  const orgAdminWithoutUsers = await createUser(t, { username: 'oa_member', roles: ['member'], memberships: [{ org: A1, isAdmin: true }] });
-  const plainMemberWithUsers = await createUser(t, { username: 'plain_manager', roles: ['user_manager'], memberships: [{ org: A1 }] });
+  const tree = await buildWorld(t, {
+    users: {
+      oa_manager: { roles: ['user_manager'], memberships: [{ org: 'A1', isAdmin: true }] },
+      oa_member: { roles: ['member'], memberships: [{ org: 'A1', isAdmin: true }] },
+      plain_manager: { roles: ['user_manager'], memberships: ['A1'] },
+    },
+  });
+  const { global, A, A1, A11, B } = tree.org;
+  const { oa_manager: orgAdminWithUsers, oa_member: orgAdminWithoutUsers, plain_manager: plainMemberWithUsers } = tree.user;
   const [admin] = await t.sql<{ id: number }>(`select id from users where username = 'admin'`);
 
   let counter = 0;

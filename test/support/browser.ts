@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
+import type { TestApp } from './app';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = resolve(__dirname, '..', 'artifacts');
@@ -68,4 +69,24 @@ export function pageHelpers(page: Page) {
       }
     },
   };
+}
+
+export interface SignedInBrowser extends Browser {
+  baseUrl: string;
+  helpers: ReturnType<typeof pageHelpers>;
+}
+
+/**
+ * The start of most browser tests: the app listening, Chromium open on it (the artifacts folder
+ * ready for screenshots) and `username` signed in through the sign-in page, on the home page.
+ */
+export async function openSignedIn(t: TestApp, username: string, password: string): Promise<SignedInBrowser> {
+  const baseUrl = await t.listen();
+  const browser = await openBrowser();
+  const helpers = pageHelpers(browser.page);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await browser.page.goto(`${baseUrl}/login`);
+  await helpers.signIn(username, password);
+  await helpers.waitForPath('/');
+  return { ...browser, baseUrl, helpers };
 }

@@ -14,10 +14,33 @@ export function decodeEntities(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
+/** A page or fragment as a tree; script and style contents stay text of their own element. */
+function parsed(html: string): HTMLElement {
+  return parse(html, { comment: false, blockTextElements: { script: true, style: true } });
+}
+
+/** Collapses whitespace as text reads on the screen. */
+function squash(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+function isVisuallyHiddenSpan(node: HTMLElement): boolean {
+  return node.rawTagName?.toLowerCase() === 'span' && node.getAttribute('class') === 'visually-hidden';
+}
+
+/**
+ * The text of a parsed node with the visually-hidden spans left out and every element boundary
+ * read as a space (a cell's "Anna<br>Zeta" reads "Anna Zeta"); entities are decoded by the parser.
+ */
+function textWithoutHiddenSpans(node: Node): string {
+  if (node.nodeType === NodeType.TEXT_NODE) return node.text;
+  if (!(node instanceof HTMLElement) || isVisuallyHiddenSpan(node)) return '';
+  return node.childNodes.map(textWithoutHiddenSpans).join(' ');
+}
+
 /** Visible text of an HTML fragment: tags and visually-hidden spans dropped, entities decoded, spaces collapsed. */
 export function textOf(fragment: string): string {
-  const withoutHidden = fragment.replace(/<span class="visually-hidden">[\s\S]*?<\/span>/g, '');
-  return decodeEntities(withoutHidden.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+  return squash(textWithoutHiddenSpans(parsed(fragment)));
 }
 
 export interface HtmlTable {
@@ -28,19 +51,26 @@ export interface HtmlTable {
   rawRows: string[];
 }
 
+/** The element children of `el` with this tag name. */
+function childrenNamed(el: HTMLElement, tagName: string): HTMLElement[] {
+  return el.childNodes.filter((n): n is HTMLElement => n instanceof HTMLElement && n.rawTagName?.toLowerCase() === tagName);
+}
+
 /** The first `<table class="data">` of a page (the list tables of Tessera). */
 export function dataTable(html: string): HtmlTable {
-  const table = /<table class="data"[^>]*>([\s\S]*?)<\/table>/.exec(html);
+  const table = parsed(html)
+    .querySelectorAll('table')
+    .find((el) => el.getAttribute('class') === 'data');
   if (!table) throw new Error(`No data table in the page:\n${html.slice(0, 800)}`);
-  const headers = [...table[1].matchAll(/<th\b[^>]*>([\s\S]*?)<\/th>/g)].map((m) => textOf(m[1]));
-  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table[1])?.[1] ?? '';
+  const headers = table.querySelectorAll('th').map((th) => squash(textWithoutHiddenSpans(th)));
+  const body = table.querySelector('tbody');
   const rows: string[][] = [];
   const rawRows: string[] = [];
-  for (const tr of body.matchAll(/<tr\b[^>]*>([\s\S]*?)<\/tr>/g)) {
-    const cells = [...tr[1].matchAll(/<td\b[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]);
+  for (const tr of body ? childrenNamed(body, 'tr') : []) {
+    const cells = childrenNamed(tr, 'td');
     if (cells.length !== headers.length) continue;
-    rows.push(cells.map(textOf));
-    rawRows.push(tr[0]);
+    rows.push(cells.map((td) => squash(textWithoutHiddenSpans(td))));
+    rawRows.push(tr.outerHTML);
   }
   return { headers, rows, rawRows };
 }
@@ -58,10 +88,9 @@ export function usernamesIn(html: string): string[] {
   return columnValues(html, 'Username').map((cell) => cell.split(' ')[0]);
 }
 
-/** The href of the page's "Next page" link, if any. */
+/** The href of the page's "Next page" link, if any (entities decoded, as a browser follows it). */
 export function nextPageLink(html: string): string | null {
-  const m = /<a href="([^"]+)" rel="next">/.exec(html);
-  return m ? decodeEntities(m[1]) : null;
+  return parsed(html).querySelector('a[rel="next"][href]')?.getAttribute('href') ?? null;
 }
 
 /**

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import type { App } from 'supertest/types';
+import { openForm } from './forms';
 
 export type Agent = TestAgent;
 
@@ -18,10 +19,14 @@ export async function csrfToken(agent: Agent, path = '/account'): Promise<string
   return csrfFrom(page.text);
 }
 
-/** Submits the login form as a browser does (token scraped from the login page). */
+/**
+ * Signs in through the login form the page rendered, as a person does (its CSRF token and hidden
+ * fields included); `extra` replaces fields a person cannot type, such as a made-up `next`.
+ */
 export async function submitLogin(agent: Agent, username: string, password: string, extra: Record<string, string> = {}) {
-  const token = csrfFrom((await agent.get('/login')).text);
-  return agent.post('/login').type('form').send({ _csrf: token, username, password, ...extra });
+  const form = (await openForm(agent, '/login', 'Sign in')).fill('Username', username).fill('Password', password);
+  for (const [name, value] of Object.entries(extra)) form.forge(name, value);
+  return form.submit('Sign in');
 }
 
 /** A signed-in agent; fails loudly when the login does not redirect. */
