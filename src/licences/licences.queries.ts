@@ -39,16 +39,6 @@ export async function seatsUsed(db: EntityManager, id: number): Promise<number> 
   return used;
 }
 
-/** How many users hold the licence, enabled or not, and whether it is the default licence of new users. */
-export async function licenceUsage(db: EntityManager, id: number): Promise<{ user_count: number; is_default: boolean }> {
-  const [usage]: { user_count: number; is_default: boolean }[] = await db.execute(
-    `select (select count(*) from users where licence_id = ?)::int as user_count,
-                  exists (select 1 from client_settings where default_licence_id = ?) as is_default`,
-    [id, id],
-  );
-  return usage;
-}
-
 export async function deleteLicence(tx: EntityManager, id: number): Promise<void> {
   await tx.execute('delete from licence_types where id = ?', [id]);
 }

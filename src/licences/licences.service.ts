@@ -3,12 +3,13 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
+import { usageOf } from '../common/names.queries';
 import { assertNameFree } from '../common/unique-name';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { LicenceType } from './licence-type.entity';
 import { isFull, parseSeats, usageText } from './licence-usage';
-import { LicenceRow, deleteLicence, findLicence, licenceUsage, listLicences, seatsUsed } from './licences.queries';
+import { LicenceRow, deleteLicence, findLicence, listLicences, seatsUsed } from './licences.queries';
 
 export const LICENCE_NAME_MAX = 100;
 
@@ -152,7 +153,7 @@ export class LicencesService {
         if (licence.builtInKey !== null) {
           throw new BusinessRuleError('licence_built_in', `${licence.name} is a built-in licence type and cannot be deleted.`);
         }
-        const usage = await licenceUsage(tx, id);
+        const usage = await usageOf(tx, 'licence', id);
         if (usage.user_count > 0) {
           throw new BusinessRuleError(
             'licence_in_use',

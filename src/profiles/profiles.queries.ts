@@ -33,16 +33,6 @@ export async function findProfile(db: EntityManager, id: number): Promise<Profil
   return row ?? null;
 }
 
-/** How many users have the profile, and whether it is the default profile of new users. */
-export async function profileUsage(db: EntityManager, id: number): Promise<{ user_count: number; is_default: boolean }> {
-  const [usage]: { user_count: number; is_default: boolean }[] = await db.execute(
-    `select (select count(*) from users where profile_id = ?)::int as user_count,
-                  exists (select 1 from client_settings where default_profile_id = ?) as is_default`,
-    [id, id],
-  );
-  return usage;
-}
-
 export async function deleteProfile(tx: EntityManager, id: number): Promise<void> {
   await tx.execute('delete from user_profiles where id = ?', [id]);
 }

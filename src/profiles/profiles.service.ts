@@ -3,11 +3,12 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
+import { usageOf } from '../common/names.queries';
 import { assertNameFree } from '../common/unique-name';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { ProfileStartPage, UserProfile } from './user-profile.entity';
-import { ProfileRow, deleteProfile, findProfile, listProfiles, profileUsage } from './profiles.queries';
+import { ProfileRow, deleteProfile, findProfile, listProfiles } from './profiles.queries';
 
 export const PROFILE_NAME_MAX = 100;
 export const PROFILE_DESCRIPTION_MAX = 1000;
@@ -147,7 +148,7 @@ export class ProfilesService {
         if (profile.builtInKey !== null) {
           throw new BusinessRuleError('profile_built_in', `${profile.name} is a built-in user profile and cannot be deleted.`);
         }
-        const usage = await profileUsage(tx, id);
+        const usage = await usageOf(tx, 'profile', id);
         if (usage.user_count > 0) {
           throw new BusinessRuleError(
             'profile_in_use',

@@ -27,16 +27,6 @@ export function listRoles(db: EntityManager): Promise<RoleListRow[]> {
   );
 }
 
-/** How many users hold the role, and whether it is one of the default roles of new users. */
-export async function roleUsage(db: EntityManager, id: number): Promise<{ user_count: number; is_default: boolean }> {
-  const [usage]: { user_count: number; is_default: boolean }[] = await db.execute(
-    `select (select count(*) from user_roles where role_id = ?)::int as user_count,
-              exists (select 1 from client_settings_default_roles where role_id = ?) as is_default`,
-    [id, id],
-  );
-  return usage;
-}
-
 export async function deleteRole(tx: EntityManager, id: number): Promise<void> {
   await tx.execute('delete from roles where id = ?', [id]);
 }

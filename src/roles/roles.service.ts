@@ -4,11 +4,12 @@ import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { PERMISSIONS, PERMISSION_LABELS, Permission, isPermission } from '../access/permissions';
 import { allows } from '../access/policy';
+import { usageOf } from '../common/names.queries';
 import { assertNameFree } from '../common/unique-name';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { Role } from './role.entity';
-import { deleteRole, holdsRole, listRoles, roleUsage } from './roles.queries';
+import { deleteRole, holdsRole, listRoles } from './roles.queries';
 
 export const ROLE_NAME_MAX = 100;
 export const ROLE_DESCRIPTION_MAX = 1000;
@@ -93,7 +94,7 @@ export class RolesService {
     this.assertAllowed(actor);
     const role = await this.em.findOne(Role, { id }, { refresh: true });
     if (!role) throw new NotFoundError();
-    const counts = await roleUsage(this.em, id);
+    const counts = await usageOf(this.em, 'role', id);
     const permissions = inCatalogueOrder(role.isAdministratorRole ? PERMISSIONS : role.permissions);
     return {
       role: {
@@ -172,7 +173,7 @@ export class RolesService {
         const role = await tx.findOne(Role, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
         if (!role) throw new NotFoundError();
         if (role.builtInKey !== null) throw new BusinessRuleError('role_built_in', `${role.name} is a built-in role and cannot be deleted.`);
-        const usage = await roleUsage(tx, id);
+        const usage = await usageOf(tx, 'role', id);
         if (usage.user_count > 0) {
           throw new BusinessRuleError('role_in_use', `Cannot delete ${role.name}: ${usersHold(usage.user_count)} this role. Remove it from them first.`);
         }
