@@ -8,6 +8,7 @@ import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniq
 import { SettingsService } from '../settings/settings.service';
 import { SqlCondition, allOf, userListConditions } from '../common/search';
 import {
+  OrganizationRow,
   childrenWithMemberCounts,
   deleteMembership,
   deleteOrganization,
@@ -25,7 +26,6 @@ import {
   updateOrganization,
   usersWithMembership,
 } from './organizations.queries';
-import type { OrganizationRow } from './organizations.queries';
 
 export type { OrganizationRow } from './organizations.queries';
 
