@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { ForbiddenError, NotFoundError } from '../common/errors';
-import type { ProfileStartPage } from '../profiles/user-profile.entity';
+import { membershipPathsOf, resolvedUser } from './access.queries';
 import { Actor, ActorMembership, isInside, isRootPath } from './actor';
 import { isPermission, Permission } from './permissions';
 import { UserTarget, canActOnUser, canSeeUser } from './policy';
@@ -11,19 +11,6 @@ export interface SessionIdentity {
   sessionVersion: number;
   currentOrganizationId: number | null;
   ip: string | null;
-}
-
-/** The row `resolve` reads: a user with everything the actor needs. */
-interface ResolvedUserRow {
-  id: number;
-  username: string;
-  enabled: boolean;
-  sessionVersion: number;
-  mustChangePassword: boolean;
-  fullName: string;
-  startPage: ProfileStartPage | null;
-  memberships: ActorMembership[];
-  roles: { permissions: string[] | null; builtInKey: string | null }[];
 }
 
 /** What the guard learns when it resolves a session. */
@@ -41,21 +28,7 @@ export class AccessService {
   constructor(private readonly em: EntityManager) {}
 
   async resolve(identity: SessionIdentity): Promise<ActorResolution> {
-    // One query on every request (the guard's): the user with contact name, profile, memberships
-    // and roles, instead of loading and hydrating five entity types through the ORM.
-    const [user]: ResolvedUserRow[] = await this.em.execute(
-      `select u.id, u.username, u.enabled, u.session_version as "sessionVersion", u.must_change_password as "mustChangePassword",
-              c.full_name as "fullName", p.start_page as "startPage",
-              coalesce((select json_agg(json_build_object('organizationId', o.id, 'organizationName', o.name, 'path', o.path, 'isAdmin', m.is_admin))
-                          from memberships m join organizations o on o.id = m.organization_id where m.user_id = u.id), '[]') as memberships,
-              coalesce((select json_agg(json_build_object('permissions', r.permissions, 'builtInKey', r.built_in_key))
-                          from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = u.id), '[]') as roles
-         from users u
-         join contacts c on c.id = u.contact_id
-         left join user_profiles p on p.id = u.profile_id
-        where u.id = ?`,
-      [identity.userId],
-    );
+    const user = await resolvedUser(this.em, identity.userId);
     if (!user || !user.enabled || user.sessionVersion !== identity.sessionVersion) return { kind: 'ended' };
 
     const memberships: ActorMembership[] = user.memberships.sort(
@@ -90,16 +63,7 @@ export class AccessService {
 
   /** The facts about a user that the policy needs, or `null` for an unknown user. */
   async userTarget(userId: number): Promise<UserTarget | null> {
-    const rows: { path: string | null; is_admin_role: boolean }[] = await this.em.execute(
-      `select o.path,
-              exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
-                      where ur.user_id = u.id and r.built_in_key = 'administrator') as is_admin_role
-         from users u
-         left join memberships m on m.user_id = u.id
-         left join organizations o on o.id = m.organization_id
-        where u.id = ?`,
-      [userId],
-    );
+    const rows = await membershipPathsOf(this.em, userId);
     if (rows.length === 0) return null;
     return {
       membershipPaths: rows.map((r) => r.path).filter((p): p is string => p !== null),

@@ -4,7 +4,8 @@ import { verifyPassword } from '../accounts/password-hasher';
 import { AppError } from '../common/errors';
 import { AuditService } from '../audit/audit.service';
 import { LOCAL_PROVIDER, User } from '../users/user.entity';
-import { COUNT_FAILURE_SQL, PRUNE_SQL, RESET_LOCK_COUNT_SQL, THROTTLE_STATE_SQL, ThrottleKeys, throttleKeys } from './login-throttle';
+import { ThrottleKeys, throttleKeys } from './login-throttle';
+import { AttemptState, attemptState, countFailure, pruneThrottle, resetLockCount } from './sign-in.queries';
 
 /** Sign-in refused. The message never tells a stranger whether the username exists. */
 export class LoginRefusedError extends AppError {
@@ -26,19 +27,6 @@ function throttledMessage(seconds: number): string {
 }
 
 export const INVALID_CREDENTIALS = 'The username or password is incorrect.';
-
-/** What one query tells about an attempt before the password is checked. */
-interface AttemptState {
-  throttled_until: Date | null;
-  address_failed: boolean;
-  id: number | null;
-  username: string | null;
-  password_hash: string | null;
-  provider: string | null;
-  account_locked: boolean;
-  lockout_threshold: number;
-  lockout_minutes: number;
-}
 
 /**
  * The sign-in rules of SPEC §2: the password is checked first; only someone who knows it learns
@@ -66,14 +54,7 @@ export class AuthService {
     const username = usernameInput.trim();
     const keys = throttleKeys(ip, username);
     const db = this.em;
-    const [state]: AttemptState[] = await db.execute(
-      `select th.throttled_until, th.address_failed, u.id, u.username, u.password_hash, u.provider, coalesce(u.locked_until > now(), false) as account_locked, s.lockout_threshold, s.lockout_minutes
-         from client_settings s
-        cross join (${THROTTLE_STATE_SQL}) th
-         left join users u on lower(u.username) = lower(?)
-        where s.id = 1`,
-      [keys.address, keys.username, username],
-    );
+    const state = await attemptState(db, keys, username);
     if (state.throttled_until) {
       // Refused before the password is checked: a throttled client cannot go on guessing.
       throw new LoginThrottledError(Math.max(1, Math.ceil((new Date(state.throttled_until).getTime() - Date.now()) / 1000)));
@@ -127,7 +108,7 @@ export class AuthService {
     if (!duringLock) {
       user.failedLogins = 0;
       user.lockedUntil = null;
-      await db.execute(RESET_LOCK_COUNT_SQL, [keys.username]);
+      await resetLockCount(db, keys.username);
     }
     user.lastLoginAt = now;
     await this.em.flush();
@@ -154,19 +135,9 @@ export class AuthService {
   private async recordFailure(state: AttemptState, typedUsername: string, keys: ThrottleKeys, ip: string | null): Promise<void> {
     const db = this.em;
     // While the account is locked, further attempts neither count towards a lock nor extend it.
-    const [row]: { locked: boolean }[] = await db.execute(
-      `with counted as (${COUNT_FAILURE_SQL}),
-       account as (
-         update users set locked_until = now() + make_interval(mins => ?), failed_logins = 0
-          where id = ? and (locked_until is null or locked_until <= now())
-            and (select lock_failures from counted where key = ?) >= ?
-          returning true as locked
-       )
-       select coalesce((select locked from account), false) as locked`,
-      [keys.address, keys.username, state.account_locked, state.lockout_minutes, state.id, keys.username, state.lockout_threshold],
-    );
-    if (row?.locked) await db.execute(RESET_LOCK_COUNT_SQL, [keys.username]);
-    await db.execute(PRUNE_SQL);
+    const locked = await countFailure(db, keys, state);
+    if (locked) await resetLockCount(db, keys.username);
+    await pruneThrottle(db);
     if (state.id === null) {
       await this.audit.write(
         { actorName: typedUsername || null, ip },
@@ -177,7 +148,7 @@ export class AuthService {
     const source = { actorId: state.id, actorName: state.username, ip };
     const target = { objectType: 'user', objectId: state.id, objectLabel: state.username ?? undefined };
     await this.audit.write(source, { action: 'login.failure', ...target, detail: 'wrong password' });
-    if (row?.locked) {
+    if (locked) {
       await this.audit.write(source, {
         action: 'login.lockout',
         ...target,

@@ -5,6 +5,24 @@ import { allows } from '../access/policy';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { list, text } from '../common/form';
+import { isNameTaken } from '../common/names.queries';
+import {
+  PropertyRow,
+  deleteProperty,
+  deleteUserValues,
+  findProperty,
+  holderCount,
+  holderCounts,
+  holdersOfSeveralValues,
+  holdersOfValuesOutside,
+  insertProperty,
+  insertUserValues,
+  listProperties,
+  updateProperty,
+  valuesOfUsers,
+} from './custom-properties.queries';
+
+export { pgArray } from './custom-properties.queries';
 
 export const PROPERTY_NAME_MAX = 100;
 export const PROPERTY_DESCRIPTION_MAX = 1000;
@@ -97,18 +115,13 @@ export class CustomPropertiesService {
 
   /** Every property, by name. */
   async definitions(em: EntityManager = this.em): Promise<PropertyDefinition[]> {
-    const rows: { id: number; name: string; description: string | null; allowed_values: string[]; multi_valued: boolean }[] = await em.execute(
-      'select id, name, description, allowed_values, multi_valued from custom_properties order by lower(name), id',
-    );
-    return rows.map((r) => ({ id: r.id, name: r.name, description: r.description, allowedValues: r.allowed_values ?? [], multiValued: r.multi_valued }));
+    return (await listProperties(em)).map(toDefinition);
   }
 
   async list(actor: Actor): Promise<PropertySummary[]> {
     this.assertAllowed(actor);
     const defs = await this.definitions();
-    const counts: { property_id: number; n: number }[] = await this.em.execute(
-      'select property_id, count(distinct user_id)::int as n from user_property_values group by property_id',
-    );
+    const counts = await holderCounts(this.em);
     const byId = new Map(counts.map((c) => [c.property_id, c.n]));
     return defs.map((d) => ({ ...d, userCount: byId.get(d.id) ?? 0 }));
   }
@@ -116,8 +129,7 @@ export class CustomPropertiesService {
   async details(actor: Actor, id: number): Promise<PropertySummary> {
     this.assertAllowed(actor);
     const def = await this.find(this.em, id);
-    const [{ n }]: { n: number }[] = await this.em.execute('select count(distinct user_id)::int as n from user_property_values where property_id = ?', [id]);
-    return { ...def, userCount: n };
+    return { ...def, userCount: await holderCount(this.em, id) };
   }
 
   async create(actor: Actor, input: PropertyInput): Promise<PropertyDefinition> {
@@ -126,11 +138,7 @@ export class CustomPropertiesService {
     try {
       return await this.em.transactional(async (tx) => {
         await this.assertNameFree(tx, values.name, 0);
-        const [row]: { id: number }[] = await tx.execute(
-          'insert into custom_properties (name, description, allowed_values, multi_valued) values (?, ?, ?::text[], ?) returning id',
-          [values.name, values.description, pgArray(values.allowedValues), values.multiValued],
-        );
-        const def = { id: row.id, ...values };
+        const def = { id: await insertProperty(tx, values), ...values };
         await this.audit.record(
           actor,
           { action: 'custom_property.created', objectType: 'custom_property', objectId: def.id, objectLabel: def.name, changes: createdChanges(snapshot(def)) },
@@ -156,11 +164,7 @@ export class CustomPropertiesService {
         const before = await this.find(tx, id, true);
         await this.assertNameFree(tx, values.name, id);
         if (values.allowedValues.length > 0) {
-          const [bad]: { n: number; sample: string | null }[] = await tx.execute(
-            `select count(distinct user_id)::int as n, min(value) as sample
-               from user_property_values where property_id = ? and not (value = any(?::text[]))`,
-            [id, pgArray(values.allowedValues)],
-          );
+          const bad = await holdersOfValuesOutside(tx, id, values.allowedValues);
           if (bad.n > 0) {
             throw ValidationError.single(
               'allowedValues',
@@ -169,27 +173,18 @@ export class CustomPropertiesService {
           }
         }
         if (before.multiValued && !values.multiValued) {
-          const [several]: { n: number }[] = await tx.execute(
-            `select count(*)::int as n from (select user_id from user_property_values where property_id = ? group by user_id having count(*) > 1) x`,
-            [id],
-          );
-          if (several.n > 0) {
+          const several = await holdersOfSeveralValues(tx, id);
+          if (several > 0) {
             throw ValidationError.single(
               'valueMode',
-              `Cannot make ${before.name} single-valued: ${users(several.n)} ${several.n === 1 ? 'holds' : 'hold'} several values. Leave one value per user first.`,
+              `Cannot make ${before.name} single-valued: ${users(several)} ${several === 1 ? 'holds' : 'hold'} several values. Leave one value per user first.`,
             );
           }
         }
         const after = { id, ...values };
         const changes = diffChanges(snapshot(before), snapshot(after));
         if (changes) {
-          await tx.execute('update custom_properties set name = ?, description = ?, allowed_values = ?::text[], multi_valued = ?, updated_at = now() where id = ?', [
-            values.name,
-            values.description,
-            pgArray(values.allowedValues),
-            values.multiValued,
-            id,
-          ]);
+          await updateProperty(tx, id, values);
           await this.audit.record(actor, { action: 'custom_property.updated', objectType: 'custom_property', objectId: id, objectLabel: values.name, changes }, tx);
         }
         return { def: after, changed: changes !== null };
@@ -204,8 +199,8 @@ export class CustomPropertiesService {
     this.assertAllowed(actor);
     return this.em.transactional(async (tx) => {
       const def = await this.find(tx, id, true);
-      const [{ n }]: { n: number }[] = await tx.execute('select count(distinct user_id)::int as n from user_property_values where property_id = ?', [id]);
-      await tx.execute('delete from custom_properties where id = ?', [id]);
+      const n = await holderCount(tx, id);
+      await deleteProperty(tx, id);
       await this.audit.record(
         actor,
         {
@@ -253,24 +248,17 @@ export class CustomPropertiesService {
   async setValues(tx: EntityManager, userId: number, values: PropertyValues): Promise<void> {
     const ids = [...values.keys()];
     if (ids.length === 0) return;
-    await tx.execute('delete from user_property_values where user_id = ? and property_id in (?)', [userId, ids]);
+    await deleteUserValues(tx, userId, ids);
     const rows = [...values.entries()].flatMap(([propertyId, vs]) => vs.map((v) => [propertyId, v] as const));
     if (rows.length === 0) return;
-    await tx.execute(
-      `insert into user_property_values (user_id, property_id, value)
-       select ?, p, v from unnest(?::int[], ?::text[]) as x(p, v)`,
-      [userId, `{${rows.map((r) => r[0]).join(',')}}`, pgArray(rows.map((r) => r[1]))],
-    );
+    await insertUserValues(tx, userId, rows);
   }
 
   /** The values of these users: user id → property id → values (sorted). */
   async valuesFor(userIds: number[], em: EntityManager = this.em): Promise<Map<number, PropertyValues>> {
     const out = new Map<number, PropertyValues>();
     if (userIds.length === 0) return out;
-    const rows: { user_id: number; property_id: number; value: string }[] = await em.execute(
-      'select user_id, property_id, value from user_property_values where user_id in (?) order by user_id, property_id, value',
-      [userIds],
-    );
+    const rows = await valuesOfUsers(em, userIds);
     for (const r of rows) {
       const forUser = out.get(r.user_id) ?? new Map<number, string[]>();
       forUser.set(r.property_id, [...(forUser.get(r.property_id) ?? []), r.value]);
@@ -310,17 +298,13 @@ export class CustomPropertiesService {
   }
 
   private async find(em: EntityManager, id: number, lock = false): Promise<PropertyDefinition> {
-    const [r]: { id: number; name: string; description: string | null; allowed_values: string[]; multi_valued: boolean }[] = await em.execute(
-      `select id, name, description, allowed_values, multi_valued from custom_properties where id = ?${lock ? ' for update' : ''}`,
-      [id],
-    );
+    const r = await findProperty(em, id, lock);
     if (!r) throw new NotFoundError();
-    return { id: r.id, name: r.name, description: r.description, allowedValues: r.allowed_values ?? [], multiValued: r.multi_valued };
+    return toDefinition(r);
   }
 
   private async assertNameFree(em: EntityManager, name: string, exceptId: number): Promise<void> {
-    const taken = await em.execute('select 1 from custom_properties where lower(name) = lower(?) and id <> ? limit 1', [name, exceptId]);
-    if (taken.length > 0) throw ValidationError.single('name', NAME_TAKEN);
+    if (await isNameTaken(em, 'custom_properties', name, exceptId)) throw ValidationError.single('name', NAME_TAKEN);
   }
 
   private assertAllowed(actor: Actor): void {
@@ -328,9 +312,8 @@ export class CustomPropertiesService {
   }
 }
 
-/** A PostgreSQL array literal of text values (quoted and escaped). */
-export function pgArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+function toDefinition(r: PropertyRow): PropertyDefinition {
+  return { id: r.id, name: r.name, description: r.description, allowedValues: r.allowed_values ?? [], multiValued: r.multi_valued };
 }
 
 function validate(input: PropertyInput): { name: string; description: string | null; allowedValues: string[]; multiValued: boolean } {

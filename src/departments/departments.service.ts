@@ -4,13 +4,10 @@ import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
 import { AuditService } from '../audit/audit.service';
 import { ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { isNameTaken } from '../common/names.queries';
+import { DepartmentRow, deleteDepartment, findDepartment, insertDepartment, listDepartments, renameDepartment } from './departments.queries';
 
-export interface DepartmentRow {
-  id: number;
-  name: string;
-  /** Contacts whose department is this name (any letter case). */
-  contactCount: number;
-}
+export type { DepartmentRow } from './departments.queries';
 
 const NAME_TAKEN = 'A department with this name already exists.';
 const UNIQUE = { departments_name_unique: ['name', NAME_TAKEN] as [string, string] };
@@ -37,24 +34,14 @@ export class DepartmentsService {
 
   async list(actor: Actor): Promise<DepartmentRow[]> {
     this.assertAllowed(actor);
-    return this.db.execute(
-      `select d.id, d.name, (select count(*)::int from contacts c where lower(c.department) = lower(d.name)) as "contactCount"
-         from departments d order by lower(d.name), d.id`,
-    );
+    return listDepartments(this.db);
   }
 
   async get(actor: Actor, id: number | null): Promise<DepartmentRow> {
     this.assertAllowed(actor);
-    const rows: DepartmentRow[] =
-      id === null
-        ? []
-        : await this.db.execute(
-            `select d.id, d.name, (select count(*)::int from contacts c where lower(c.department) = lower(d.name)) as "contactCount"
-               from departments d where d.id = ?`,
-            [id],
-          );
-    if (!rows[0]) throw new NotFoundError();
-    return rows[0];
+    const department = id === null ? null : await findDepartment(this.db, id);
+    if (!department) throw new NotFoundError();
+    return department;
   }
 
   async create(actor: Actor, name: string): Promise<DepartmentRow> {
@@ -62,7 +49,7 @@ export class DepartmentsService {
     const clean = await this.validate(name, null);
     try {
       return await this.em.transactional(async (tx) => {
-        const [row]: { id: number; name: string }[] = await tx.execute('insert into departments (name) values (?) returning id, name', [clean]);
+        const row = await insertDepartment(tx, clean);
         await this.audit.record(actor, { action: 'department.created', objectType: 'department', objectId: row.id, objectLabel: row.name, changes: { name: { from: null, to: row.name } } }, tx);
         return { ...row, contactCount: 0 };
       });
@@ -77,7 +64,7 @@ export class DepartmentsService {
     if (clean === current.name) return current;
     try {
       return await this.em.transactional(async (tx) => {
-        await tx.execute('update departments set name = ? where id = ?', [clean, current.id]);
+        await renameDepartment(tx, current.id, clean);
         await this.audit.record(
           actor,
           { action: 'department.renamed', objectType: 'department', objectId: current.id, objectLabel: clean, changes: { name: { from: current.name, to: clean } } },
@@ -93,7 +80,7 @@ export class DepartmentsService {
   async delete(actor: Actor, id: number | null): Promise<DepartmentRow> {
     const current = await this.get(actor, id);
     await this.em.transactional(async (tx) => {
-      await tx.execute('delete from departments where id = ?', [current.id]);
+      await deleteDepartment(tx, current.id);
       await this.audit.record(
         actor,
         { action: 'department.deleted', objectType: 'department', objectId: current.id, objectLabel: current.name, changes: { name: { from: current.name, to: null } } },
@@ -108,8 +95,7 @@ export class DepartmentsService {
     if (!clean) throw ValidationError.single('name', 'Enter a name.');
     if (clean.length > 100) throw ValidationError.single('name', 'Use at most 100 characters.');
     if (/[\u0000-\u001f\u007f]/.test(clean)) throw ValidationError.single('name', 'The name contains characters that cannot be used.');
-    const taken = await this.db.execute('select 1 from departments where lower(name) = lower(?) and id <> ? limit 1', [clean, exceptId ?? 0]);
-    if (taken.length > 0) throw ValidationError.single('name', NAME_TAKEN);
+    if (await isNameTaken(this.db, 'departments', clean, exceptId)) throw ValidationError.single('name', NAME_TAKEN);
     return clean;
   }
 }

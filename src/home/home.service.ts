@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AccessService } from '../access/access.service';
 import type { Actor } from '../access/actor';
+import { ping, startboardCounts } from './home.queries';
 
 export interface StartboardCounts {
   users: number;
@@ -21,16 +22,11 @@ export class HomeService {
 
   /** Counts of what the session may see, for the administrator startboard. */
   async counts(actor: Actor): Promise<StartboardCounts> {
-    const users = this.access.visibleUsersCondition(actor, 'u');
-    const orgs = this.access.organizationsInScopeCondition(actor, 'o');
-    const contactOrgs = this.access.organizationsInScopeCondition(actor, 'co');
-    const [row] = await this.em.execute(
-      `select (select count(*) from users u where ${users.sql})::int as users,
-              (select count(*) from contacts c join organizations co on co.id = c.organization_id where ${contactOrgs.sql})::int as contacts,
-              (select count(*) from organizations o where ${orgs.sql})::int as organizations`,
-      [...users.params, ...contactOrgs.params, ...orgs.params],
-    );
-    return row as StartboardCounts;
+    return startboardCounts(this.em, {
+      users: this.access.visibleUsersCondition(actor, 'u'),
+      contactOrganizations: this.access.organizationsInScopeCondition(actor, 'co'),
+      organizations: this.access.organizationsInScopeCondition(actor, 'o'),
+    });
   }
 
   /**
@@ -42,12 +38,10 @@ export class HomeService {
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const query = this.em
-      .execute('select 1')
-      .then(
-        () => true,
-        () => false,
-      );
+    const query = ping(this.em).then(
+      () => true,
+      () => false,
+    );
     try {
       return await Promise.race([query, timeout]);
     } finally {

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BusinessRuleError, ValidationError } from '../common/errors';
 import { isFull, usageText } from './licence-usage';
+import { lockLicenceSeats, seatsUsedByOthers } from './licences.queries';
 
 /** A licence type without a free seat: the message names it and its usage. */
 export class LicenceFullError extends BusinessRuleError {
@@ -20,12 +21,9 @@ export class LicenceFullError extends BusinessRuleError {
  * `exceptUserId` leaves out the user being changed (who may already hold the licence).
  */
 export async function assertSeatFree(em: EntityManager, licenceId: number, options: { exceptUserId?: number } = {}): Promise<void> {
-  const [licence]: { name: string; seats: number | null }[] = await em.execute('select name, seats from licence_types where id = ? for update', [licenceId]);
+  const licence = await lockLicenceSeats(em, licenceId);
   if (!licence) throw ValidationError.single('licenceId', 'Choose a licence that exists.');
   if (licence.seats === null) return;
-  const [{ used }]: { used: number }[] = await em.execute('select count(*)::int as used from users where licence_id = ? and enabled and id <> ?', [
-    licenceId,
-    options.exceptUserId ?? 0,
-  ]);
+  const used = await seatsUsedByOthers(em, licenceId, options.exceptUserId);
   if (isFull(used, licence.seats)) throw new LicenceFullError(licence.name, used, licence.seats);
 }

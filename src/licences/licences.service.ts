@@ -3,11 +3,13 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
+import { usageOf } from '../common/names.queries';
 import { assertNameFree } from '../common/unique-name';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { LicenceType } from './licence-type.entity';
 import { isFull, parseSeats, usageText } from './licence-usage';
+import { LicenceRow, deleteLicence, findLicence, listLicences, seatsUsed } from './licences.queries';
 
 export const LICENCE_NAME_MAX = 100;
 
@@ -45,23 +47,6 @@ function usersHold(count: number): string {
   return count === 1 ? '1 user holds' : `${count} users hold`;
 }
 
-interface LicenceRow {
-  id: number;
-  name: string;
-  seats: number | null;
-  built_in_key: string | null;
-  used: number;
-  user_count: number;
-  is_default: boolean;
-}
-
-const SELECT_LICENCES = `
-  select l.id, l.name, l.seats, l.built_in_key,
-         (select count(*) from users u where u.licence_id = l.id and u.enabled)::int as used,
-         (select count(*) from users u where u.licence_id = l.id)::int as user_count,
-         exists (select 1 from client_settings s where s.default_licence_id = l.id) as is_default
-    from licence_types l`;
-
 function toView(r: LicenceRow): LicenceView {
   return {
     id: r.id,
@@ -90,13 +75,13 @@ export class LicencesService {
 
   async list(actor: Actor): Promise<LicenceView[]> {
     this.assertAllowed(actor);
-    const rows: LicenceRow[] = await this.em.execute(`${SELECT_LICENCES} order by lower(l.name), l.id`);
+    const rows = await listLicences(this.em);
     return rows.map(toView);
   }
 
   async details(actor: Actor, id: number): Promise<LicenceView> {
     this.assertAllowed(actor);
-    const [row]: LicenceRow[] = await this.em.execute(`${SELECT_LICENCES} where l.id = ?`, [id]);
+    const row = await findLicence(this.em, id);
     if (!row) throw new NotFoundError();
     return toView(row);
   }
@@ -132,7 +117,7 @@ export class LicencesService {
         const values = validate(input);
         await assertNameFree(tx, 'licence_types', values.name, licence.id, NAME_TAKEN);
         if (values.seats !== null && values.seats !== licence.seats) {
-          const [{ used }]: { used: number }[] = await tx.execute('select count(*)::int as used from users where licence_id = ? and enabled', [id]);
+          const used = await seatsUsed(tx, id);
           if (values.seats < used) {
             const holders = used === 1 ? '1 enabled user already holds' : `${used} enabled users already hold`;
             const seats = values.seats === 1 ? '1 seat' : `${values.seats} seats`;
@@ -168,11 +153,7 @@ export class LicencesService {
         if (licence.builtInKey !== null) {
           throw new BusinessRuleError('licence_built_in', `${licence.name} is a built-in licence type and cannot be deleted.`);
         }
-        const [usage]: { user_count: number; is_default: boolean }[] = await tx.execute(
-          `select (select count(*) from users where licence_id = ?)::int as user_count,
-                  exists (select 1 from client_settings where default_licence_id = ?) as is_default`,
-          [id, id],
-        );
+        const usage = await usageOf(tx, 'licence', id);
         if (usage.user_count > 0) {
           throw new BusinessRuleError(
             'licence_in_use',
@@ -181,7 +162,7 @@ export class LicencesService {
         }
         const before = snapshot(licence);
         const name = licence.name;
-        await tx.execute('delete from licence_types where id = ?', [id]);
+        await deleteLicence(tx, id);
         await this.audit.record(
           actor,
           {

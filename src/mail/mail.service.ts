@@ -8,6 +8,7 @@ import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
 import { ForbiddenError, NotFoundError } from '../common/errors';
 import { MailTransport } from './mail-transport';
+import { listMail, mailFile } from './mail.queries';
 
 export interface MailRow {
   id: number;
@@ -46,49 +47,16 @@ export class MailService {
 
   async list(actor: Actor, options: { after?: string; size: number; status?: string }): Promise<{ rows: MailRow[]; next: string | null; mode: 'smtp' | 'file' }> {
     if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
-    const scope = this.access.visibleUsersCondition(actor, 'u');
-    // The copy an Administrator (or anyone outside the subtree) had sent to themselves names their
-    // address: shown only when the session may see that recipient too.
-    const recipientScope = this.access.visibleUsersCondition(actor, 'ru');
-    const params: unknown[] = [...recipientScope.params, actor.userId, ...scope.params];
-    let where = actor.isAdministrator ? 'true' : `m.user_id is not null and ${scope.sql}`;
-    const after = options.after && /^\d{1,10}$/.test(options.after) ? Number(options.after) : null;
-    if (after !== null) {
-      where += ' and m.id < ?';
-      params.push(after);
-    }
-    if (options.status && ['queued', 'sent', 'failed'].includes(options.status)) {
-      where += ' and m.status = ?';
-      params.push(options.status);
-    }
-    params.push(options.size + 1);
-    const rows: {
-      id: number;
-      kind: string;
-      recipient: string | null;
-      subject: string;
-      status: string;
-      attempts: number;
-      error: string | null;
-      user_id: number | null;
-      username: string | null;
-      eml_file: string | null;
-      created_at: Date;
-      sent_at: Date | null;
-      due_at: Date | null;
-    }[] = await this.em.execute(
-      `select m.id, m.kind,
-              case when j.recipient_kind = 'self' and not (${recipientScope.sql} or ru.id = ?) then null else m.recipient end as recipient,
-              m.subject, m.status, m.attempts, m.error, m.user_id, u.username, m.eml_file, m.created_at, m.sent_at,
-              case when m.status = 'queued' then j.next_attempt_at end as due_at
-         from mail_messages m left join users u on u.id = m.user_id
-         left join credential_jobs j on j.id = m.job_id
-         left join users ru on ru.id = j.recipient_user_id
-        where ${where}
-        order by m.id desc
-        limit ?`,
-      params,
-    );
+    const rows = await listMail(this.em, {
+      scope: actor.isAdministrator ? null : this.access.visibleUsersCondition(actor, 'u'),
+      // The copy an Administrator (or anyone outside the subtree) had sent to themselves names their
+      // address: shown only when the session may see that recipient too.
+      recipientScope: this.access.visibleUsersCondition(actor, 'ru'),
+      viewerId: actor.userId,
+      before: options.after && /^\d{1,10}$/.test(options.after) ? Number(options.after) : null,
+      status: options.status && ['queued', 'sent', 'failed'].includes(options.status) ? options.status : null,
+      limit: options.size + 1,
+    });
     const page = rows.slice(0, options.size);
     return {
       rows: page.map((r) => ({
@@ -115,7 +83,7 @@ export class MailService {
   async eml(actor: Actor, id: number | null): Promise<{ name: string; stream: ReadStream }> {
     if (!allows(actor, 'send_credentials')) throw new ForbiddenError();
     if (id === null) throw new NotFoundError();
-    const [row]: { eml_file: string | null; user_id: number | null }[] = await this.em.execute('select eml_file, user_id from mail_messages where id = ?', [id]);
+    const row = await mailFile(this.em, id);
     if (!row) throw new NotFoundError();
     if (!actor.isAdministrator) {
       const target = row.user_id === null ? null : await this.access.userTarget(row.user_id);

@@ -8,15 +8,27 @@ import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniq
 import { keysetPage } from '../common/pagination';
 import { SettingsService } from '../settings/settings.service';
 import { SqlCondition, allOf, userListConditions } from '../common/search';
+import {
+  OrganizationRow,
+  childrenWithMemberCounts,
+  deleteMembership,
+  deleteOrganization,
+  findMembership,
+  findOrganization,
+  insertMembership,
+  insertOrganization,
+  lockOrganization,
+  memberCount,
+  organizationContents,
+  organizationsByIdByDepth,
+  organizationsOutside,
+  setMembershipAdmin,
+  subtreeWithMemberCounts,
+  updateOrganization,
+  usersWithMembership,
+} from './organizations.queries';
 
-export interface OrganizationRow {
-  id: number;
-  name: string;
-  description: string | null;
-  path: string;
-  depth: number;
-  parentId: number | null;
-}
+export type { OrganizationRow } from './organizations.queries';
 
 export interface OrganizationInput {
   name: string;
@@ -82,12 +94,7 @@ export class OrganizationsService {
   }
 
   private async find(id: number | null): Promise<OrganizationRow | null> {
-    if (id === null) return null;
-    const rows: OrganizationRow[] = await this.db.execute(
-      'select id, name, description, path, depth, parent_id as "parentId" from organizations where id = ?',
-      [id],
-    );
-    return rows[0] ?? null;
+    return id === null ? null : findOrganization(this.db, id);
   }
 
   /** The organization when the session may see it; 404 otherwise. */
@@ -134,14 +141,7 @@ export class OrganizationsService {
   async tree(actor: Actor): Promise<TreeNode[]> {
     if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
     const scope = actor.isAdministrator ? '/' : actor.currentOrganization.path;
-    const rows: (OrganizationRow & { memberCount: number })[] = await this.db.execute(
-      `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
-              (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
-         from organizations o
-        where o.path like ?
-        order by o.depth, lower(o.name), o.id`,
-      [`${scope}%`],
-    );
+    const rows = await subtreeWithMemberCounts(this.db, scope);
     const nodes = new Map<number, TreeNode>();
     const roots: TreeNode[] = [];
     for (const row of rows) {
@@ -159,19 +159,9 @@ export class OrganizationsService {
     if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
     const org = await this.visible(actor, id);
     const ancestorIds = org.path.split('/').filter(Boolean).map(Number).slice(0, -1);
-    const ancestors: OrganizationRow[] = ancestorIds.length
-      ? await this.db.execute(
-          `select id, name, description, path, depth, parent_id as "parentId" from organizations where id in (${ancestorIds.map(() => '?').join(',')}) order by depth`,
-          ancestorIds,
-        )
-      : [];
-    const children: (OrganizationRow & { memberCount: number })[] = await this.db.execute(
-      `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
-              (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
-         from organizations o where o.parent_id = ? order by lower(o.name), o.id`,
-      [org.id],
-    );
-    const [{ count }]: { count: number }[] = await this.db.execute('select count(*)::int as count from memberships where organization_id = ?', [org.id]);
+    const ancestors = await organizationsByIdByDepth(this.db, ancestorIds);
+    const children = await childrenWithMemberCounts(this.db, org.id);
+    const count = await memberCount(this.db, org.id);
     const manage = canManageOrganization(actor, org.path);
     const ownScopeRoot = !actor.isAdministrator && org.path === actor.currentOrganization.path;
     return {
@@ -256,11 +246,7 @@ export class OrganizationsService {
     const values = this.validate(input);
     try {
       return await this.em.transactional(async (tx) => {
-        const [created]: OrganizationRow[] = await tx.execute(
-          `insert into organizations (name, description, parent_id) values (?, ?, ?)
-           returning id, name, description, path, depth, parent_id as "parentId"`,
-          [values.name, values.description, parent.id],
-        );
+        const created = await insertOrganization(tx, { ...values, parentId: parent.id });
         await this.audit.record(
           actor,
           { action: 'organization.created', objectType: 'organization', objectId: created.id, objectLabel: created.name, detail: `under ${parent.name}` },
@@ -288,11 +274,7 @@ export class OrganizationsService {
     }
     try {
       return await this.em.transactional(async (tx) => {
-        const [updated]: OrganizationRow[] = await tx.execute(
-          `update organizations set name = ?, description = ?, parent_id = ?, updated_at = now() where id = ?
-           returning id, name, description, path, depth, parent_id as "parentId"`,
-          [values.name, values.description, parent ? parent.id : current.parentId, current.id],
-        );
+        const updated = await updateOrganization(tx, current.id, { ...values, parentId: parent ? parent.id : current.parentId });
         const changes = diffChanges(
           { name: current.name, description: current.description, parent: current.parentId },
           { name: updated.name, description: updated.description, parent: updated.parentId },
@@ -318,12 +300,7 @@ export class OrganizationsService {
   /** What still keeps the organization from being deleted (empty when it can go). */
   async contents(actor: Actor, id: number | null): Promise<{ organization: OrganizationRow; blockers: string[] }> {
     const org = await this.editable(actor, id);
-    const [row]: { children: number; members: number; contacts: number }[] = await this.db.execute(
-      `select (select count(*)::int from organizations where parent_id = ?) as children,
-              (select count(*)::int from memberships where organization_id = ?) as members,
-              (select count(*)::int from contacts where organization_id = ?) as contacts`,
-      [org.id, org.id, org.id],
-    );
+    const row = await organizationContents(this.db, org.id);
     const blockers: string[] = [];
     if (row.children) blockers.push(`${row.children} sub-organization${row.children === 1 ? '' : 's'}`);
     if (row.members) blockers.push(`${row.members} member${row.members === 1 ? '' : 's'}`);
@@ -336,12 +313,12 @@ export class OrganizationsService {
     if (org.parentId === null) throw new ForbiddenError('Global is the root of the tree and cannot be deleted.');
     return this.em.transactional(async (tx) => {
       // Lock the row, then count: a member added concurrently either waits for us or is refused by the FK.
-      await tx.execute('select id from organizations where id = ? for update', [org.id]);
+      await lockOrganization(tx, org.id);
       const { blockers } = await this.contents(actor, org.id);
       if (blockers.length > 0) {
         throw new BusinessRuleError('organization_not_empty', `${org.name} cannot be deleted: it still contains ${joinList(blockers)}.`);
       }
-      await tx.execute('delete from organizations where id = ?', [org.id]);
+      await deleteOrganization(tx, org.id);
       await this.audit.record(actor, { action: 'organization.deleted', objectType: 'organization', objectId: org.id, objectLabel: org.name }, tx);
       return org;
     });
@@ -352,17 +329,12 @@ export class OrganizationsService {
     const org = await this.manageable(actor, id);
     const unique = [...new Set(userIds)];
     if (unique.length === 0) throw ValidationError.form('Choose at least one user to add.');
-    const { sql, params } = await this.candidateCondition(actor);
-    const rows: { id: number; username: string; member: boolean }[] = await this.db.execute(
-      `select u.id, u.username, exists (select 1 from memberships x where x.user_id = u.id and x.organization_id = ?) as member
-         from users u where u.id in (${unique.map(() => '?').join(',')}) and ${sql}`,
-      [org.id, ...unique, ...params],
-    );
+    const rows = await usersWithMembership(this.db, org.id, unique, await this.candidateCondition(actor));
     if (rows.length !== unique.length) throw new NotFoundError('One of the chosen users does not exist, or you may not add them.');
     const toAdd = rows.filter((r) => !r.member);
     await this.em.transactional(async (tx) => {
       for (const user of toAdd) {
-        await tx.execute('insert into memberships (user_id, organization_id) values (?, ?) on conflict (user_id, organization_id) do nothing', [user.id, org.id]);
+        await insertMembership(tx, user.id, org.id);
         await this.audit.record(
           actor,
           { action: 'membership.added', objectType: 'user', objectId: user.id, objectLabel: user.username, detail: `member of ${org.name}` },
@@ -376,16 +348,7 @@ export class OrganizationsService {
   /** The membership of `userId` in the organization, checked for a change by this session. */
   private async membershipForChange(actor: Actor, org: OrganizationRow, userId: number | null) {
     if (userId === null) throw new NotFoundError();
-    const rows: { username: string; isAdmin: boolean; administrator: boolean; memberships: number }[] = await this.db.execute(
-      `select u.username, m.is_admin as "isAdmin",
-              exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
-                       where ur.user_id = u.id and r.built_in_key = 'administrator') as administrator,
-              (select count(*)::int from memberships a where a.user_id = u.id) as memberships
-         from memberships m join users u on u.id = m.user_id
-        where m.organization_id = ? and m.user_id = ?`,
-      [org.id, userId],
-    );
-    const membership = rows[0];
+    const membership = await findMembership(this.db, org.id, userId);
     if (!membership) throw new NotFoundError('This user is not a member of the organization.');
     if (membership.administrator && !actor.isAdministrator) throw new ForbiddenError('Only an administrator may change the memberships of an administrator.');
     if (userId === actor.userId && !actor.isAdministrator) throw new ForbiddenError('You cannot change your own membership here.');
@@ -405,7 +368,7 @@ export class OrganizationsService {
       throw new BusinessRuleError('own_current_membership', 'You cannot leave the organization you are working in.');
     }
     await this.em.transactional(async (tx) => {
-      await tx.execute('delete from memberships where organization_id = ? and user_id = ?', [org.id, userId]);
+      await deleteMembership(tx, org.id, userId!);
       await this.audit.record(
         actor,
         { action: 'membership.removed', objectType: 'user', objectId: userId!, objectLabel: membership.username, detail: `no longer member of ${org.name}` },
@@ -420,7 +383,7 @@ export class OrganizationsService {
     const membership = await this.membershipForChange(actor, org, userId);
     if (membership.isAdmin !== isAdmin) {
       await this.em.transactional(async (tx) => {
-        await tx.execute('update memberships set is_admin = ? where organization_id = ? and user_id = ?', [isAdmin, org.id, userId]);
+        await setMembershipAdmin(tx, org.id, userId!, isAdmin);
         await this.audit.record(
           actor,
           {
@@ -440,11 +403,7 @@ export class OrganizationsService {
 
   /** Organizations `org` may be moved under: everything outside its own subtree. */
   private moveTargets(org: OrganizationRow): Promise<OrganizationRow[]> {
-    return this.db.execute(
-      `select id, name, description, path, depth, parent_id as "parentId" from organizations
-        where path not like ? order by path`,
-      [`${org.path}%`],
-    );
+    return organizationsOutside(this.db, org.path);
   }
 
   private validate(input: OrganizationInput): { name: string; description: string | null } {

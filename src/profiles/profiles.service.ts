@@ -3,10 +3,12 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { allows } from '../access/policy';
+import { usageOf } from '../common/names.queries';
 import { assertNameFree } from '../common/unique-name';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { ProfileStartPage, UserProfile } from './user-profile.entity';
+import { ProfileRow, deleteProfile, findProfile, listProfiles } from './profiles.queries';
 
 export const PROFILE_NAME_MAX = 100;
 export const PROFILE_DESCRIPTION_MAX = 1000;
@@ -50,22 +52,6 @@ function usersHave(count: number): string {
   return count === 1 ? '1 user has' : `${count} users have`;
 }
 
-interface ProfileRow {
-  id: number;
-  name: string;
-  description: string | null;
-  start_page: ProfileStartPage;
-  built_in_key: string | null;
-  user_count: number;
-  is_default: boolean;
-}
-
-const SELECT_PROFILES = `
-  select p.id, p.name, p.description, p.start_page, p.built_in_key,
-         (select count(*) from users u where u.profile_id = p.id)::int as user_count,
-         exists (select 1 from client_settings s where s.default_profile_id = p.id) as is_default
-    from user_profiles p`;
-
 function toView(r: ProfileRow): ProfileView {
   return {
     id: r.id,
@@ -92,13 +78,13 @@ export class ProfilesService {
 
   async list(actor: Actor): Promise<ProfileView[]> {
     this.assertAllowed(actor);
-    const rows: ProfileRow[] = await this.em.execute(`${SELECT_PROFILES} order by lower(p.name), p.id`);
+    const rows = await listProfiles(this.em);
     return rows.map(toView);
   }
 
   async details(actor: Actor, id: number): Promise<ProfileView> {
     this.assertAllowed(actor);
-    const [row]: ProfileRow[] = await this.em.execute(`${SELECT_PROFILES} where p.id = ?`, [id]);
+    const row = await findProfile(this.em, id);
     if (!row) throw new NotFoundError();
     return toView(row);
   }
@@ -162,11 +148,7 @@ export class ProfilesService {
         if (profile.builtInKey !== null) {
           throw new BusinessRuleError('profile_built_in', `${profile.name} is a built-in user profile and cannot be deleted.`);
         }
-        const [usage]: { user_count: number; is_default: boolean }[] = await tx.execute(
-          `select (select count(*) from users where profile_id = ?)::int as user_count,
-                  exists (select 1 from client_settings where default_profile_id = ?) as is_default`,
-          [id, id],
-        );
+        const usage = await usageOf(tx, 'profile', id);
         if (usage.user_count > 0) {
           throw new BusinessRuleError(
             'profile_in_use',
@@ -175,7 +157,7 @@ export class ProfilesService {
         }
         const before = snapshot(profile);
         const name = profile.name;
-        await tx.execute('delete from user_profiles where id = ?', [id]);
+        await deleteProfile(tx, id);
         await this.audit.record(
           actor,
           {

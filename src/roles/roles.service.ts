@@ -4,10 +4,12 @@ import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { PERMISSIONS, PERMISSION_LABELS, Permission, isPermission } from '../access/permissions';
 import { allows } from '../access/policy';
+import { usageOf } from '../common/names.queries';
 import { assertNameFree } from '../common/unique-name';
 import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { Role } from './role.entity';
+import { deleteRole, holdsRole, listRoles } from './roles.queries';
 
 export const ROLE_NAME_MAX = 100;
 export const ROLE_DESCRIPTION_MAX = 1000;
@@ -75,15 +77,7 @@ export class RolesService {
 
   async list(actor: Actor): Promise<RoleSummary[]> {
     this.assertAllowed(actor);
-    const rows: { id: number; name: string; description: string | null; built_in_key: string | null; permission_count: number; user_count: number; is_default: boolean }[] =
-      await this.em.execute(
-        `select r.id, r.name, r.description, r.built_in_key,
-                coalesce(cardinality(r.permissions), 0)::int as permission_count,
-                (select count(*) from user_roles ur where ur.role_id = r.id)::int as user_count,
-                exists (select 1 from client_settings_default_roles d where d.role_id = r.id) as is_default
-           from roles r
-          order by lower(r.name), r.id`,
-      );
+    const rows = await listRoles(this.em);
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
@@ -100,11 +94,7 @@ export class RolesService {
     this.assertAllowed(actor);
     const role = await this.em.findOne(Role, { id }, { refresh: true });
     if (!role) throw new NotFoundError();
-    const [counts]: { user_count: number; is_default: boolean }[] = await this.em.execute(
-      `select (select count(*) from user_roles where role_id = ?)::int as user_count,
-              exists (select 1 from client_settings_default_roles where role_id = ?) as is_default`,
-      [id, id],
-    );
+    const counts = await usageOf(this.em, 'role', id);
     const permissions = inCatalogueOrder(role.isAdministratorRole ? PERMISSIONS : role.permissions);
     return {
       role: {
@@ -183,17 +173,13 @@ export class RolesService {
         const role = await tx.findOne(Role, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
         if (!role) throw new NotFoundError();
         if (role.builtInKey !== null) throw new BusinessRuleError('role_built_in', `${role.name} is a built-in role and cannot be deleted.`);
-        const [usage]: { user_count: number; is_default: boolean }[] = await tx.execute(
-          `select (select count(*) from user_roles where role_id = ?)::int as user_count,
-                  exists (select 1 from client_settings_default_roles where role_id = ?) as is_default`,
-          [id, id],
-        );
+        const usage = await usageOf(tx, 'role', id);
         if (usage.user_count > 0) {
           throw new BusinessRuleError('role_in_use', `Cannot delete ${role.name}: ${usersHold(usage.user_count)} this role. Remove it from them first.`);
         }
         const before = snapshot(role);
         const name = role.name;
-        await tx.execute('delete from roles where id = ?', [id]);
+        await deleteRole(tx, id);
         await this.audit.record(
           actor,
           {
@@ -226,8 +212,7 @@ export class RolesService {
     if (actor.isAdministrator) return;
     const added = after.filter((p) => !role.permissions.includes(p) && !actor.permissions.has(p));
     if (added.length === 0) return;
-    const held = await tx.execute('select 1 from user_roles where user_id = ? and role_id = ?', [actor.userId, role.id]);
-    if (held.length === 0) return;
+    if (!(await holdsRole(tx, actor.userId, role.id))) return;
     throw ValidationError.single(
       'permissions',
       `You hold the role ${role.name} yourself: only an Administrator can add permissions you do not have to it (${added.map((p) => PERMISSION_LABELS[p]).join(', ')}).`,

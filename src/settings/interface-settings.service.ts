@@ -5,6 +5,18 @@ import { allows } from '../access/policy';
 import { AuditService, diffChanges } from '../audit/audit.service';
 import { FieldErrors, ForbiddenError, ValidationError } from '../common/errors';
 import { UsernameSource, explainUsername, usernameFormatProblem } from '../users/username-format';
+import {
+  Named,
+  interfaceSettings,
+  interfaceSettingsByName,
+  licencesByName,
+  nameOf,
+  profilesByName,
+  replaceDefaultRoles,
+  rolesByName,
+  rolesWithIds,
+  saveInterfaceSettings,
+} from './interface-settings.queries';
 
 export interface InterfaceSettingsInput {
   usernameFormat: string;
@@ -21,11 +33,6 @@ export interface InterfaceSettingsValues {
   defaultRoleIds: number[];
   defaultProfileId: number | null;
   defaultLicenceId: number | null;
-}
-
-interface Named {
-  id: number;
-  name: string;
 }
 
 /** The sample contacts the page previews the username format with. */
@@ -92,9 +99,9 @@ export class InterfaceSettingsService {
   /** Everything the page shows besides the values (also for re-rendering a rejected form). */
   async page(values: InterfaceSettingsValues) {
     const [roles, profiles, licences] = await Promise.all([
-      this.db.execute('select id, name, built_in_key as "builtInKey" from roles order by lower(name)') as Promise<(Named & { builtInKey: string | null })[]>,
-      this.db.execute('select id, name from user_profiles order by lower(name)') as Promise<Named[]>,
-      this.db.execute('select id, name from licence_types order by lower(name)') as Promise<Named[]>,
+      rolesByName(this.db),
+      profilesByName(this.db),
+      licencesByName(this.db),
     ]);
     const chosen = new Set(values.defaultRoleIds);
     const warnings: string[] = [];
@@ -120,7 +127,7 @@ export class InterfaceSettingsService {
     const problem = usernameFormatProblem(format);
     if (problem) errors.usernameFormat = problem;
     const roleIds = [...new Set(input.defaultRoleIds)];
-    const roles: Named[] = roleIds.length ? await this.db.execute('select id, name from roles where id in (?) order by lower(name)', [roleIds]) : [];
+    const roles: Named[] = roleIds.length ? await rolesWithIds(this.db, roleIds) : [];
     if (roles.length !== roleIds.length) errors.defaultRoleIds = 'Choose roles from the list.';
     const profile = await this.named('user_profiles', input.defaultProfileId);
     if (profile === undefined) errors.defaultProfileId = 'Choose a user profile from the list.';
@@ -130,46 +137,26 @@ export class InterfaceSettingsService {
 
     await this.em.transactional(async (tx) => {
       const before = await this.snapshot(tx);
-      await tx.execute('update client_settings set username_format = ?, default_profile_id = ?, default_licence_id = ?, updated_at = now() where id = 1', [
-        format,
-        input.defaultProfileId,
-        input.defaultLicenceId,
-      ]);
-      await tx.execute('delete from client_settings_default_roles where settings_id = 1');
-      if (roleIds.length) await tx.execute('insert into client_settings_default_roles (settings_id, role_id) select 1, id from roles where id in (?)', [roleIds]);
+      await saveInterfaceSettings(tx, { usernameFormat: format, defaultProfileId: input.defaultProfileId, defaultLicenceId: input.defaultLicenceId });
+      await replaceDefaultRoles(tx, roleIds);
       const changes = diffChanges(before, await this.snapshot(tx));
       if (changes) await this.audit.record(actor, { action: 'settings.updated', objectType: 'settings', objectLabel: 'Interface', changes }, tx);
     });
   }
 
-  private async current(): Promise<InterfaceSettingsValues> {
-    const [row]: { username_format: string; default_profile_id: number | null; default_licence_id: number | null }[] = await this.db.execute(
-      'select username_format, default_profile_id, default_licence_id from client_settings where id = 1',
-    );
-    const roles: { role_id: number }[] = await this.db.execute('select role_id from client_settings_default_roles where settings_id = 1');
-    return {
-      usernameFormat: row.username_format,
-      defaultRoleIds: roles.map((r) => r.role_id),
-      defaultProfileId: row.default_profile_id,
-      defaultLicenceId: row.default_licence_id,
-    };
+  private current(): Promise<InterfaceSettingsValues> {
+    return interfaceSettings(this.db);
   }
 
   /** The audited view of the settings: names, not ids. */
   private async snapshot(tx: EntityManager): Promise<Record<string, unknown>> {
-    const [row]: { format: string; profile: string | null; licence: string | null; roles: string[] }[] = await tx.execute(
-      `select s.username_format as format, p.name as profile, l.name as licence,
-              array(select r.name from client_settings_default_roles dr join roles r on r.id = dr.role_id where dr.settings_id = s.id order by lower(r.name)) as roles
-         from client_settings s left join user_profiles p on p.id = s.default_profile_id left join licence_types l on l.id = s.default_licence_id
-        where s.id = 1`,
-    );
+    const row = await interfaceSettingsByName(tx);
     return { usernameFormat: row.format, defaultRoles: row.roles, defaultProfile: row.profile, defaultLicence: row.licence };
   }
 
   /** The name of the row, `null` for no id, `undefined` for an id that does not exist. */
   private async named(table: 'user_profiles' | 'licence_types', id: number | null): Promise<string | null | undefined> {
     if (id === null) return null;
-    const [row]: { name: string }[] = await this.db.execute(`select name from ${table} where id = ?`, [id]);
-    return row ? row.name : undefined;
+    return (await nameOf(this.db, table, id)) ?? undefined;
   }
 }

@@ -1,0 +1,159 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/*
+ * The organization tree's SQL. Each function runs on the entity manager it is given: inside
+ * `em.transactional(async (tx) => …)` pass `tx`, so the statement joins the transaction.
+ */
+
+export interface OrganizationRow {
+  id: number;
+  name: string;
+  description: string | null;
+  path: string;
+  depth: number;
+  parentId: number | null;
+}
+
+export type OrganizationWithCount = OrganizationRow & { memberCount: number };
+
+const COLUMNS = 'id, name, description, path, depth, parent_id as "parentId"';
+
+/** The organization with this id, or null. */
+export async function findOrganization(db: EntityManager, id: number): Promise<OrganizationRow | null> {
+  const rows: OrganizationRow[] = await db.execute(`select ${COLUMNS} from organizations where id = ?`, [id]);
+  return rows[0] ?? null;
+}
+
+/** Every organization whose path starts with `pathPrefix`, parents before children, with member counts. */
+export function subtreeWithMemberCounts(db: EntityManager, pathPrefix: string): Promise<OrganizationWithCount[]> {
+  return db.execute(
+    `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
+              (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
+         from organizations o
+        where o.path like ?
+        order by o.depth, lower(o.name), o.id`,
+    [`${pathPrefix}%`],
+  );
+}
+
+/** The organizations with these ids (the ancestors of a path), root first. */
+export async function organizationsByIdByDepth(db: EntityManager, ids: number[]): Promise<OrganizationRow[]> {
+  if (ids.length === 0) return [];
+  return db.execute(`select ${COLUMNS} from organizations where id in (${ids.map(() => '?').join(',')}) order by depth`, ids);
+}
+
+/** The direct sub-organizations, by name, with member counts. */
+export function childrenWithMemberCounts(db: EntityManager, parentId: number): Promise<OrganizationWithCount[]> {
+  return db.execute(
+    `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
+              (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
+         from organizations o where o.parent_id = ? order by lower(o.name), o.id`,
+    [parentId],
+  );
+}
+
+/** How many members the organization has. */
+export async function memberCount(db: EntityManager, organizationId: number): Promise<number> {
+  const [{ count }]: { count: number }[] = await db.execute('select count(*)::int as count from memberships where organization_id = ?', [organizationId]);
+  return count;
+}
+
+/** Inserts an organization (the path trigger fills path and depth). */
+export async function insertOrganization(db: EntityManager, values: { name: string; description: string | null; parentId: number }): Promise<OrganizationRow> {
+  const [created]: OrganizationRow[] = await db.execute(
+    `insert into organizations (name, description, parent_id) values (?, ?, ?)
+           returning ${COLUMNS}`,
+    [values.name, values.description, values.parentId],
+  );
+  return created;
+}
+
+/** Renames, describes and (re)parents an organization; the path trigger moves its subtree. */
+export async function updateOrganization(db: EntityManager, id: number, values: { name: string; description: string | null; parentId: number | null }): Promise<OrganizationRow> {
+  const [updated]: OrganizationRow[] = await db.execute(
+    `update organizations set name = ?, description = ?, parent_id = ?, updated_at = now() where id = ?
+           returning ${COLUMNS}`,
+    [values.name, values.description, values.parentId, id],
+  );
+  return updated;
+}
+
+/** What the organization still holds: sub-organizations, members, contacts whose home it is. */
+export async function organizationContents(db: EntityManager, id: number): Promise<{ children: number; members: number; contacts: number }> {
+  const [row]: { children: number; members: number; contacts: number }[] = await db.execute(
+    `select (select count(*)::int from organizations where parent_id = ?) as children,
+              (select count(*)::int from memberships where organization_id = ?) as members,
+              (select count(*)::int from contacts where organization_id = ?) as contacts`,
+    [id, id, id],
+  );
+  return row;
+}
+
+/** Locks the organization's row until the transaction ends. */
+export async function lockOrganization(tx: EntityManager, id: number): Promise<void> {
+  await tx.execute('select id from organizations where id = ? for update', [id]);
+}
+
+export async function deleteOrganization(tx: EntityManager, id: number): Promise<void> {
+  await tx.execute('delete from organizations where id = ?', [id]);
+}
+
+/** The users with these ids that also match `condition`, and whether each is already a member. */
+export function usersWithMembership(
+  db: EntityManager,
+  organizationId: number,
+  userIds: number[],
+  condition: { sql: string; params: unknown[] },
+): Promise<{ id: number; username: string; member: boolean }[]> {
+  return db.execute(
+    `select u.id, u.username, exists (select 1 from memberships x where x.user_id = u.id and x.organization_id = ?) as member
+         from users u where u.id in (${userIds.map(() => '?').join(',')}) and ${condition.sql}`,
+    [organizationId, ...userIds, ...condition.params],
+  );
+}
+
+/** Makes the user a member (nothing when they already are). */
+export async function insertMembership(tx: EntityManager, userId: number, organizationId: number): Promise<void> {
+  await tx.execute('insert into memberships (user_id, organization_id) values (?, ?) on conflict (user_id, organization_id) do nothing', [userId, organizationId]);
+}
+
+export interface MembershipFacts {
+  username: string;
+  isAdmin: boolean;
+  /** The user holds the Administrator role. */
+  administrator: boolean;
+  /** How many memberships the user has in all. */
+  memberships: number;
+}
+
+/** The user's membership in the organization, with what a change of it must know; null when none. */
+export async function findMembership(db: EntityManager, organizationId: number, userId: number): Promise<MembershipFacts | null> {
+  const rows: MembershipFacts[] = await db.execute(
+    `select u.username, m.is_admin as "isAdmin",
+              exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
+                       where ur.user_id = u.id and r.built_in_key = 'administrator') as administrator,
+              (select count(*)::int from memberships a where a.user_id = u.id) as memberships
+         from memberships m join users u on u.id = m.user_id
+        where m.organization_id = ? and m.user_id = ?`,
+    [organizationId, userId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function deleteMembership(tx: EntityManager, organizationId: number, userId: number): Promise<void> {
+  await tx.execute('delete from memberships where organization_id = ? and user_id = ?', [organizationId, userId]);
+}
+
+/** Makes the member an organization administrator of it, or not. */
+export async function setMembershipAdmin(tx: EntityManager, organizationId: number, userId: number, isAdmin: boolean): Promise<void> {
+  await tx.execute('update memberships set is_admin = ? where organization_id = ? and user_id = ?', [isAdmin, organizationId, userId]);
+}
+
+/** Every organization outside the subtree at `path` (where it may be moved), by path. */
+export function organizationsOutside(db: EntityManager, path: string): Promise<OrganizationRow[]> {
+  return db.execute(
+    `select ${COLUMNS} from organizations
+        where path not like ? order by path`,
+    [`${path}%`],
+  );
+}
