@@ -2,9 +2,10 @@ import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
-import { BusinessRuleError, NotFoundError, ValidationError } from '../common/errors';
+import { BusinessRuleError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, parseId, text } from '../common/form';
+import { FormView, isRefusal, text } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { ProfilesService, START_PAGE_LABELS } from './profiles.service';
 import type { ProfileStartPage } from './user-profile.entity';
 
@@ -16,12 +17,6 @@ function startPageChoices(selected: string, locked: boolean) {
     checked: key === selected,
     disabled: locked,
   }));
-}
-
-function profileId(value: string): number {
-  const id = parseId(value);
-  if (id === null) throw new NotFoundError();
-  return id;
 }
 
 function input(body: Record<string, unknown>) {
@@ -57,14 +52,14 @@ export class ProfilesController {
   }
 
   @Get(':id')
-  async show(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const profile = await this.profiles.details(actor, profileId(idParam));
+  async show(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const profile = await this.profiles.details(actor, id);
     res.render('profiles/show', { title: `User profile ${profile.name}`, profile });
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const profile = await this.profiles.details(actor, profileId(idParam));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const profile = await this.profiles.details(actor, id);
     res.render('profiles/form', {
       title: `Edit user profile ${profile.name}`,
       profile,
@@ -75,8 +70,7 @@ export class ProfilesController {
 
   @Post(':id')
   @FormView('profiles/form', { title: 'Edit user profile' })
-  async update(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = profileId(idParam);
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     try {
       const profile = await this.profiles.update(actor, id, input(body));
       flash(
@@ -96,8 +90,7 @@ export class ProfilesController {
   }
 
   @Post(':id/delete')
-  async remove(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = profileId(idParam);
+  async remove(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     try {
       const { name, wasDefault } = await this.profiles.delete(actor, id);
       const note = wasDefault

@@ -10,18 +10,18 @@ import { InterfaceSettingsInput, InterfaceSettingsService, InterfaceSettingsValu
 const PAGE = { title: 'Settings: Interface', tab: 'interface' };
 
 /** Settings → Interface: username format (with a preview computed here) and the defaults of new users. */
-@Controller('settings')
+@Controller('settings/interface')
 @RequirePermission('manage_settings')
 export class InterfaceSettingsController {
   constructor(private readonly settings: InterfaceSettingsService) {}
 
-  @Get('interface')
+  @Get()
   async show(@CurrentActor() actor: Actor, @Res() res: Response) {
     const page = await this.settings.forEdit(actor);
     res.render('settings/interface', { ...PAGE, ...page, values: formValues(page.values) });
   }
 
-  @Post('interface')
+  @Post()
   @FormView('settings/interface', PAGE)
   async save(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const input = interfaceInput(body);
@@ -36,7 +36,7 @@ export class InterfaceSettingsController {
   }
 
   /** The "Preview" button: the page again with the typed values and their preview, nothing saved. */
-  @Post('interface/preview')
+  @Post('preview')
   @HttpCode(200)
   @FormView('settings/interface', PAGE)
   async preview(@CurrentActor() actor: Actor, @Res() res: Response, @Body() body: Record<string, unknown>) {

@@ -3,21 +3,18 @@ import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { allows } from '../access/policy';
-import { NotFoundError, ValidationError } from '../common/errors';
+import { ValidationError } from '../common/errors';
+import { xlsxAttachment } from '../common/download';
 import { flash } from '../common/flash';
 import { FormView, RefusalView, isRefusal, list, parseId, queryText, raw, text } from '../common/form';
+import { ParseIdPipe, requireId } from '../common/parse-id.pipe';
 import { pageLinks, pageSize } from '../common/pagination';
 import { CredentialsService } from '../credentials/credentials.service';
+import { UsersExportService } from '../imports/users-export';
 import { BulkAction, BulkActionRunner } from './bulk-actions';
 import { UserAdminService } from './user-admin.service';
 import { backToList, filterFields, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
 import { BulkResult, MATCHING_MAX, OrganizationNode, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
-
-function userId(value: string): number {
-  const id = parseId(value);
-  if (id === null) throw new NotFoundError();
-  return id;
-}
 
 /** The page sizes the list offers (any size up to 200 is understood). */
 const PAGE_SIZES = [50, 100, 200];
@@ -67,6 +64,7 @@ export class UsersController {
     private readonly admin: UserAdminService,
     private readonly credentials: CredentialsService,
     private readonly bulk: BulkActionRunner,
+    private readonly exporter: UsersExportService,
   ) {}
 
   @Get()
@@ -142,6 +140,16 @@ export class UsersController {
       tooManyForAll: page.totalCapped || page.total > MATCHING_MAX,
       pages: pageLinks('/users', query, 'after', page.next, { param: 'before', cursor: page.previous }),
     };
+  }
+
+  /** The list as an Excel file: the same filter parameters as the list. */
+  @Get('export')
+  @RequirePermission('import_export_users')
+  async export(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    const selection = await this.exporter.select(actor, parseUserFilter(query));
+    xlsxAttachment(res, `users-${new Date().toISOString().slice(0, 10)}.xlsx`);
+    // Ends the response itself, after the audit row is written.
+    await this.exporter.write(actor, selection, res);
   }
 
   @Post('bulk/enable')
@@ -289,7 +297,7 @@ export class UsersController {
 
   @Get('new')
   async newForm(@CurrentActor() actor: Actor, @Query('org') org: unknown, @Res() res: Response) {
-    const organizationId = org === undefined ? actor.currentOrganization.organizationId : userId(queryText(org));
+    const organizationId = org === undefined ? actor.currentOrganization.organizationId : requireId(queryText(org));
     const form = await this.admin.createForm(actor, organizationId);
     res.render('users/new', { title: 'Create User', ...form });
   }
@@ -297,7 +305,7 @@ export class UsersController {
   @Post()
   @FormView('users/new', { title: 'Create User' })
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const organizationId = userId(text(body, 'organizationId'));
+    const organizationId = requireId(text(body, 'organizationId'));
     try {
       const user = await this.admin.create(actor, {
         ...personInput(body),
@@ -322,8 +330,8 @@ export class UsersController {
   // ----- User page ----------------------------------------------------------------------------
 
   @Get(':id')
-  async show(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    res.render('users/show', await this.pageLocals(actor, userId(idParam)));
+  async show(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    res.render('users/show', await this.pageLocals(actor, id));
   }
 
   private async pageLocals(actor: Actor, id: number) {
@@ -338,15 +346,14 @@ export class UsersController {
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const form = await this.admin.editForm(actor, userId(idParam));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const form = await this.admin.editForm(actor, id);
     res.render('users/form', { title: `Edit user ${form.user.username}`, ...form });
   }
 
   @Post(':id')
   @FormView('users/form', { title: 'Edit user' })
-  async update(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = userId(idParam);
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     try {
       const result = await this.admin.update(actor, id, { ...personInput(body), roleIds: list(body, 'roleIds'), profileId: text(body, 'profileId'), body });
       flash(req, result.changed ? 'success' : 'info', result.changed ? `User ${result.username} saved.` : `Nothing to save: user ${result.username} is unchanged.`);
@@ -359,8 +366,7 @@ export class UsersController {
 
   @Post(':id/enable')
   @RefusalView('users/show')
-  async enable(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = userId(idParam);
+  async enable(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     try {
       const r = await this.admin.setEnabled(actor, id, true);
       flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} enabled.` : `User ${r.username} is already enabled.`);
@@ -371,16 +377,14 @@ export class UsersController {
   }
 
   @Post(':id/disable')
-  async disable(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = userId(idParam);
+  async disable(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     const r = await this.admin.setEnabled(actor, id, false);
     flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} disabled; their sessions have ended.` : `User ${r.username} is already disabled.`);
     res.redirect(303, `/users/${id}`);
   }
 
   @Post(':id/unlock')
-  async unlock(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = userId(idParam);
+  async unlock(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     const r = await this.admin.unlock(actor, id);
     flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} unlocked: they can sign in again.` : `User ${r.username} is not locked.`);
     res.redirect(303, `/users/${id}`);
@@ -388,8 +392,7 @@ export class UsersController {
 
   @Post(':id/licence')
   @RefusalView('users/show')
-  async licence(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = userId(idParam);
+  async licence(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     try {
       const value = text(body, 'licenceId');
       const licenceId = value === '' ? null : parseId(value);
@@ -403,22 +406,21 @@ export class UsersController {
   }
 
   @Post(':id/end-sessions')
-  async endSessions(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = userId(idParam);
+  async endSessions(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     const r = await this.admin.endSessions(actor, id);
     flash(req, 'success', `All sessions of ${r.username} have ended.`);
     res.redirect(303, `/users/${id}`);
   }
 
   @Get(':id/delete')
-  async confirmDelete(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const details = await this.admin.deleteForm(actor, userId(idParam));
+  async confirmDelete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const details = await this.admin.deleteForm(actor, id);
     res.render('users/delete', { title: `Delete user ${details.user.username}`, ...details });
   }
 
   @Post(':id/delete')
-  async remove(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const r = await this.admin.delete(actor, userId(idParam));
+  async remove(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
+    const r = await this.admin.delete(actor, id);
     flash(req, 'success', `User ${r.username} deleted. The contact ${r.contactName} was kept.`);
     res.redirect(303, '/users');
   }
