@@ -42,17 +42,14 @@ export class ContactsController {
   }
 
   @Post()
-  @FormView('contacts/form')
+  @FormView('contacts/form', {}, async (c: ContactsController, { actor, body }) =>
+    formPage(parseKind(text(body, 'kind')) ?? 'person', null, await c.contacts.formOptions(actor, null, null)),
+  )
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const kind = parseKind(text(body, 'kind')) ?? 'person';
-    try {
-      const created = await this.contacts.create(actor, kind, contactInput(body));
-      flash(req, 'success', `${KIND_LABELS[kind]} ${created.fullName} created.`);
-      res.redirect(303, `/contacts/${created.id}`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, formPage(kind, null, await this.contacts.formOptions(actor, null, null)));
-      throw error;
-    }
+    const created = await this.contacts.create(actor, kind, contactInput(body));
+    flash(req, 'success', `${KIND_LABELS[kind]} ${created.fullName} created.`);
+    res.redirect(303, `/contacts/${created.id}`);
   }
 
   /** Bulk "Enable Access for selected contacts" (declared before `:id` so that the path is not read as an id). */
@@ -105,19 +102,14 @@ export class ContactsController {
   }
 
   @Post(':id')
-  @FormView('contacts/form')
+  @FormView('contacts/form', {}, async (c: ContactsController, { actor, id }) => {
+    const { contact, options } = await c.contacts.forEdit(actor, id);
+    return formPage(contact.kind, contact, options);
+  })
   async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const updated = await this.contacts.update(actor, id, contactInput(body));
-      flash(req, 'success', `${updated.fullName} saved.`);
-      res.redirect(303, `/contacts/${updated.id}`);
-    } catch (error) {
-      if (isRefusal(error)) {
-        const { contact, options } = await this.contacts.forEdit(actor, id);
-        Object.assign(res.locals, formPage(contact.kind, contact, options));
-      }
-      throw error;
-    }
+    const updated = await this.contacts.update(actor, id, contactInput(body));
+    flash(req, 'success', `${updated.fullName} saved.`);
+    res.redirect(303, `/contacts/${updated.id}`);
   }
 
   @Get(':id/delete')
@@ -127,34 +119,24 @@ export class ContactsController {
   }
 
   @Post(':id/delete')
-  @RefusalView('contacts/delete')
+  // A user was linked meanwhile: the confirmation page again, saying so.
+  @RefusalView('contacts/delete', async (c: ContactsController, { actor, id }) => {
+    const details = await c.contacts.forDelete(actor, id);
+    return { title: `Delete ${details.contact.fullName}`, ...details };
+  })
   async delete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response) {
-    try {
-      const deleted = await this.contacts.delete(actor, id);
-      flash(req, 'success', `${deleted.fullName} deleted.`);
-      res.redirect(303, '/contacts');
-    } catch (error) {
-      // A user was linked meanwhile: the confirmation page again, saying so.
-      if (isRefusal(error)) {
-        const details = await this.contacts.forDelete(actor, id);
-        Object.assign(res.locals, { title: `Delete ${details.contact.fullName}`, ...details });
-      }
-      throw error;
-    }
+    const deleted = await this.contacts.delete(actor, id);
+    flash(req, 'success', `${deleted.fullName} deleted.`);
+    res.redirect(303, '/contacts');
   }
 
   @Post(':id/enable-access')
-  @RefusalView('contacts/show')
+  // A full licence, no username from the format, a user linked meanwhile: the contact again.
+  @RefusalView('contacts/show', (c: ContactsController, { actor, id }) => c.pageLocals(actor, id))
   async enableAccess(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response) {
-    try {
-      const user = await this.contacts.enableAccess(actor, id);
-      flash(req, 'success', `Access enabled: username ${user.username}. Send the login credentials from the user page.`);
-      res.redirect(303, `/users/${user.userId}`);
-    } catch (error) {
-      // A full licence, no username from the format, a user linked meanwhile: the contact again.
-      if (isRefusal(error)) Object.assign(res.locals, await this.pageLocals(actor, id));
-      throw error;
-    }
+    const user = await this.contacts.enableAccess(actor, id);
+    flash(req, 'success', `Access enabled: username ${user.username}. Send the login credentials from the user page.`);
+    res.redirect(303, `/users/${user.userId}`);
   }
 }
 

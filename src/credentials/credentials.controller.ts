@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { flash } from '../common/flash';
-import { FormView, RefusalView, isRefusal, text } from '../common/form';
+import { FormView, RefusalView, text } from '../common/form';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { CredentialsService } from './credentials.service';
 
@@ -22,36 +22,26 @@ export class CredentialsController {
 
   @Post('username')
   @RequirePermission('manage_users')
-  @FormView('credentials/show')
+  @FormView('credentials/show', {}, (c: CredentialsController, { actor, id }) => c.locals(actor, id))
   async rename(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) userId: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const user = await this.credentials.changeUsername(actor, userId, { username: text(body, 'username') });
-      flash(req, 'success', `Username changed to ${user.username}.`);
-      res.redirect(303, `/users/${user.id}/credentials`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, await this.locals(actor, userId));
-      throw error;
-    }
+    const user = await this.credentials.changeUsername(actor, userId, { username: text(body, 'username') });
+    flash(req, 'success', `Username changed to ${user.username}.`);
+    res.redirect(303, `/users/${user.id}/credentials`);
   }
 
   @Post('email')
   @RequirePermission('send_credentials')
-  @RefusalView('credentials/show')
+  // No e-mail address, an SSO user, a send under way: the page again, saying why.
+  @RefusalView('credentials/show', (c: CredentialsController, { actor, id }) => c.locals(actor, id))
   async email(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) userId: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const recipient = text(body, 'recipient') === 'self' ? 'self' : 'user';
-    try {
-      const sent = await this.credentials.sendNow(actor, userId, recipient);
-      flash(
-        req,
-        'success',
-        `A new password for ${sent.username} is being e-mailed to ${sent.to}. The current password keeps working until the mail server has accepted the message.`,
-      );
-      res.redirect(303, `/users/${userId}/credentials`);
-    } catch (error) {
-      // No e-mail address, an SSO user, a send under way: the page again, saying why.
-      if (isRefusal(error)) Object.assign(res.locals, await this.locals(actor, userId));
-      throw error;
-    }
+    const sent = await this.credentials.sendNow(actor, userId, recipient);
+    flash(
+      req,
+      'success',
+      `A new password for ${sent.username} is being e-mailed to ${sent.to}. The current password keeps working until the mail server has accepted the message.`,
+    );
+    res.redirect(303, `/users/${userId}/credentials`);
   }
 
   private async locals(actor: Actor, userId: number | null) {

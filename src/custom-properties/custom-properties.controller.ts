@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, text } from '../common/form';
+import { FormView, text } from '../common/form';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { CustomPropertiesService, PropertyInput } from './custom-properties.service';
 
@@ -47,16 +47,13 @@ export class CustomPropertiesController {
   }
 
   @Post(':id')
-  @FormView('custom-properties/form', { title: 'Edit custom property' })
+  @FormView('custom-properties/form', { title: 'Edit custom property' }, async (c: CustomPropertiesController, { actor, id }) => ({
+    property: await c.properties.details(actor, id),
+  }))
   async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const { def, changed } = await this.properties.update(actor, id, input(body));
-      flash(req, changed ? 'success' : 'info', changed ? `Custom property ${def.name} saved.` : `Nothing to save: ${def.name} is unchanged.`);
-      res.redirect(303, '/custom-properties');
-    } catch (error) {
-      if (isRefusal(error)) res.locals.property = await this.properties.details(actor, id);
-      throw error;
-    }
+    const { def, changed } = await this.properties.update(actor, id, input(body));
+    flash(req, changed ? 'success' : 'info', changed ? `Custom property ${def.name} saved.` : `Nothing to save: ${def.name} is unchanged.`);
+    res.redirect(303, '/custom-properties');
   }
 
   @Get(':id/delete')

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, text } from '../common/form';
+import { FormView, text } from '../common/form';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { DepartmentsService } from './departments.service';
 
@@ -19,16 +19,13 @@ export class DepartmentsController {
   }
 
   @Post()
-  @FormView('departments/index', { title: 'Settings: Departments', tab: 'departments' })
+  @FormView('departments/index', { title: 'Settings: Departments', tab: 'departments' }, async (c: DepartmentsController, { actor }) => ({
+    departments: await c.departments.list(actor),
+  }))
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const created = await this.departments.create(actor, text(body, 'name'));
-      flash(req, 'success', `Department ${created.name} added.`);
-      res.redirect(303, '/settings/departments');
-    } catch (error) {
-      if (isRefusal(error)) res.locals.departments = await this.departments.list(actor);
-      throw error;
-    }
+    const created = await this.departments.create(actor, text(body, 'name'));
+    flash(req, 'success', `Department ${created.name} added.`);
+    res.redirect(303, '/settings/departments');
   }
 
   @Get(':id/edit')
@@ -38,19 +35,14 @@ export class DepartmentsController {
   }
 
   @Post(':id')
-  @FormView('departments/edit', { tab: 'departments' })
+  @FormView('departments/edit', { tab: 'departments' }, async (c: DepartmentsController, { actor, id }) => {
+    const department = await c.departments.get(actor, id);
+    return { title: `Rename ${department.name}`, department };
+  })
   async rename(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const renamed = await this.departments.rename(actor, id, text(body, 'name'));
-      flash(req, 'success', `Department ${renamed.name} saved.`);
-      res.redirect(303, '/settings/departments');
-    } catch (error) {
-      if (isRefusal(error)) {
-        const department = await this.departments.get(actor, id);
-        Object.assign(res.locals, { title: `Rename ${department.name}`, department });
-      }
-      throw error;
-    }
+    const renamed = await this.departments.rename(actor, id, text(body, 'name'));
+    flash(req, 'success', `Department ${renamed.name} saved.`);
+    res.redirect(303, '/settings/departments');
   }
 
   @Get(':id/delete')

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor } from '../access/decorators';
-import { NotFoundError, ValidationError } from '../common/errors';
+import { NotFoundError } from '../common/errors';
 import { xlsxAttachment } from '../common/download';
 import { flash } from '../common/flash';
 import { FormView, queryText } from '../common/form';
@@ -19,16 +19,11 @@ export class ImportsController {
   }
 
   @Post()
-  @FormView('imports/index', { title: 'Import users' })
+  @FormView('imports/index', { title: 'Import users' }, async (c: ImportsController, { actor }) => ({ jobs: await c.imports.history(actor) }))
   async upload(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response) {
-    try {
-      const { id } = await this.imports.upload(actor, req.upload ?? null, req.uploadError);
-      flash(req, 'info', 'The file was received and is being checked.');
-      res.redirect(303, `/imports/${id}`);
-    } catch (error) {
-      if (error instanceof ValidationError) res.locals.jobs = await this.imports.history(actor);
-      throw error;
-    }
+    const { id } = await this.imports.upload(actor, req.upload ?? null, req.uploadError);
+    flash(req, 'info', 'The file was received and is being checked.');
+    res.redirect(303, `/imports/${id}`);
   }
 
   @Get('template')

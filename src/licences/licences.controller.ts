@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { BusinessRuleError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, text } from '../common/form';
+import { FormView, text } from '../common/form';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { LicencesService } from './licences.service';
 
@@ -52,20 +52,15 @@ export class LicencesController {
   }
 
   @Post(':id')
-  @FormView('licences/form', { title: 'Edit licence type' })
+  @FormView('licences/form', { title: 'Edit licence type' }, async (c: LicencesController, { actor, id }) => ({ licence: await c.licences.details(actor, id) }))
   async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const licence = await this.licences.update(actor, id, input(body));
-      flash(
-        req,
-        licence.changed ? 'success' : 'info',
-        licence.changed ? `Licence type ${licence.name} saved.` : `Nothing to save: licence type ${licence.name} is unchanged.`,
-      );
-      res.redirect(303, `/licences/${licence.id}`);
-    } catch (error) {
-      if (isRefusal(error)) res.locals.licence = await this.licences.details(actor, id);
-      throw error;
-    }
+    const licence = await this.licences.update(actor, id, input(body));
+    flash(
+      req,
+      licence.changed ? 'success' : 'info',
+      licence.changed ? `Licence type ${licence.name} saved.` : `Nothing to save: licence type ${licence.name} is unchanged.`,
+    );
+    res.redirect(303, `/licences/${licence.id}`);
   }
 
   @Post(':id/delete')

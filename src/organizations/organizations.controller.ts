@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, RefusalView, isRefusal, list, parseId, queryText, text } from '../common/form';
+import { FormView, RefusalView, list, parseId, queryText, text } from '../common/form';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { pageLinks, pageSize } from '../common/pagination';
 import { OrganizationsService } from './organizations.service';
@@ -26,17 +26,12 @@ export class OrganizationsController {
   }
 
   @Post()
-  @FormView('organizations/form')
+  @FormView('organizations/form', {}, (c: OrganizationsController, { actor, body }) => c.formLocals(actor, null, parseId(body.parentId)))
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const parentId = parseId(body.parentId);
-    try {
-      const created = await this.organizations.create(actor, parentId, { name: text(body, 'name'), description: text(body, 'description') });
-      flash(req, 'success', `Organization ${created.name} created.`);
-      res.redirect(303, `/organizations/${created.id}`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, await this.formLocals(actor, null, parentId));
-      throw error;
-    }
+    const created = await this.organizations.create(actor, parentId, { name: text(body, 'name'), description: text(body, 'description') });
+    flash(req, 'success', `Organization ${created.name} created.`);
+    res.redirect(303, `/organizations/${created.id}`);
   }
 
   @Get(':id')
@@ -63,20 +58,15 @@ export class OrganizationsController {
   }
 
   @Post(':id')
-  @FormView('organizations/form')
+  @FormView('organizations/form', {}, (c: OrganizationsController, { actor, id }) => c.formLocals(actor, id, null))
   async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const updated = await this.organizations.update(actor, id, {
-        name: text(body, 'name'),
-        description: text(body, 'description'),
-        parentId: body.parentId === undefined ? undefined : parseId(body.parentId),
-      });
-      flash(req, 'success', `Organization ${updated.name} saved.`);
-      res.redirect(303, `/organizations/${updated.id}`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, await this.formLocals(actor, id, null));
-      throw error;
-    }
+    const updated = await this.organizations.update(actor, id, {
+      name: text(body, 'name'),
+      description: text(body, 'description'),
+      parentId: body.parentId === undefined ? undefined : parseId(body.parentId),
+    });
+    flash(req, 'success', `Organization ${updated.name} saved.`);
+    res.redirect(303, `/organizations/${updated.id}`);
   }
 
   @Get(':id/delete')
@@ -86,20 +76,15 @@ export class OrganizationsController {
   }
 
   @Post(':id/delete')
-  @RefusalView('organizations/delete')
+  // Not empty (any more): the confirmation page again, listing what is inside now.
+  @RefusalView('organizations/delete', async (c: OrganizationsController, { actor, id }) => {
+    const { organization, blockers } = await c.organizations.contents(actor, id);
+    return { title: `Delete ${organization.name}`, organization, blockers };
+  })
   async delete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response) {
-    try {
-      const deleted = await this.organizations.delete(actor, id);
-      flash(req, 'success', `Organization ${deleted.name} deleted.`);
-      res.redirect(303, deleted.parentId ? `/organizations/${deleted.parentId}` : '/organizations');
-    } catch (error) {
-      // Not empty (any more): the confirmation page again, listing what is inside now.
-      if (isRefusal(error)) {
-        const { organization, blockers } = await this.organizations.contents(actor, id);
-        Object.assign(res.locals, { title: `Delete ${organization.name}`, organization, blockers });
-      }
-      throw error;
-    }
+    const deleted = await this.organizations.delete(actor, id);
+    flash(req, 'success', `Organization ${deleted.name} deleted.`);
+    res.redirect(303, deleted.parentId ? `/organizations/${deleted.parentId}` : '/organizations');
   }
 
   @Get(':id/members/add')
@@ -127,17 +112,12 @@ export class OrganizationsController {
   }
 
   @Post(':id/members/:userId/delete')
-  @RefusalView('organizations/show')
+  // The last membership, or the session's own organization: the organization page again.
+  @RefusalView('organizations/show', (c: OrganizationsController, { actor, id }) => c.pageLocals(actor, id, {}))
   async removeMember(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Param('userId', ParseIdPipe.orNull) userId: number | null, @Req() req: Request, @Res() res: Response) {
-    try {
-      const username = await this.organizations.removeMember(actor, id, userId);
-      flash(req, 'success', `${username} is no longer a member.`);
-      res.redirect(303, `/organizations/${id}`);
-    } catch (error) {
-      // The last membership, or the session's own organization: the organization page again.
-      if (isRefusal(error)) Object.assign(res.locals, await this.pageLocals(actor, id, {}));
-      throw error;
-    }
+    const username = await this.organizations.removeMember(actor, id, userId);
+    flash(req, 'success', `${username} is no longer a member.`);
+    res.redirect(303, `/organizations/${id}`);
   }
 
   @Post(':id/members/:userId/admin')

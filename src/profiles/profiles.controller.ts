@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { BusinessRuleError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, text } from '../common/form';
+import { FormView, text } from '../common/form';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { ProfilesService, START_PAGE_LABELS } from './profiles.service';
 import type { ProfileStartPage } from './user-profile.entity';
@@ -39,16 +39,11 @@ export class ProfilesController {
   }
 
   @Post()
-  @FormView('profiles/form', { title: 'New user profile' })
+  @FormView('profiles/form', { title: 'New user profile' }, (_c, { body }) => ({ startPages: startPageChoices(text(body, 'startPage'), false) }))
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const profile = await this.profiles.create(actor, input(body));
-      flash(req, 'success', `User profile ${profile.name} created.`);
-      res.redirect(303, `/profiles/${profile.id}`);
-    } catch (error) {
-      res.locals.startPages = startPageChoices(text(body, 'startPage'), false);
-      throw error;
-    }
+    const profile = await this.profiles.create(actor, input(body));
+    flash(req, 'success', `User profile ${profile.name} created.`);
+    res.redirect(303, `/profiles/${profile.id}`);
   }
 
   @Get(':id')
@@ -69,24 +64,18 @@ export class ProfilesController {
   }
 
   @Post(':id')
-  @FormView('profiles/form', { title: 'Edit user profile' })
+  @FormView('profiles/form', { title: 'Edit user profile' }, async (c: ProfilesController, { actor, id, body }) => {
+    const profile = await c.profiles.details(actor, id);
+    return { profile, startPages: startPageChoices(profile.builtIn ? profile.startPage : text(body, 'startPage'), profile.builtIn) };
+  })
   async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const profile = await this.profiles.update(actor, id, input(body));
-      flash(
-        req,
-        profile.changed ? 'success' : 'info',
-        profile.changed ? `User profile ${profile.name} saved.` : `Nothing to save: user profile ${profile.name} is unchanged.`,
-      );
-      res.redirect(303, `/profiles/${profile.id}`);
-    } catch (error) {
-      if (isRefusal(error)) {
-        const profile = await this.profiles.details(actor, id);
-        res.locals.profile = profile;
-        res.locals.startPages = startPageChoices(profile.builtIn ? profile.startPage : text(body, 'startPage'), profile.builtIn);
-      }
-      throw error;
-    }
+    const profile = await this.profiles.update(actor, id, input(body));
+    flash(
+      req,
+      profile.changed ? 'success' : 'info',
+      profile.changed ? `User profile ${profile.name} saved.` : `Nothing to save: user profile ${profile.name} is unchanged.`,
+    );
+    res.redirect(303, `/profiles/${profile.id}`);
   }
 
   @Post(':id/delete')

@@ -5,7 +5,7 @@ import { CurrentActor, RequirePermission } from '../access/decorators';
 import { PERMISSIONS, PERMISSION_LABELS } from '../access/permissions';
 import { BusinessRuleError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, list, text } from '../common/form';
+import { FormView, list, text } from '../common/form';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { RolesService } from './roles.service';
 
@@ -34,16 +34,11 @@ export class RolesController {
   }
 
   @Post()
-  @FormView('roles/form', { title: 'New role' })
+  @FormView('roles/form', { title: 'New role' }, (_c, { body }) => ({ permissions: permissionChoices(list(body, 'permissions'), false) }))
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const role = await this.roles.create(actor, input(body));
-      flash(req, 'success', `Role ${role.name} created.`);
-      res.redirect(303, `/roles/${role.id}`);
-    } catch (error) {
-      res.locals.permissions = permissionChoices(list(body, 'permissions'), false);
-      throw error;
-    }
+    const role = await this.roles.create(actor, input(body));
+    flash(req, 'success', `Role ${role.name} created.`);
+    res.redirect(303, `/roles/${role.id}`);
   }
 
   @Get(':id')
@@ -64,21 +59,15 @@ export class RolesController {
   }
 
   @Post(':id')
-  @FormView('roles/form', { title: 'Edit role' })
+  // The form is shown again with the role as stored and the submitted choices.
+  @FormView('roles/form', { title: 'Edit role' }, async (c: RolesController, { actor, id, body }) => {
+    const { role } = await c.roles.details(actor, id);
+    return { role, permissions: permissionChoices(role.isAdministratorRole ? PERMISSIONS : list(body, 'permissions'), role.isAdministratorRole) };
+  })
   async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const role = await this.roles.update(actor, id, input(body));
-      flash(req, role.changed ? 'success' : 'info', role.changed ? `Role ${role.name} saved.` : `Nothing to save: role ${role.name} is unchanged.`);
-      res.redirect(303, `/roles/${role.id}`);
-    } catch (error) {
-      if (isRefusal(error)) {
-        // The form is shown again: it needs the role as stored and the submitted choices.
-        const { role } = await this.roles.details(actor, id);
-        res.locals.role = role;
-        res.locals.permissions = permissionChoices(role.isAdministratorRole ? PERMISSIONS : list(body, 'permissions'), role.isAdministratorRole);
-      }
-      throw error;
-    }
+    const role = await this.roles.update(actor, id, input(body));
+    flash(req, role.changed ? 'success' : 'info', role.changed ? `Role ${role.name} saved.` : `Nothing to save: role ${role.name} is unchanged.`);
+    res.redirect(303, `/roles/${role.id}`);
   }
 
   @Post(':id/delete')

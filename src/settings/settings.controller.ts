@@ -52,7 +52,9 @@ export class SettingsController {
   }
 
   @Post('passwords')
-  @FormView('settings/passwords', PASSWORDS)
+  @FormView('settings/passwords', PASSWORDS, async (c: SettingsController, { actor }) => ({
+    policy: describePolicy(toPolicyPreview(await c.passwordSettings.passwordValues(actor))),
+  }))
   async savePasswords(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     if (text(body, 'preset') === 'asvs') {
       // Fills the form with the preset; nothing is saved until the administrator presses Save.
@@ -61,7 +63,6 @@ export class SettingsController {
       res.status(200).render('settings/passwords', { ...PASSWORDS, values: filled, presetFilled: true, policy: describePolicy(toPolicyPreview(filled)) });
       return;
     }
-    res.locals.policy = describePolicy(toPolicyPreview(await this.passwordSettings.passwordValues(actor)));
     const checked = (field: string) => text(body, field) === 'on';
     const changed = await this.passwordSettings.updatePasswords(actor, {
       minLength: text(body, 'minLength'),
@@ -86,9 +87,8 @@ export class SettingsController {
   }
 
   @Post('authentication')
-  @FormView('settings/authentication', AUTHENTICATION)
+  @FormView('settings/authentication', AUTHENTICATION, (c: SettingsController) => ({ defaultLoginUrl: c.passwordSettings.defaultLoginUrl }))
   async saveAuthentication(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    res.locals.defaultLoginUrl = this.passwordSettings.defaultLoginUrl;
     const changed = await this.passwordSettings.updateAuthentication(actor, { loginUrl: text(body, 'loginUrl') });
     flash(req, 'success', changed ? 'Authentication settings saved.' : 'Nothing changed.');
     res.redirect(303, '/settings/authentication');
@@ -100,9 +100,8 @@ export class SettingsController {
   }
 
   @Post('mail')
-  @FormView('settings/mail', MAIL)
+  @FormView('settings/mail', MAIL, () => ({ timeZones: timeZones() }))
   async saveMail(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    res.locals.timeZones = timeZones();
     const changed = await this.passwordSettings.updateMail(actor, {
       mailSenderName: text(body, 'mailSenderName'),
       mailSenderAddress: text(body, 'mailSenderAddress'),
