@@ -47,7 +47,6 @@ export class AppModule {
         ScheduleModule.forRoot(),
         MailModule,
         CredentialsModule,
-        // Before UsersModule: GET /users/export must not be taken for a user id.
         ImportsModule,
         UsersModule,
         ContactsModule,

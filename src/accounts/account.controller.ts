@@ -17,23 +17,20 @@ export class AccountController {
   }
 
   @Post('password')
-  @FormView('account/index', { title: 'My account' })
+  // The form is shown again on the account page: it needs the account's details too.
+  @FormView('account/index', { title: 'My account' }, async (c: AccountController, { actor }) => ({
+    mustChange: actor.mustChangePassword,
+    ...(await c.accounts.details(actor)),
+  }))
   async changePassword(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const { sessionVersion } = await this.accounts.changePassword(actor, {
-        currentPassword: raw(body, 'currentPassword'),
-        newPassword: raw(body, 'newPassword'),
-        confirmPassword: raw(body, 'confirmPassword'),
-      });
-      // This session stays signed in; every other session of the user has just ended.
-      if (req.session.passport?.user) req.session.passport.user.v = sessionVersion;
-      flash(req, 'success', 'Your password has been changed. Other sessions of your account have been signed out.');
-      res.redirect(303, actor.mustChangePassword ? '/' : '/account');
-    } catch (error) {
-      // The form view needs the account details too when it is shown again.
-      res.locals.mustChange = actor.mustChangePassword;
-      Object.assign(res.locals, await this.accounts.details(actor));
-      throw error;
-    }
+    const { sessionVersion } = await this.accounts.changePassword(actor, {
+      currentPassword: raw(body, 'currentPassword'),
+      newPassword: raw(body, 'newPassword'),
+      confirmPassword: raw(body, 'confirmPassword'),
+    });
+    // This session stays signed in; every other session of the user has just ended.
+    if (req.session.passport?.user) req.session.passport.user.v = sessionVersion;
+    flash(req, 'success', 'Your password has been changed. Other sessions of your account have been signed out.');
+    res.redirect(303, actor.mustChangePassword ? '/' : '/account');
   }
 }

@@ -1,4 +1,8 @@
-import { formLocals, list, parseId, raw, safeReturnPath, safeValues, text } from './form';
+import type { ExecutionContext } from '@nestjs/common';
+import { ModuleRef, Reflector } from '@nestjs/core';
+import { defer, lastValueFrom, of } from 'rxjs';
+import { ValidationError } from './errors';
+import { FormRejection, FormView, FormViewInterceptor, formLocals, list, parseId, raw, safeReturnPath, safeValues, text } from './form';
 
 describe('form helpers', () => {
   it('never sends passwords or the CSRF token back to the form', () => {
@@ -36,5 +40,32 @@ describe('form helpers', () => {
     for (const bad of ['//evil.example', 'https://evil.example', '/\\evil.example', 'users', '/login', '/logout', undefined, '/a\r\nSet-Cookie: x']) {
       expect(safeReturnPath(bad)).toBe('/');
     }
+  });
+});
+
+describe('FormViewInterceptor', () => {
+  class Controller {
+    readonly roles = ['Editors', 'Readers'];
+    @FormView('roles/form', { title: 'Edit role' }, (c: Controller, { id, body }) => ({ roles: c.roles, id, title: 'overridden', name: body.name }))
+    update(): never {
+      throw ValidationError.single('name', 'Name is taken.');
+    }
+  }
+
+  it('renders a refused submit with the choices of its form, under the typed values', async () => {
+    const controller = new Controller();
+    const req = { actor: {}, params: { id: '7' }, body: { name: 'Editors', password: 'x' }, query: {} };
+    const context = { getHandler: () => Controller.prototype.update, getClass: () => Controller, switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
+    const moduleRef = { get: () => controller } as unknown as ModuleRef;
+    const stream = new FormViewInterceptor(new Reflector(), moduleRef).intercept(context, { handle: () => defer(() => of(controller.update())) });
+    const rejection = await lastValueFrom(stream).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(rejection).toBeInstanceOf(FormRejection);
+    const { view, locals, status } = rejection as FormRejection;
+    expect({ view, status }).toEqual({ view: 'roles/form', status: 422 });
+    expect(locals).toMatchObject({ roles: ['Editors', 'Readers'], id: 7, title: 'Edit role', name: 'Editors', values: { name: 'Editors' }, errors: { name: 'Name is taken.' } });
+    expect((locals.values as Record<string, unknown>).password).toBeUndefined();
   });
 });

@@ -2,9 +2,9 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/com
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor } from '../access/decorators';
-import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
 import { FormView, RefusalView, isRefusal, list, parseId, queryText, text } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { pageLinks, pageSize } from '../common/pagination';
 import type { ContactKind } from './contact.entity';
 import { CONTACT_SORTS, ContactSort } from './contact-list';
@@ -47,17 +47,14 @@ export class ContactsController {
   }
 
   @Post()
-  @FormView('contacts/form')
+  @FormView('contacts/form', {}, async (c: ContactsController, { actor, body }) =>
+    formPage(parseKind(text(body, 'kind')) ?? 'person', null, await c.contacts.formOptions(actor, null, null)),
+  )
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const kind = parseKind(text(body, 'kind')) ?? 'person';
-    try {
-      const created = await this.contacts.create(actor, kind, contactInput(body));
-      flash(req, 'success', `${KIND_LABELS[kind]} ${created.fullName} created.`);
-      res.redirect(303, `/contacts/${created.id}`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, formPage(kind, null, await this.contacts.formOptions(actor, null, null)));
-      throw error;
-    }
+    const created = await this.contacts.create(actor, kind, contactInput(body));
+    flash(req, 'success', `${KIND_LABELS[kind]} ${created.fullName} created.`);
+    res.redirect(303, `/contacts/${created.id}`);
   }
 
   /** Bulk "Enable Access for selected contacts" (declared before `:id` so that the path is not read as an id). */
@@ -78,8 +75,8 @@ export class ContactsController {
   }
 
   @Get(':id')
-  async show(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    res.render('contacts/show', await this.pageLocals(actor, parseId(id)));
+  async show(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Res() res: Response) {
+    res.render('contacts/show', await this.pageLocals(actor, id));
   }
 
   private async pageLocals(actor: Actor, id: number | null) {
@@ -88,8 +85,8 @@ export class ContactsController {
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    const { contact, options } = await this.contacts.forEdit(actor, parseId(id));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Res() res: Response) {
+    const { contact, options } = await this.contacts.forEdit(actor, id);
     const derived = [contact.firstName, contact.lastName].filter(Boolean).join(' ');
     res.render('contacts/form', {
       ...formPage(contact.kind, contact, options),
@@ -110,57 +107,41 @@ export class ContactsController {
   }
 
   @Post(':id')
-  @FormView('contacts/form')
-  async update(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const contactId = parseId(id);
-    try {
-      const updated = await this.contacts.update(actor, contactId, contactInput(body));
-      flash(req, 'success', `${updated.fullName} saved.`);
-      res.redirect(303, `/contacts/${updated.id}`);
-    } catch (error) {
-      if (isRefusal(error)) {
-        const { contact, options } = await this.contacts.forEdit(actor, contactId);
-        Object.assign(res.locals, formPage(contact.kind, contact, options));
-      }
-      throw error;
-    }
+  @FormView('contacts/form', {}, async (c: ContactsController, { actor, id }) => {
+    const { contact, options } = await c.contacts.forEdit(actor, id);
+    return formPage(contact.kind, contact, options);
+  })
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const updated = await this.contacts.update(actor, id, contactInput(body));
+    flash(req, 'success', `${updated.fullName} saved.`);
+    res.redirect(303, `/contacts/${updated.id}`);
   }
 
   @Get(':id/delete')
-  async confirmDelete(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    const details = await this.contacts.forDelete(actor, parseId(id));
+  async confirmDelete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Res() res: Response) {
+    const details = await this.contacts.forDelete(actor, id);
     res.render('contacts/delete', { title: `Delete ${details.contact.fullName}`, ...details });
   }
 
   @Post(':id/delete')
-  @RefusalView('contacts/delete')
-  async delete(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
-    try {
-      const deleted = await this.contacts.delete(actor, parseId(id));
-      flash(req, 'success', `${deleted.fullName} deleted.`);
-      res.redirect(303, '/contacts');
-    } catch (error) {
-      // A user was linked meanwhile: the confirmation page again, saying so.
-      if (isRefusal(error)) {
-        const details = await this.contacts.forDelete(actor, parseId(id));
-        Object.assign(res.locals, { title: `Delete ${details.contact.fullName}`, ...details });
-      }
-      throw error;
-    }
+  // A user was linked meanwhile: the confirmation page again, saying so.
+  @RefusalView('contacts/delete', async (c: ContactsController, { actor, id }) => {
+    const details = await c.contacts.forDelete(actor, id);
+    return { title: `Delete ${details.contact.fullName}`, ...details };
+  })
+  async delete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response) {
+    const deleted = await this.contacts.delete(actor, id);
+    flash(req, 'success', `${deleted.fullName} deleted.`);
+    res.redirect(303, '/contacts');
   }
 
   @Post(':id/enable-access')
-  @RefusalView('contacts/show')
-  async enableAccess(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
-    try {
-      const user = await this.enableAccessService.enableAccess(actor, parseId(id));
-      flash(req, 'success', `Access enabled: username ${user.username}. Send the login credentials from the user page.`);
-      res.redirect(303, `/users/${user.userId}`);
-    } catch (error) {
-      // A full licence, no username from the format, a user linked meanwhile: the contact again.
-      if (isRefusal(error)) Object.assign(res.locals, await this.pageLocals(actor, parseId(id)));
-      throw error;
-    }
+  // A full licence, no username from the format, a user linked meanwhile: the contact again.
+  @RefusalView('contacts/show', (c: ContactsController, { actor, id }) => c.pageLocals(actor, id))
+  async enableAccess(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response) {
+    const user = await this.enableAccessService.enableAccess(actor, id);
+    flash(req, 'success', `Access enabled: username ${user.username}. Send the login credentials from the user page.`);
+    res.redirect(303, `/users/${user.userId}`);
   }
 }
 

@@ -2,16 +2,10 @@ import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
-import { NotFoundError, ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, parseId, text } from '../common/form';
+import { FormView, text } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { CustomPropertiesService, PropertyInput } from './custom-properties.service';
-
-function propertyId(value: string): number {
-  const id = parseId(value);
-  if (id === null) throw new NotFoundError();
-  return id;
-}
 
 function input(body: Record<string, unknown>): PropertyInput {
   const allowed = body && typeof body.allowedValues === 'string' ? body.allowedValues : '';
@@ -43,8 +37,8 @@ export class CustomPropertiesController {
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const property = await this.properties.details(actor, propertyId(idParam));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const property = await this.properties.details(actor, id);
     res.render('custom-properties/form', {
       title: `Edit custom property ${property.name}`,
       property,
@@ -53,28 +47,24 @@ export class CustomPropertiesController {
   }
 
   @Post(':id')
-  @FormView('custom-properties/form', { title: 'Edit custom property' })
-  async update(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = propertyId(idParam);
-    try {
-      const { def, changed } = await this.properties.update(actor, id, input(body));
-      flash(req, changed ? 'success' : 'info', changed ? `Custom property ${def.name} saved.` : `Nothing to save: ${def.name} is unchanged.`);
-      res.redirect(303, '/custom-properties');
-    } catch (error) {
-      if (isRefusal(error)) res.locals.property = await this.properties.details(actor, id);
-      throw error;
-    }
+  @FormView('custom-properties/form', { title: 'Edit custom property' }, async (c: CustomPropertiesController, { actor, id }) => ({
+    property: await c.properties.details(actor, id),
+  }))
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const { def, changed } = await this.properties.update(actor, id, input(body));
+    flash(req, changed ? 'success' : 'info', changed ? `Custom property ${def.name} saved.` : `Nothing to save: ${def.name} is unchanged.`);
+    res.redirect(303, '/custom-properties');
   }
 
   @Get(':id/delete')
-  async confirmDelete(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const property = await this.properties.details(actor, propertyId(idParam));
+  async confirmDelete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const property = await this.properties.details(actor, id);
     res.render('custom-properties/delete', { title: `Delete custom property ${property.name}`, property });
   }
 
   @Post(':id/delete')
-  async remove(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const { name, userCount } = await this.properties.delete(actor, propertyId(idParam));
+  async remove(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
+    const { name, userCount } = await this.properties.delete(actor, id);
     flash(req, 'success', `Custom property ${name} deleted${userCount > 0 ? ` with the values of ${userCount} ${userCount === 1 ? 'user' : 'users'}` : ''}.`);
     res.redirect(303, '/custom-properties');
   }

@@ -2,9 +2,9 @@ import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
-import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, parseId, text } from '../common/form';
+import { FormView, text } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { DepartmentsService } from './departments.service';
 
 /** Settings → Departments: the names the Department pull-down of the contact form offers. */
@@ -19,49 +19,41 @@ export class DepartmentsController {
   }
 
   @Post()
-  @FormView('departments/index', { title: 'Settings: Departments', tab: 'departments' })
+  @FormView('departments/index', { title: 'Settings: Departments', tab: 'departments' }, async (c: DepartmentsController, { actor }) => ({
+    departments: await c.departments.list(actor),
+  }))
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const created = await this.departments.create(actor, text(body, 'name'));
-      flash(req, 'success', `Department ${created.name} added.`);
-      res.redirect(303, '/settings/departments');
-    } catch (error) {
-      if (isRefusal(error)) res.locals.departments = await this.departments.list(actor);
-      throw error;
-    }
+    const created = await this.departments.create(actor, text(body, 'name'));
+    flash(req, 'success', `Department ${created.name} added.`);
+    res.redirect(303, '/settings/departments');
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    const department = await this.departments.get(actor, parseId(id));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Res() res: Response) {
+    const department = await this.departments.get(actor, id);
     res.render('departments/edit', { title: `Rename ${department.name}`, tab: 'departments', department, values: { name: department.name } });
   }
 
   @Post(':id')
-  @FormView('departments/edit', { tab: 'departments' })
-  async rename(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const renamed = await this.departments.rename(actor, parseId(id), text(body, 'name'));
-      flash(req, 'success', `Department ${renamed.name} saved.`);
-      res.redirect(303, '/settings/departments');
-    } catch (error) {
-      if (isRefusal(error)) {
-        const department = await this.departments.get(actor, parseId(id));
-        Object.assign(res.locals, { title: `Rename ${department.name}`, department });
-      }
-      throw error;
-    }
+  @FormView('departments/edit', { tab: 'departments' }, async (c: DepartmentsController, { actor, id }) => {
+    const department = await c.departments.get(actor, id);
+    return { title: `Rename ${department.name}`, department };
+  })
+  async rename(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const renamed = await this.departments.rename(actor, id, text(body, 'name'));
+    flash(req, 'success', `Department ${renamed.name} saved.`);
+    res.redirect(303, '/settings/departments');
   }
 
   @Get(':id/delete')
-  async confirmDelete(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    const department = await this.departments.get(actor, parseId(id));
+  async confirmDelete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Res() res: Response) {
+    const department = await this.departments.get(actor, id);
     res.render('departments/delete', { title: `Delete ${department.name}`, tab: 'departments', department });
   }
 
   @Post(':id/delete')
-  async delete(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
-    const deleted = await this.departments.delete(actor, parseId(id));
+  async delete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response) {
+    const deleted = await this.departments.delete(actor, id);
     flash(req, 'success', `Department ${deleted.name} deleted.${deleted.contactCount ? ` ${deleted.contactCount} contact${deleted.contactCount === 1 ? ' keeps' : 's keep'} the name.` : ''}`);
     res.redirect(303, '/settings/departments');
   }

@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module';
-import { ImportsController, UsersExportController } from './imports.controller';
+import { ImportsController } from './imports.controller';
 import { ImportsService } from './imports.service';
 import { ImportWorker } from './import-worker';
-import { UsersExportService } from './users-export';
 
-/** Excel import (background jobs) and export of users (SPEC §4). */
+/** Excel import (background jobs) of users (SPEC §4); the export is a route of the users list. */
 @Module({
   imports: [UsersModule],
-  controllers: [ImportsController, UsersExportController],
-  providers: [ImportsService, ImportWorker, UsersExportService],
+  controllers: [ImportsController],
+  providers: [ImportsService, ImportWorker],
   exports: [ImportWorker],
 })
 export class ImportsModule {}

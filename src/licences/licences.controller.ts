@@ -2,16 +2,11 @@ import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
-import { BusinessRuleError, NotFoundError, ValidationError } from '../common/errors';
+import { BusinessRuleError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, parseId, text } from '../common/form';
+import { FormView, text } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { LicencesService } from './licences.service';
-
-function licenceId(value: string): number {
-  const id = parseId(value);
-  if (id === null) throw new NotFoundError();
-  return id;
-}
 
 function input(body: Record<string, unknown>) {
   return { name: text(body, 'name'), seats: text(body, 'seats') };
@@ -41,14 +36,14 @@ export class LicencesController {
   }
 
   @Get(':id')
-  async show(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const licence = await this.licences.details(actor, licenceId(idParam));
+  async show(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const licence = await this.licences.details(actor, id);
     res.render('licences/show', { title: `Licence type ${licence.name}`, licence });
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const licence = await this.licences.details(actor, licenceId(idParam));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const licence = await this.licences.details(actor, id);
     res.render('licences/form', {
       title: `Edit licence type ${licence.name}`,
       licence,
@@ -57,26 +52,19 @@ export class LicencesController {
   }
 
   @Post(':id')
-  @FormView('licences/form', { title: 'Edit licence type' })
-  async update(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = licenceId(idParam);
-    try {
-      const licence = await this.licences.update(actor, id, input(body));
-      flash(
-        req,
-        licence.changed ? 'success' : 'info',
-        licence.changed ? `Licence type ${licence.name} saved.` : `Nothing to save: licence type ${licence.name} is unchanged.`,
-      );
-      res.redirect(303, `/licences/${licence.id}`);
-    } catch (error) {
-      if (isRefusal(error)) res.locals.licence = await this.licences.details(actor, id);
-      throw error;
-    }
+  @FormView('licences/form', { title: 'Edit licence type' }, async (c: LicencesController, { actor, id }) => ({ licence: await c.licences.details(actor, id) }))
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const licence = await this.licences.update(actor, id, input(body));
+    flash(
+      req,
+      licence.changed ? 'success' : 'info',
+      licence.changed ? `Licence type ${licence.name} saved.` : `Nothing to save: licence type ${licence.name} is unchanged.`,
+    );
+    res.redirect(303, `/licences/${licence.id}`);
   }
 
   @Post(':id/delete')
-  async remove(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = licenceId(idParam);
+  async remove(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     try {
       const { name, wasDefault } = await this.licences.delete(actor, id);
       const note = wasDefault

@@ -2,7 +2,8 @@ import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
-import { parseId, queryText } from '../common/form';
+import { queryText } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { pageLinks, pageSize } from '../common/pagination';
 import { MailService } from './mail.service';
 
@@ -20,8 +21,8 @@ export class MailController {
   }
 
   @Get(':id/eml')
-  async eml(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    const file = await this.mail.eml(actor, parseId(id));
+  async eml(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Res() res: Response) {
+    const file = await this.mail.eml(actor, id);
     res.setHeader('Content-Type', 'message/rfc822');
     res.setHeader('Content-Disposition', `attachment; filename="${file.name}"`);
     res.setHeader('Cache-Control', 'no-store');

@@ -4,7 +4,8 @@ import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, RefusalView, isRefusal, list, parseId, queryText, text } from '../common/form';
+import { FormView, RefusalView, list, parseId, queryText, text } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { pageLinks, pageSize } from '../common/pagination';
 import { OrganizationsService } from './organizations.service';
 
@@ -25,138 +26,113 @@ export class OrganizationsController {
   }
 
   @Post()
-  @FormView('organizations/form')
+  @FormView('organizations/form', {}, (c: OrganizationsController, { actor, body }) => c.formLocals(actor, null, parseId(body.parentId)))
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const parentId = parseId(body.parentId);
-    try {
-      const created = await this.organizations.create(actor, parentId, { name: text(body, 'name'), description: text(body, 'description') });
-      flash(req, 'success', `Organization ${created.name} created.`);
-      res.redirect(303, `/organizations/${created.id}`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, await this.formLocals(actor, null, parentId));
-      throw error;
-    }
+    const created = await this.organizations.create(actor, parentId, { name: text(body, 'name'), description: text(body, 'description') });
+    flash(req, 'success', `Organization ${created.name} created.`);
+    res.redirect(303, `/organizations/${created.id}`);
   }
 
   @Get(':id')
-  async show(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    res.render('organizations/show', await this.pageLocals(actor, parseId(id), query));
+  async show(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    res.render('organizations/show', await this.pageLocals(actor, id, query));
   }
 
-  private async pageLocals(actor: Actor, orgId: number | null, query: Record<string, unknown>) {
-    const details = await this.organizations.page(actor, orgId);
+  private async pageLocals(actor: Actor, id: number | null, query: Record<string, unknown>) {
+    const details = await this.organizations.page(actor, id);
     const q = queryText(query.q);
-    const members = await this.organizations.members(actor, orgId, { q, after: queryText(query.after) || undefined, size: pageSize(query.size) });
+    const members = await this.organizations.members(actor, id, { q, after: queryText(query.after) || undefined, size: pageSize(query.size) });
     return {
       title: details.organization.name,
       ...details,
       members: members.rows,
       q,
-      pages: pageLinks(`/organizations/${orgId}`, query, 'after', members.next),
+      pages: pageLinks(`/organizations/${id}`, query, 'after', members.next),
     };
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    res.render('organizations/form', await this.formLocals(actor, parseId(id), null));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Res() res: Response) {
+    res.render('organizations/form', await this.formLocals(actor, id, null));
   }
 
   @Post(':id')
-  @FormView('organizations/form')
-  async update(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const orgId = parseId(id);
-    try {
-      const updated = await this.organizations.update(actor, orgId, {
-        name: text(body, 'name'),
-        description: text(body, 'description'),
-        parentId: body.parentId === undefined ? undefined : parseId(body.parentId),
-      });
-      flash(req, 'success', `Organization ${updated.name} saved.`);
-      res.redirect(303, `/organizations/${updated.id}`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, await this.formLocals(actor, orgId, null));
-      throw error;
-    }
+  @FormView('organizations/form', {}, (c: OrganizationsController, { actor, id }) => c.formLocals(actor, id, null))
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const updated = await this.organizations.update(actor, id, {
+      name: text(body, 'name'),
+      description: text(body, 'description'),
+      parentId: body.parentId === undefined ? undefined : parseId(body.parentId),
+    });
+    flash(req, 'success', `Organization ${updated.name} saved.`);
+    res.redirect(303, `/organizations/${updated.id}`);
   }
 
   @Get(':id/delete')
-  async confirmDelete(@CurrentActor() actor: Actor, @Param('id') id: string, @Res() res: Response) {
-    const { organization, blockers } = await this.organizations.contents(actor, parseId(id));
+  async confirmDelete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Res() res: Response) {
+    const { organization, blockers } = await this.organizations.contents(actor, id);
     res.render('organizations/delete', { title: `Delete ${organization.name}`, organization, blockers });
   }
 
   @Post(':id/delete')
-  @RefusalView('organizations/delete')
-  async delete(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response) {
-    try {
-      const deleted = await this.organizations.delete(actor, parseId(id));
-      flash(req, 'success', `Organization ${deleted.name} deleted.`);
-      res.redirect(303, deleted.parentId ? `/organizations/${deleted.parentId}` : '/organizations');
-    } catch (error) {
-      // Not empty (any more): the confirmation page again, listing what is inside now.
-      if (isRefusal(error)) {
-        const { organization, blockers } = await this.organizations.contents(actor, parseId(id));
-        Object.assign(res.locals, { title: `Delete ${organization.name}`, organization, blockers });
-      }
-      throw error;
-    }
+  // Not empty (any more): the confirmation page again, listing what is inside now.
+  @RefusalView('organizations/delete', async (c: OrganizationsController, { actor, id }) => {
+    const { organization, blockers } = await c.organizations.contents(actor, id);
+    return { title: `Delete ${organization.name}`, organization, blockers };
+  })
+  async delete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response) {
+    const deleted = await this.organizations.delete(actor, id);
+    flash(req, 'success', `Organization ${deleted.name} deleted.`);
+    res.redirect(303, deleted.parentId ? `/organizations/${deleted.parentId}` : '/organizations');
   }
 
   @Get(':id/members/add')
-  async picker(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    const orgId = parseId(id);
-    const { organization } = await this.organizations.page(actor, orgId);
+  async picker(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    const { organization } = await this.organizations.page(actor, id);
     const q = queryText(query.q);
-    const candidates = await this.organizations.candidates(actor, orgId, { q, after: queryText(query.after) || undefined, size: pageSize(query.size, 25, 100) });
+    const candidates = await this.organizations.candidates(actor, id, { q, after: queryText(query.after) || undefined, size: pageSize(query.size, 25, 100) });
     res.render('organizations/picker', {
       title: `Add members to ${organization.name}`,
       organization,
       candidates: candidates.rows,
       q,
-      pages: pageLinks(`/organizations/${orgId}/members/add`, query, 'after', candidates.next),
+      pages: pageLinks(`/organizations/${id}/members/add`, query, 'after', candidates.next),
     });
   }
 
   @Post(':id/members')
-  async addMembers(@CurrentActor() actor: Actor, @Param('id') id: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const orgId = parseId(id);
+  async addMembers(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const ids = list(body, 'userIds').map(parseId);
     if (ids.some((v) => v === null)) throw ValidationError.form('The list of users to add is not valid.');
-    const { added, alreadyMembers } = await this.organizations.addMembers(actor, orgId, ids as number[]);
+    const { added, alreadyMembers } = await this.organizations.addMembers(actor, id, ids as number[]);
     if (added.length) flash(req, 'success', `Added ${added.length} member${added.length === 1 ? '' : 's'}: ${added.join(', ')}.`);
     if (alreadyMembers.length) flash(req, 'info', `Already members, skipped: ${alreadyMembers.join(', ')}.`);
-    res.redirect(303, `/organizations/${orgId}`);
+    res.redirect(303, `/organizations/${id}`);
   }
 
   @Post(':id/members/:userId/delete')
-  @RefusalView('organizations/show')
-  async removeMember(@CurrentActor() actor: Actor, @Param('id') id: string, @Param('userId') userId: string, @Req() req: Request, @Res() res: Response) {
-    const orgId = parseId(id);
-    try {
-      const username = await this.organizations.removeMember(actor, orgId, parseId(userId));
-      flash(req, 'success', `${username} is no longer a member.`);
-      res.redirect(303, `/organizations/${orgId}`);
-    } catch (error) {
-      // The last membership, or the session's own organization: the organization page again.
-      if (isRefusal(error)) Object.assign(res.locals, await this.pageLocals(actor, orgId, {}));
-      throw error;
-    }
+  // The last membership, or the session's own organization: the organization page again.
+  @RefusalView('organizations/show', (c: OrganizationsController, { actor, id }) => c.pageLocals(actor, id, {}))
+  async removeMember(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe.orNull) id: number | null, @Param('userId', ParseIdPipe.orNull) userId: number | null, @Req() req: Request, @Res() res: Response) {
+    const username = await this.organizations.removeMember(actor, id, userId);
+    flash(req, 'success', `${username} is no longer a member.`);
+    res.redirect(303, `/organizations/${id}`);
   }
 
   @Post(':id/members/:userId/admin')
   async setAdministrator(
     @CurrentActor() actor: Actor,
-    @Param('id') id: string,
-    @Param('userId') userId: string,
+    @Param('id', ParseIdPipe.orNull) id: number | null,
+    @Param('userId', ParseIdPipe.orNull) userId: number | null,
     @Req() req: Request,
     @Res() res: Response,
     @Body() body: Record<string, unknown>,
   ) {
-    const orgId = parseId(id);
     const isAdmin = text(body, 'isAdmin') === 'true';
-    const username = await this.organizations.setAdministrator(actor, orgId, parseId(userId), isAdmin);
+    const username = await this.organizations.setAdministrator(actor, id, userId, isAdmin);
     flash(req, 'success', isAdmin ? `${username} is now an organization administrator here.` : `${username} is no longer an organization administrator here.`);
-    res.redirect(303, `/organizations/${orgId}`);
+    res.redirect(303, `/organizations/${id}`);
   }
 
   /** Locals of the create/edit form: the organization (edit) or its parent (create), move targets. */

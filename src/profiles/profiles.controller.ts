@@ -2,9 +2,10 @@ import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
-import { BusinessRuleError, NotFoundError, ValidationError } from '../common/errors';
+import { BusinessRuleError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, parseId, text } from '../common/form';
+import { FormView, text } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { ProfilesService, START_PAGE_LABELS } from './profiles.service';
 import type { ProfileStartPage } from './user-profile.entity';
 
@@ -16,12 +17,6 @@ function startPageChoices(selected: string, locked: boolean) {
     checked: key === selected,
     disabled: locked,
   }));
-}
-
-function profileId(value: string): number {
-  const id = parseId(value);
-  if (id === null) throw new NotFoundError();
-  return id;
 }
 
 function input(body: Record<string, unknown>) {
@@ -44,27 +39,22 @@ export class ProfilesController {
   }
 
   @Post()
-  @FormView('profiles/form', { title: 'New user profile' })
+  @FormView('profiles/form', { title: 'New user profile' }, (_c, { body }) => ({ startPages: startPageChoices(text(body, 'startPage'), false) }))
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const profile = await this.profiles.create(actor, input(body));
-      flash(req, 'success', `User profile ${profile.name} created.`);
-      res.redirect(303, `/profiles/${profile.id}`);
-    } catch (error) {
-      res.locals.startPages = startPageChoices(text(body, 'startPage'), false);
-      throw error;
-    }
+    const profile = await this.profiles.create(actor, input(body));
+    flash(req, 'success', `User profile ${profile.name} created.`);
+    res.redirect(303, `/profiles/${profile.id}`);
   }
 
   @Get(':id')
-  async show(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const profile = await this.profiles.details(actor, profileId(idParam));
+  async show(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const profile = await this.profiles.details(actor, id);
     res.render('profiles/show', { title: `User profile ${profile.name}`, profile });
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const profile = await this.profiles.details(actor, profileId(idParam));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const profile = await this.profiles.details(actor, id);
     res.render('profiles/form', {
       title: `Edit user profile ${profile.name}`,
       profile,
@@ -74,30 +64,22 @@ export class ProfilesController {
   }
 
   @Post(':id')
-  @FormView('profiles/form', { title: 'Edit user profile' })
-  async update(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = profileId(idParam);
-    try {
-      const profile = await this.profiles.update(actor, id, input(body));
-      flash(
-        req,
-        profile.changed ? 'success' : 'info',
-        profile.changed ? `User profile ${profile.name} saved.` : `Nothing to save: user profile ${profile.name} is unchanged.`,
-      );
-      res.redirect(303, `/profiles/${profile.id}`);
-    } catch (error) {
-      if (isRefusal(error)) {
-        const profile = await this.profiles.details(actor, id);
-        res.locals.profile = profile;
-        res.locals.startPages = startPageChoices(profile.builtIn ? profile.startPage : text(body, 'startPage'), profile.builtIn);
-      }
-      throw error;
-    }
+  @FormView('profiles/form', { title: 'Edit user profile' }, async (c: ProfilesController, { actor, id, body }) => {
+    const profile = await c.profiles.details(actor, id);
+    return { profile, startPages: startPageChoices(profile.builtIn ? profile.startPage : text(body, 'startPage'), profile.builtIn) };
+  })
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const profile = await this.profiles.update(actor, id, input(body));
+    flash(
+      req,
+      profile.changed ? 'success' : 'info',
+      profile.changed ? `User profile ${profile.name} saved.` : `Nothing to save: user profile ${profile.name} is unchanged.`,
+    );
+    res.redirect(303, `/profiles/${profile.id}`);
   }
 
   @Post(':id/delete')
-  async remove(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = profileId(idParam);
+  async remove(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     try {
       const { name, wasDefault } = await this.profiles.delete(actor, id);
       const note = wasDefault

@@ -3,20 +3,15 @@ import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { PERMISSIONS, PERMISSION_LABELS } from '../access/permissions';
-import { BusinessRuleError, NotFoundError, ValidationError } from '../common/errors';
+import { BusinessRuleError } from '../common/errors';
 import { flash } from '../common/flash';
-import { FormView, isRefusal, list, parseId, text } from '../common/form';
+import { FormView, list, text } from '../common/form';
+import { ParseIdPipe } from '../common/parse-id.pipe';
 import { RolesService } from './roles.service';
 
 /** The permission checkboxes of the role form. `locked`: the Administrator role (all, disabled). */
 function permissionChoices(selected: readonly string[], locked: boolean) {
   return PERMISSIONS.map((key) => ({ key, label: PERMISSION_LABELS[key], checked: locked || selected.includes(key), disabled: locked }));
-}
-
-function roleId(value: string): number {
-  const id = parseId(value);
-  if (id === null) throw new NotFoundError();
-  return id;
 }
 
 function input(body: Record<string, unknown>) {
@@ -39,27 +34,22 @@ export class RolesController {
   }
 
   @Post()
-  @FormView('roles/form', { title: 'New role' })
+  @FormView('roles/form', { title: 'New role' }, (_c, { body }) => ({ permissions: permissionChoices(list(body, 'permissions'), false) }))
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    try {
-      const role = await this.roles.create(actor, input(body));
-      flash(req, 'success', `Role ${role.name} created.`);
-      res.redirect(303, `/roles/${role.id}`);
-    } catch (error) {
-      res.locals.permissions = permissionChoices(list(body, 'permissions'), false);
-      throw error;
-    }
+    const role = await this.roles.create(actor, input(body));
+    flash(req, 'success', `Role ${role.name} created.`);
+    res.redirect(303, `/roles/${role.id}`);
   }
 
   @Get(':id')
-  async show(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const details = await this.roles.details(actor, roleId(idParam));
+  async show(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const details = await this.roles.details(actor, id);
     res.render('roles/show', { title: `Role ${details.role.name}`, ...details });
   }
 
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const { role } = await this.roles.details(actor, roleId(idParam));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const { role } = await this.roles.details(actor, id);
     res.render('roles/form', {
       title: `Edit role ${role.name}`,
       role,
@@ -69,27 +59,19 @@ export class RolesController {
   }
 
   @Post(':id')
-  @FormView('roles/form', { title: 'Edit role' })
-  async update(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = roleId(idParam);
-    try {
-      const role = await this.roles.update(actor, id, input(body));
-      flash(req, role.changed ? 'success' : 'info', role.changed ? `Role ${role.name} saved.` : `Nothing to save: role ${role.name} is unchanged.`);
-      res.redirect(303, `/roles/${role.id}`);
-    } catch (error) {
-      if (isRefusal(error)) {
-        // The form is shown again: it needs the role as stored and the submitted choices.
-        const { role } = await this.roles.details(actor, id);
-        res.locals.role = role;
-        res.locals.permissions = permissionChoices(role.isAdministratorRole ? PERMISSIONS : list(body, 'permissions'), role.isAdministratorRole);
-      }
-      throw error;
-    }
+  // The form is shown again with the role as stored and the submitted choices.
+  @FormView('roles/form', { title: 'Edit role' }, async (c: RolesController, { actor, id, body }) => {
+    const { role } = await c.roles.details(actor, id);
+    return { role, permissions: permissionChoices(role.isAdministratorRole ? PERMISSIONS : list(body, 'permissions'), role.isAdministratorRole) };
+  })
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const role = await this.roles.update(actor, id, input(body));
+    flash(req, role.changed ? 'success' : 'info', role.changed ? `Role ${role.name} saved.` : `Nothing to save: role ${role.name} is unchanged.`);
+    res.redirect(303, `/roles/${role.id}`);
   }
 
   @Post(':id/delete')
-  async remove(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = roleId(idParam);
+  async remove(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     try {
       const { name, wasDefault } = await this.roles.delete(actor, id);
       const note = wasDefault ? ' It was a default role for new users and has been removed from the client settings.' : '';

@@ -2,7 +2,6 @@ import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common'
 import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
-import { ValidationError } from '../common/errors';
 import { flash } from '../common/flash';
 import { FormView, list, parseId, text } from '../common/form';
 import { InterfaceSettingsInput, InterfaceSettingsService, InterfaceSettingsValues } from './interface-settings.service';
@@ -10,44 +9,35 @@ import { InterfaceSettingsInput, InterfaceSettingsService, InterfaceSettingsValu
 const PAGE = { title: 'Settings: Interface', tab: 'interface' };
 
 /** Settings → Interface: username format (with a preview computed here) and the defaults of new users. */
-@Controller('settings')
+@Controller('settings/interface')
 @RequirePermission('manage_settings')
 export class InterfaceSettingsController {
   constructor(private readonly settings: InterfaceSettingsService) {}
 
-  @Get('interface')
+  @Get()
   async show(@CurrentActor() actor: Actor, @Res() res: Response) {
     const page = await this.settings.forEdit(actor);
     res.render('settings/interface', { ...PAGE, ...page, values: formValues(page.values) });
   }
 
-  @Post('interface')
-  @FormView('settings/interface', PAGE)
+  @Post()
+  // Refused: the page's choices (roles, profiles, licences) and the preview of the typed values.
+  @FormView('settings/interface', PAGE, (c: InterfaceSettingsController, { body }) => c.settings.page(interfaceInput(body)))
   async save(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const input = interfaceInput(body);
-    try {
-      await this.settings.update(actor, input);
-      flash(req, 'success', 'Interface settings saved.');
-      res.redirect(303, '/settings/interface');
-    } catch (error) {
-      if (error instanceof ValidationError) Object.assign(res.locals, await this.settings.page(input));
-      throw error;
-    }
+    await this.settings.update(actor, input);
+    flash(req, 'success', 'Interface settings saved.');
+    res.redirect(303, '/settings/interface');
   }
 
   /** The "Preview" button: the page again with the typed values and their preview, nothing saved. */
-  @Post('interface/preview')
+  @Post('preview')
   @HttpCode(200)
-  @FormView('settings/interface', PAGE)
+  @FormView('settings/interface', PAGE, (c: InterfaceSettingsController, { body }) => c.settings.page(interfaceInput(body)))
   async preview(@CurrentActor() actor: Actor, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const input = interfaceInput(body);
-    try {
-      const page = await this.settings.preview(actor, input);
-      res.render('settings/interface', { ...PAGE, ...page, values: formValues(page.values) });
-    } catch (error) {
-      if (error instanceof ValidationError) Object.assign(res.locals, await this.settings.page(input));
-      throw error;
-    }
+    const page = await this.settings.preview(actor, input);
+    res.render('settings/interface', { ...PAGE, ...page, values: formValues(page.values) });
   }
 }
 

@@ -3,22 +3,19 @@ import type { Request, Response } from 'express';
 import type { Actor } from '../access/actor';
 import { CurrentActor, RequirePermission } from '../access/decorators';
 import { allows } from '../access/policy';
-import { NotFoundError, ValidationError } from '../common/errors';
+import { ValidationError } from '../common/errors';
+import { xlsxAttachment } from '../common/download';
 import { flash } from '../common/flash';
-import { FormView, RefusalView, isRefusal, list, parseId, queryText, raw, text } from '../common/form';
+import { FormView, RefusalView, list, parseId, queryText, raw, text } from '../common/form';
+import { ParseIdPipe, requireId } from '../common/parse-id.pipe';
 import { pageLinks, pageSize } from '../common/pagination';
 import { CredentialsService } from '../credentials/credentials.service';
+import { UsersExportService } from '../imports/users-export';
 import { BulkAction, BulkActionRunner } from './bulk-actions';
 import { UserAdminService } from './user-admin.service';
 import { UserPageService } from './user-page.service';
 import { backToList, filterFields, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
 import { BulkResult, MATCHING_MAX, OrganizationNode, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
-
-function userId(value: string): number {
-  const id = parseId(value);
-  if (id === null) throw new NotFoundError();
-  return id;
-}
 
 /** The page sizes the list offers (any size up to 200 is understood). */
 const PAGE_SIZES = [50, 100, 200];
@@ -69,6 +66,7 @@ export class UsersController {
     private readonly page: UserPageService,
     private readonly credentials: CredentialsService,
     private readonly bulk: BulkActionRunner,
+    private readonly exporter: UsersExportService,
   ) {}
 
   @Get()
@@ -146,6 +144,16 @@ export class UsersController {
     };
   }
 
+  /** The list as an Excel file: the same filter parameters as the list. */
+  @Get('export')
+  @RequirePermission('import_export_users')
+  async export(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    const selection = await this.exporter.select(actor, parseUserFilter(query));
+    xlsxAttachment(res, `users-${new Date().toISOString().slice(0, 10)}.xlsx`);
+    // Ends the response itself, after the audit row is written.
+    await this.exporter.write(actor, selection, res);
+  }
+
   @Post('bulk/enable')
   async bulkEnable(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     await this.bulk.run(actor, req, res, body, this.enabledAction(actor, true));
@@ -190,7 +198,7 @@ export class UsersController {
 
   @Post('password-send-date')
   @RequirePermission('send_credentials')
-  @FormView('users/index')
+  @FormView('users/index', {}, (c: UsersController, { actor, body }) => c.listAgain(actor, body, text(body, 'sendAt')))
   async scheduleSend(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     await this.schedule(actor, req, res, body, text(body, 'sendAt'));
   }
@@ -198,7 +206,7 @@ export class UsersController {
   /** "Email new password now": its own action, since a send date must lie in the future. */
   @Post('password-send-date/now')
   @RequirePermission('send_credentials')
-  @FormView('users/index')
+  @FormView('users/index', {}, (c: UsersController, { actor, body }) => c.listAgain(actor, body, ''))
   async sendNow(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
     await this.schedule(actor, req, res, body, null);
   }
@@ -243,89 +251,87 @@ export class UsersController {
   }
 
   /**
-   * Sets the send date (or sends now). A refused date re-renders the list the person was on with
-   * the field error, their ticks and typed date kept; users who already received a password lead
-   * to a confirmation page first.
+   * A refused send date: the list the person was on again, with the field error, their ticks and
+   * typed date kept.
+   */
+  private listAgain(actor: Actor, body: Record<string, unknown>, sendAt: string) {
+    const back = backToList(body);
+    const path = new URL(back, 'http://tessera.invalid');
+    const ticked = list(body, 'ids').map(parseId).filter((id): id is number => id !== null);
+    return this.listLocals(actor, Object.fromEntries(path.searchParams), back, { ids: ticked, sendAt });
+  }
+
+  /**
+   * Sets the send date (or sends now); a refusal shows the list again (`listAgain`). Users who
+   * already received a password lead to a confirmation page first.
    */
   private async schedule(actor: Actor, req: Request, res: Response, body: Record<string, unknown>, sendAt: string | null) {
     if (text(body, 'matching') === '1') return await this.scheduleMatching(actor, req, res, body, sendAt);
     const back = backToList(body);
     const decision = text(body, 'resend');
-    try {
-      const ids = selectedIds(body);
-      const result = await this.credentials.scheduleMany(actor, ids, {
-        sendAt,
-        resend: decision === 'confirm' || decision === 'skip' ? decision : null,
-        confirmedIds: list(body, 'confirmedIds').map(parseId).filter((id): id is number => id !== null),
+    const ids = selectedIds(body);
+    const result = await this.credentials.scheduleMany(actor, ids, {
+      sendAt,
+      resend: decision === 'confirm' || decision === 'skip' ? decision : null,
+      confirmedIds: list(body, 'confirmedIds').map(parseId).filter((id): id is number => id !== null),
+    });
+    if ('confirm' in result) {
+      res.status(200).render('users/confirm-send', {
+        title: 'Send new passwords again?',
+        ...result,
+        action: sendAt === null ? '/users/password-send-date/now' : '/users/password-send-date',
+        ids,
+        sendAt: sendAt ?? '',
+        back,
       });
-      if ('confirm' in result) {
-        res.status(200).render('users/confirm-send', {
-          title: 'Send new passwords again?',
-          ...result,
-          action: sendAt === null ? '/users/password-send-date/now' : '/users/password-send-date',
-          ids,
-          sendAt: sendAt ?? '',
-          back,
-        });
-        return;
-      }
-      const target = countOf(result.done);
-      flash(
-        req,
-        result.done.length > 0 ? 'success' : 'warning',
-        result.when === null ? `New passwords are being e-mailed to ${target}.` : `Password send date set to ${result.when} for ${target}.`,
-      );
-      if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
-      res.redirect(303, back);
-    } catch (error) {
-      if (isRefusal(error)) {
-        const path = new URL(back, 'http://tessera.invalid');
-        const ticked = list(body, 'ids').map(parseId).filter((id): id is number => id !== null);
-        Object.assign(res.locals, await this.listLocals(actor, Object.fromEntries(path.searchParams), back, { ids: ticked, sendAt: sendAt ?? '' }));
-      }
-      throw error;
+      return;
     }
+    const target = countOf(result.done);
+    flash(
+      req,
+      result.done.length > 0 ? 'success' : 'warning',
+      result.when === null ? `New passwords are being e-mailed to ${target}.` : `Password send date set to ${result.when} for ${target}.`,
+    );
+    if (result.skipped.length > 0) flash(req, 'warning', `Skipped ${result.skipped.length} ${result.skipped.length === 1 ? 'user' : 'users'}:`, result.skipped);
+    res.redirect(303, back);
   }
 
   // ----- Create User --------------------------------------------------------------------------
 
   @Get('new')
   async newForm(@CurrentActor() actor: Actor, @Query('org') org: unknown, @Res() res: Response) {
-    const organizationId = org === undefined ? actor.currentOrganization.organizationId : userId(queryText(org));
+    const organizationId = org === undefined ? actor.currentOrganization.organizationId : requireId(queryText(org));
     const form = await this.admin.createForm(actor, organizationId);
     res.render('users/new', { title: 'Create User', ...form });
   }
 
   @Post()
-  @FormView('users/new', { title: 'Create User' })
+  @FormView('users/new', { title: 'Create User' }, (c: UsersController, { actor, body }) =>
+    c.admin.createFormAgain(actor, requireId(text(body, 'organizationId')), body, list(body, 'roleIds')),
+  )
   async create(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const organizationId = userId(text(body, 'organizationId'));
-    try {
-      const user = await this.admin.create(actor, {
-        ...personInput(body),
-        organizationId,
-        username: text(body, 'username'),
-        password: raw(body, 'password'),
-        passwordConfirmation: raw(body, 'passwordConfirmation'),
-        roleIds: list(body, 'roleIds'),
-        // Left out of a form that does not offer them: the defaults of Settings → Interface.
-        profileId: body.profileId === undefined ? undefined : text(body, 'profileId'),
-        licenceId: body.licenceId === undefined ? undefined : text(body, 'licenceId'),
-        body,
-      });
-      flash(req, 'success', `User ${user.username} created.`);
-      res.redirect(303, `/users/${user.id}`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, await this.admin.createFormAgain(actor, organizationId, body, list(body, 'roleIds')));
-      throw error;
-    }
+    const organizationId = requireId(text(body, 'organizationId'));
+    const user = await this.admin.create(actor, {
+      ...personInput(body),
+      organizationId,
+      username: text(body, 'username'),
+      password: raw(body, 'password'),
+      passwordConfirmation: raw(body, 'passwordConfirmation'),
+      roleIds: list(body, 'roleIds'),
+      // Left out of a form that does not offer them: the defaults of Settings → Interface.
+      profileId: body.profileId === undefined ? undefined : text(body, 'profileId'),
+      licenceId: body.licenceId === undefined ? undefined : text(body, 'licenceId'),
+      body,
+    });
+    flash(req, 'success', `User ${user.username} created.`);
+    res.redirect(303, `/users/${user.id}`);
   }
 
   // ----- User page ----------------------------------------------------------------------------
 
   @Get(':id')
-  async show(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    res.render('users/show', await this.pageLocals(actor, userId(idParam)));
+  async show(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    res.render('users/show', await this.pageLocals(actor, id));
   }
 
   private async pageLocals(actor: Actor, id: number) {
@@ -333,94 +339,71 @@ export class UsersController {
     return { title: `User ${details.user.username}`, ...details };
   }
 
-  /** A button of the user page was refused (a full licence): the page again, with the message. */
-  private async refusedOnPage(actor: Actor, id: number, res: Response, error: unknown): Promise<never> {
-    if (isRefusal(error)) Object.assign(res.locals, await this.pageLocals(actor, id));
-    throw error;
-  }
-
   @Get(':id/edit')
-  async editForm(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const form = await this.admin.editForm(actor, userId(idParam));
+  async editForm(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const form = await this.admin.editForm(actor, id);
     res.render('users/form', { title: `Edit user ${form.user.username}`, ...form });
   }
 
   @Post(':id')
-  @FormView('users/form', { title: 'Edit user' })
-  async update(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = userId(idParam);
-    try {
-      const result = await this.admin.update(actor, id, { ...personInput(body), roleIds: list(body, 'roleIds'), profileId: text(body, 'profileId'), body });
-      flash(req, result.changed ? 'success' : 'info', result.changed ? `User ${result.username} saved.` : `Nothing to save: user ${result.username} is unchanged.`);
-      res.redirect(303, `/users/${id}`);
-    } catch (error) {
-      if (isRefusal(error)) Object.assign(res.locals, await this.admin.editFormAgain(actor, id, body, list(body, 'roleIds')));
-      throw error;
-    }
+  @FormView('users/form', { title: 'Edit user' }, (c: UsersController, { actor, id, body }) => c.admin.editFormAgain(actor, id, body, list(body, 'roleIds')))
+  async update(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const result = await this.admin.update(actor, id, { ...personInput(body), roleIds: list(body, 'roleIds'), profileId: text(body, 'profileId'), body });
+    flash(req, result.changed ? 'success' : 'info', result.changed ? `User ${result.username} saved.` : `Nothing to save: user ${result.username} is unchanged.`);
+    res.redirect(303, `/users/${id}`);
   }
 
   @Post(':id/enable')
-  @RefusalView('users/show')
-  async enable(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = userId(idParam);
-    try {
-      const r = await this.admin.setEnabled(actor, id, true);
-      flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} enabled.` : `User ${r.username} is already enabled.`);
-      res.redirect(303, `/users/${id}`);
-    } catch (error) {
-      await this.refusedOnPage(actor, id, res, error);
-    }
+  // A button of the user page was refused (a full licence): the page again, with the message.
+  @RefusalView('users/show', (c: UsersController, { actor, id }) => c.pageLocals(actor, id))
+  async enable(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
+    const r = await this.admin.setEnabled(actor, id, true);
+    flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} enabled.` : `User ${r.username} is already enabled.`);
+    res.redirect(303, `/users/${id}`);
   }
 
   @Post(':id/disable')
-  async disable(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = userId(idParam);
+  async disable(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     const r = await this.admin.setEnabled(actor, id, false);
     flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} disabled; their sessions have ended.` : `User ${r.username} is already disabled.`);
     res.redirect(303, `/users/${id}`);
   }
 
   @Post(':id/unlock')
-  async unlock(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = userId(idParam);
+  async unlock(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     const r = await this.admin.unlock(actor, id);
     flash(req, r.changed ? 'success' : 'info', r.changed ? `User ${r.username} unlocked: they can sign in again.` : `User ${r.username} is not locked.`);
     res.redirect(303, `/users/${id}`);
   }
 
   @Post(':id/licence')
-  @RefusalView('users/show')
-  async licence(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const id = userId(idParam);
-    try {
-      const value = text(body, 'licenceId');
-      const licenceId = value === '' ? null : parseId(value);
-      if (licenceId === null && value !== '') throw ValidationError.single('licenceId', 'Choose a licence from the list.');
-      const r = await this.admin.setLicence(actor, id, licenceId);
-      flash(req, r.changed ? 'success' : 'info', r.changed ? `Licence of ${r.username} set to ${r.licence ?? 'none'}.` : `Licence of ${r.username} unchanged.`);
-      res.redirect(303, `/users/${id}`);
-    } catch (error) {
-      await this.refusedOnPage(actor, id, res, error);
-    }
+  // A button of the user page was refused (a full licence): the page again, with the message.
+  @RefusalView('users/show', (c: UsersController, { actor, id }) => c.pageLocals(actor, id))
+  async licence(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const value = text(body, 'licenceId');
+    const licenceId = value === '' ? null : parseId(value);
+    if (licenceId === null && value !== '') throw ValidationError.single('licenceId', 'Choose a licence from the list.');
+    const r = await this.admin.setLicence(actor, id, licenceId);
+    flash(req, r.changed ? 'success' : 'info', r.changed ? `Licence of ${r.username} set to ${r.licence ?? 'none'}.` : `Licence of ${r.username} unchanged.`);
+    res.redirect(303, `/users/${id}`);
   }
 
   @Post(':id/end-sessions')
-  async endSessions(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const id = userId(idParam);
+  async endSessions(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
     const r = await this.admin.endSessions(actor, id);
     flash(req, 'success', `All sessions of ${r.username} have ended.`);
     res.redirect(303, `/users/${id}`);
   }
 
   @Get(':id/delete')
-  async confirmDelete(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Res() res: Response) {
-    const details = await this.page.deleteForm(actor, userId(idParam));
+  async confirmDelete(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Res() res: Response) {
+    const details = await this.page.deleteForm(actor, id);
     res.render('users/delete', { title: `Delete user ${details.user.username}`, ...details });
   }
 
   @Post(':id/delete')
-  async remove(@CurrentActor() actor: Actor, @Param('id') idParam: string, @Req() req: Request, @Res() res: Response) {
-    const r = await this.admin.delete(actor, userId(idParam));
+  async remove(@CurrentActor() actor: Actor, @Param('id', ParseIdPipe) id: number, @Req() req: Request, @Res() res: Response) {
+    const r = await this.admin.delete(actor, id);
     flash(req, 'success', `User ${r.username} deleted. The contact ${r.contactName} was kept.`);
     res.redirect(303, '/users');
   }

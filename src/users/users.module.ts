@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module';
 import { CustomPropertiesModule } from '../custom-properties/custom-properties.module';
+import { UsersExportService } from '../imports/users-export';
 import { ProvisioningModule } from '../provisioning/provisioning.module';
 import { BulkActionRunner } from './bulk-actions';
 import { UsersController } from './users.controller';
@@ -10,8 +11,10 @@ import { UsersService } from './users.service';
 
 @Module({
   imports: [CustomPropertiesModule, CredentialsModule, ProvisioningModule],
+  // GET /users/export is the list's export: UsersController owns every route under /users but
+  // the credential pages (/users/:id/credentials, CredentialsController).
   controllers: [UsersController],
-  providers: [UsersService, UserAdminService, UserPageService, BulkActionRunner],
+  providers: [UsersService, UserAdminService, UserPageService, BulkActionRunner, UsersExportService],
   exports: [UsersService, ProvisioningModule, BulkActionRunner],
 })
 export class UsersModule {}
