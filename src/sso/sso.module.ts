@@ -1,0 +1,37 @@
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { EntityManager } from '@mikro-orm/postgresql';
+import type { NextFunction, Request, Response } from 'express';
+import { UsersModule } from '../users/users.module';
+import { IdentityProvidersController } from './identity-providers.controller';
+import { IdentityProvidersService } from './identity-providers.service';
+import { SECRET_BOX_PROVIDER } from './secret-box.provider';
+import { SsoSignInService } from './sso-sign-in.service';
+import { enabledProviderButtons } from './sso.queries';
+
+/**
+ * Single sign-on: the identity providers (Settings → Authentication → Identity providers), the
+ * "Sign in with …" buttons of the login page, and the protocols' sign-in routes under `/sso/<key>/`.
+ */
+@Module({
+  imports: [UsersModule],
+  controllers: [IdentityProvidersController],
+  providers: [IdentityProvidersService, SsoSignInService, SECRET_BOX_PROVIDER],
+  exports: [SsoSignInService],
+})
+export class SsoModule implements NestModule {
+  constructor(private readonly em: EntityManager) {}
+
+  /** The login page (shown, and shown again with an error) lists the enabled providers. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(async (_req: Request, res: Response, next: NextFunction) => {
+        try {
+          res.locals.ssoProviders = await enabledProviderButtons(this.em.fork());
+          next();
+        } catch (error) {
+          next(error);
+        }
+      })
+      .forRoutes({ path: 'login', method: RequestMethod.ALL });
+  }
+}
