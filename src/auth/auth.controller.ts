@@ -81,8 +81,12 @@ export class AuthController {
       const source = { actorId: identity.id, actorName: req.actor?.username ?? null, ip: req.ip ?? null };
       await this.audit.write(source, { action: 'logout', objectType: 'user', objectId: identity.id, objectLabel: req.actor?.username });
     }
+    // Signed in through an identity provider: Tessera's session ends here; the provider's own
+    // session is the person's to end, so the page offers its logout instead of following it.
+    const providerSignOut = req.session?.ssoSignOut ?? null;
     await destroySession(req);
     res.clearCookie(SESSION_COOKIE);
+    if (providerSignOut) return res.render('auth/signed-out', { title: 'Signed out', provider: providerSignOut });
     res.redirect(303, '/login?signedOut=1');
   }
 }

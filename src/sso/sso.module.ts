@@ -4,6 +4,9 @@ import type { NextFunction, Request, Response } from 'express';
 import { UsersModule } from '../users/users.module';
 import { IdentityProvidersController } from './identity-providers.controller';
 import { IdentityProvidersService } from './identity-providers.service';
+import { OidcController } from './oidc/oidc.controller';
+import { OidcService } from './oidc/oidc.service';
+import { SecretBox } from './secret-box';
 import { SECRET_BOX_PROVIDER } from './secret-box.provider';
 import { SsoSignInService } from './sso-sign-in.service';
 import { enabledProviderButtons } from './sso.queries';
@@ -14,9 +17,9 @@ import { enabledProviderButtons } from './sso.queries';
  */
 @Module({
   imports: [UsersModule],
-  controllers: [IdentityProvidersController],
-  providers: [IdentityProvidersService, SsoSignInService, SECRET_BOX_PROVIDER],
-  exports: [SsoSignInService],
+  controllers: [IdentityProvidersController, OidcController],
+  providers: [IdentityProvidersService, SsoSignInService, OidcService, SECRET_BOX_PROVIDER],
+  exports: [SsoSignInService, SecretBox],
 })
 export class SsoModule implements NestModule {
   constructor(private readonly em: EntityManager) {}
