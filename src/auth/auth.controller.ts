@@ -84,9 +84,14 @@ export class AuthController {
     // Signed in through an identity provider: Tessera's session ends here; the provider's own
     // session is the person's to end, so the page offers its logout instead of following it.
     const providerSignOut = req.session?.ssoSignOut ?? null;
+    if (providerSignOut) {
+      // A fresh, signed-out session carries the link to the page that offers it.
+      await new Promise<void>((resolve, reject) => req.session.regenerate((error?: unknown) => (error ? reject(error) : resolve())));
+      req.session.ssoSignedOut = providerSignOut;
+      return res.redirect(303, '/sso/signed-out');
+    }
     await destroySession(req);
     res.clearCookie(SESSION_COOKIE);
-    if (providerSignOut) return res.render('auth/signed-out', { title: 'Signed out', provider: providerSignOut });
     res.redirect(303, '/login?signedOut=1');
   }
 }

@@ -18,6 +18,8 @@ declare module 'express-session' {
     ssoPending?: PendingSso;
     /** Set when signed in through a provider that offers logout: shown after signing out of Tessera. */
     ssoSignOut?: { label: string; url: string | null };
+    /** After signing out of such a session: what `/sso/signed-out` offers (once). */
+    ssoSignedOut?: { label: string; url: string | null };
   }
 }
 

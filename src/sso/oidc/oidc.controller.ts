@@ -69,6 +69,16 @@ export class OidcController {
     }
   }
 
+  /** After signing out of a session that came from a provider: offers the provider's logout. */
+  @Public()
+  @Get('signed-out')
+  signedOut(@Req() req: Request, @Res() res: Response) {
+    const provider = req.session?.ssoSignedOut ?? null;
+    if (!provider) return res.redirect(303, '/login?signedOut=1');
+    delete req.session.ssoSignedOut;
+    res.render('auth/signed-out', { title: 'Signed out', provider });
+  }
+
   /** Back to the login page (POST-redirect-GET), the reason in a flash message. */
   private refused(req: Request, res: Response, message: string): void {
     flash(req, 'error', message);
