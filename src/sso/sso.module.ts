@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { NextFunction, Request, Response } from 'express';
+import { safeReturnPath } from '../common/form';
 import { UsersModule } from '../users/users.module';
 import { IdentityProvidersController } from './identity-providers.controller';
 import { IdentityProvidersService } from './identity-providers.service';
@@ -27,9 +28,12 @@ export class SsoModule implements NestModule {
   /** The login page (shown, and shown again with an error) lists the enabled providers. */
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(async (_req: Request, res: Response, next: NextFunction) => {
+      .apply(async (req: Request, res: Response, next: NextFunction) => {
         try {
-          res.locals.ssoProviders = await enabledProviderButtons(this.em.fork());
+          // Where to go after signing in travels with the link, as it does in the password form.
+          const after = safeReturnPath(req.method === 'GET' ? req.query.next : (req.body as Record<string, unknown> | undefined)?.next);
+          const query = after === '/' ? '' : `?next=${encodeURIComponent(after)}`;
+          res.locals.ssoProviders = (await enabledProviderButtons(this.em.fork())).map((p) => ({ ...p, href: `/sso/${encodeURIComponent(p.key)}/start${query}` }));
           next();
         } catch (error) {
           next(error);

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { formIn } from '../support/forms';
+import { linkHref } from '../support/html';
 import { startIdp, TestIdp } from '../support/oidc-idp';
 import { Browser, freePort, Instance, spawnInstance } from './instance';
 
@@ -82,7 +83,7 @@ describe('OpenID Connect sign-in across two app processes', () => {
     // The person clicks "Sign in with Corp" on instance a...
     const person = new Browser();
     const loginPage = await person.get(`${a.base}/login`);
-    const start = await person.post(`${a.base}/sso/corp/start`, formIn(loginPage.text, 'Sign in with Corp').values('Sign in with Corp'));
+    const start = await person.get(`${a.base}${linkHref(loginPage.text, 'Sign in with Corp')}`);
     expectStatus(start, 303, 'Sign in with Corp on a');
     // ...signs in on the provider's page (a browser of its own: another site's cookies)...
     const atIdp = new Browser();

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Public } from '../../access/decorators';
 import { flash } from '../../common/flash';
@@ -8,8 +8,8 @@ import { SsoRefusedError, SsoSignInService } from '../sso-sign-in.service';
 import { OidcFlowError, OidcService } from './oidc.service';
 
 /**
- * The OpenID Connect sign-in: `POST /sso/<key>/start` (the login page's "Sign in with …"
- * button) sends the browser to the provider; the provider sends it back to
+ * The OpenID Connect sign-in: `GET /sso/<key>/start` (the login page's "Sign in with …"
+ * link) sends the browser to the provider; the provider sends it back to
  * `GET /sso/<key>/callback`. What the callback must check is in the PostgreSQL session, so it may
  * land on any instance. A refusal goes back to the login page with its message (and an audit
  * entry with the reason).
@@ -21,14 +21,19 @@ export class OidcController {
     private readonly signIn: SsoSignInService,
   ) {}
 
+  /**
+   * A GET (the login page's link): the provider is another origin, which a form may not redirect
+   * to under the Content-Security-Policy. Starting a sign-in changes nothing but this session's
+   * pending sign-in, which the state binds to this browser.
+   */
   @Public()
-  @Post(':key/start')
-  async start(@Param('key') key: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+  @Get(':key/start')
+  async start(@Param('key') key: string, @Req() req: Request, @Res() res: Response, @Query('next') next?: string) {
     const provider = await this.signIn.enabledProvider(key);
     if (!provider || provider.kind !== 'oidc') return this.refused(req, res, 'This sign-in option is not available (any more). Choose another.');
     try {
       const { url, checks } = await this.oidc.start(provider);
-      req.session.ssoPending = { key: provider.key, checks, next: safeReturnPath(body.next), startedAt: Date.now() };
+      req.session.ssoPending = { key: provider.key, checks, next: safeReturnPath(next), startedAt: Date.now() };
       res.redirect(303, url);
     } catch (error) {
       if (!(error instanceof OidcFlowError)) throw error;
