@@ -4,6 +4,7 @@ import { toPasswordPolicy } from '../settings/settings.service';
 import { ClientSettings } from '../settings/client-settings.entity';
 import { pathKey } from './cells';
 import { PropertyColumn } from './columns';
+import { configuredProviderKeys } from '../sso/sso.queries';
 import { ExistingKeys, ImportError, ImportUser, LicenceRef, Named, ReferenceData, externalKey, mobileKey } from './import-rules';
 
 /**
@@ -70,6 +71,7 @@ export async function loadReferenceData(em: EntityManager): Promise<ReferenceDat
     defaultProfileId: defaults?.default_profile_id ?? null,
     departments: new Map(departments.map((d) => [d.name.trim().toLowerCase(), d.name] as const)),
     policy: toPasswordPolicy(settings),
+    providers: new Set(await configuredProviderKeys(em)),
     mustChangeAtFirstLogin: settings.mustChangeAtFirstLogin,
   };
 }

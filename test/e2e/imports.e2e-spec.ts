@@ -8,6 +8,7 @@ import { Agent, csrfFrom, login } from '../support/http';
 import { HEADERS, rawWorkbook, Row, sheetXml, userRow, workbook, zipBomb } from '../support/imports-files';
 import { createDepartment, createProperty, download, IMPORT_FILE_LABEL, importErrors, openWorkbook, importFile, passwordWorks, uploadFile, userDataFingerprint } from '../support/imports-factories';
 import { loginTo } from '../support/sessions';
+import { configureProviders } from '../support/sso';
 
 /**
  * SPEC §4 "Import (Excel)": the template, the upload form (CSRF, limits, hostile files), the
@@ -26,6 +27,7 @@ describe('Excel import of users', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0', IMPORT_MAX_BYTES: String(2 * 1024 * 1024) } });
+    await configureProviders(t, ['azure', 'okta']);
     A = await createOrganization(t, 'A');
     A1 = await createOrganization(t, 'A1', A);
     await createOrganization(t, 'B');

@@ -11,6 +11,7 @@ import { formIn, RenderedForm } from '../support/forms';
 import { allUsernames, linkHref } from '../support/html';
 import { loginTo } from '../support/sessions';
 import { readUpload } from '../../src/imports/workbook-reader';
+import { configureProviders } from '../support/sso';
 
 /** What a person picks in the users list's Search form (by visible label), named in the assertions of each case. */
 interface SearchChanges {
@@ -83,6 +84,7 @@ describe('users export', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
+    await configureProviders(t, ['azure']);
     orgs = await seed(t);
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);
     const file = await workbook(

@@ -68,3 +68,13 @@ export async function lastAuditId(t: TestApp): Promise<number> {
   const [row] = await t.sql<{ id: string | null }>('select max(id)::text as id from audit_events');
   return Number(row.id ?? 0);
 }
+
+/**
+ * Identity providers with these keys, inserted directly: for tests whose imports name a
+ * `Provider` (the import refuses a key no configured provider has).
+ */
+export async function configureProviders(t: TestApp, keys: string[]): Promise<void> {
+  for (const key of keys) {
+    await t.sql(`insert into identity_providers (key, label, kind, settings) values ($1, $1, 'oidc', '{}') on conflict (key) do nothing`, [key]);
+  }
+}
