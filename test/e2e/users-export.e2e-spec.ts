@@ -286,6 +286,7 @@ describe('users export', () => {
 
     // Closed in afterAll, after `t`: closing a second test app first breaks the first one's pool.
     fresh = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
+    await configureProviders(fresh, ['azure']);
     await seed(fresh);
     const freshAdmin = await login(fresh.http, 'admin', ADMIN_PASSWORD);
     const { job } = await importFile(fresh, freshAdmin, file, 'export.xlsx');
