@@ -62,7 +62,8 @@ function blankToUndefined(value: string | undefined): string | undefined {
   return trimmed === '' ? undefined : trimmed;
 }
 
-function isHttpUrl(value: string): boolean {
+/** An http:// or https:// URL with a host. */
+export function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';

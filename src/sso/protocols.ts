@@ -1,5 +1,6 @@
 import type { FieldErrors } from '../common/errors';
 import { text } from '../common/form';
+import { isHttpUrl } from '../config/config';
 import type { ProviderKind } from './identity-provider.entity';
 
 /**
@@ -92,13 +93,4 @@ export const PROTOCOLS: Partial<Record<ProviderKind, ProtocolForm>> = { oidc: OI
 
 export function protocolOf(kind: string): ProtocolForm | null {
   return Object.prototype.hasOwnProperty.call(PROTOCOLS, kind) ? (PROTOCOLS[kind as ProviderKind] ?? null) : null;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
 }

@@ -30,6 +30,7 @@ describe('OpenID Connect sign-in', () => {
         // Same e-mail and username as a local account: must never become that account.
         { sub: 'mallory-sub', password: 'mallory-pw', claims: { email: 'local@example.org', preferred_username: 'localuser' } },
         { sub: 'new-sub', password: 'new-pw', claims: { email: 'newbie@example.org', given_name: 'Nora', family_name: 'New', preferred_username: 'nora.new' } },
+        { sub: 'eng-sub', password: 'eng-pw', claims: { email: 'eng@example.org', given_name: 'Eve', family_name: 'Engineer', department: 'Engineering' } },
       ],
     });
     t = await createTestApp();
@@ -200,5 +201,33 @@ describe('OpenID Connect sign-in', () => {
     expect((await mallory.get(await signInAtIdp(mallory, idp, 'Test IdP', { username: 'mallory-sub', password: 'mallory-pw' }))).headers.location).toBe('/login');
     expect(textOf((await mallory.get('/login')).text)).toContain('already uses the e-mail address local@example.org');
     expect(await signInAudit(t, before)).toEqual([expect.objectContaining({ action: 'login.failure', detail: expect.stringContaining('belongs to another user') })]);
+  });
+
+  it('maps a claim value to the home organization, and updates name and e-mail at sign-in when asked', async () => {
+    const engineering = await createOrganization(t, 'Engineering');
+    const [{ id }] = await t.sql<{ id: number }>("select id from identity_providers where key = 'testidp'");
+    const edit = await openForm(admin, `/settings/identity-providers/${id}/edit`, 'Save identity provider');
+    const saved = await edit
+      .check('Chosen by a claim (e.g. department or group); the organization below when no line matches')
+      .fill('Organization claim', 'department')
+      .fill('Claim value → organization', 'Engineering = Engineering')
+      .check('Update name and e-mail from the provider at each sign-in')
+      .submit('Save identity provider');
+    expect(saved.status).toBe(303);
+
+    const eve = request.agent(t.http);
+    expect((await eve.get(await signInAtIdp(eve, idp, 'Test IdP', { username: 'eng-sub', password: 'eng-pw' }))).headers.location).toBe('/');
+    expect(await t.sql("select o.name from users u join memberships m on m.user_id = u.id join organizations o on o.id = m.organization_id where u.external_id = 'eng-sub'")).toEqual([
+      { name: engineering.name },
+    ]);
+
+    // ann's contact has no first or last name yet: the provider's given_name and family_name arrive.
+    const ann = request.agent(t.http);
+    expect((await ann.get(await signInAtIdp(ann, idp, 'Test IdP', { username: 'ann-sub', password: 'ann-idp-pw' }))).headers.location).toBe('/');
+    expect(await t.sql("select c.first_name, c.last_name, c.email from users u join contacts c on c.id = u.contact_id where u.username = 'ann'")).toEqual([
+      { first_name: 'Ann', last_name: 'Lee', email: 'ann@example.org' },
+    ]);
+    const [audit] = await t.sql<{ detail: string }>("select detail from audit_events where action = 'contact.updated' order by id desc limit 1");
+    expect(audit.detail).toBe('attributes from testidp at sign-in');
   });
 });
