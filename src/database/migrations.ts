@@ -9,6 +9,7 @@ import { Migration20261201000000_users_search } from '../../migrations/Migration
 import { Migration20261202100000_credential_recipient_address } from '../../migrations/Migration20261202100000_credential_recipient_address';
 import { Migration20261202130000_sign_in_throttle } from '../../migrations/Migration20261202130000_sign_in_throttle';
 import { Migration20261203170000_identity_providers } from '../../migrations/Migration20261203170000_identity_providers';
+import { Migration20261203175000_saml_round_trip } from '../../migrations/Migration20261203175000_saml_round_trip';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261202100000_credential_recipient_address', class: Migration20261202100000_credential_recipient_address },
   { name: 'Migration20261202130000_sign_in_throttle', class: Migration20261202130000_sign_in_throttle },
   { name: 'Migration20261203170000_identity_providers', class: Migration20261203170000_identity_providers },
+  { name: 'Migration20261203175000_saml_round_trip', class: Migration20261203175000_saml_round_trip },
 ];

@@ -76,9 +76,11 @@ export class IdentityProvidersService {
     this.assertAllowed(actor);
     const protocol = protocolOf(kind);
     if (!protocol) throw ValidationError.single('kind', `Choose the kind of provider: ${PROVIDER_KINDS.join(' or ')}.`);
+    const early: FieldErrors = {};
+    const prepared = protocol.prepare ? await protocol.prepare(body, early) : body;
     try {
       return await this.em.transactional(async (tx) => {
-        const input = await this.read(tx, kind as ProviderKind, body, null);
+        const input = await this.read(tx, kind as ProviderKind, prepared, null, early);
         const provider = tx.create(IdentityProvider, { ...input.fields, kind: kind as ProviderKind, secretSealed: input.secret === null ? null : this.secrets.seal(input.secret) });
         await tx.flush();
         await this.audit.record(
@@ -95,12 +97,17 @@ export class IdentityProvidersService {
 
   async update(actor: Actor, id: number, body: Record<string, unknown>): Promise<{ id: number; label: string; changed: boolean }> {
     this.assertAllowed(actor);
+    const kind = (await this.em.fork().findOne(IdentityProvider, { id }))?.kind;
+    if (!kind) throw new NotFoundError();
+    const protocol = protocolOf(kind)!;
+    const early: FieldErrors = {};
+    const prepared = protocol.prepare ? await protocol.prepare(body, early) : body;
     try {
       return await this.em.transactional(async (tx) => {
         const provider = await tx.findOne(IdentityProvider, { id }, { populate: ['secretSealed'], refresh: true });
         if (!provider) throw new NotFoundError();
         const before = snapshot(provider);
-        const input = await this.read(tx, provider.kind, body, provider);
+        const input = await this.read(tx, provider.kind, prepared, provider, early);
         if (input.fields.key !== provider.key && (await countUsersOfProvider(tx, provider.key)) > 0) {
           throw ValidationError.single('key', `Users sign in with the key "${provider.key}": it cannot change while they have it.`);
         }
@@ -194,9 +201,9 @@ export class IdentityProvidersService {
   }
 
   /** Reads and checks the whole form; every problem at once, as field messages. */
-  private async read(tx: EntityManager, kind: ProviderKind, body: Record<string, unknown>, existing: IdentityProvider | null) {
+  private async read(tx: EntityManager, kind: ProviderKind, body: Record<string, unknown>, existing: IdentityProvider | null, early: FieldErrors = {}) {
     const protocol = protocolOf(kind)!;
-    const errors: FieldErrors = {};
+    const errors: FieldErrors = { ...early };
     const key = text(body, 'key').toLowerCase();
     if (key === '') errors.key = 'Enter the provider key: the name users and the import\'s Provider column use, e.g. "azure".';
     else if (key === LOCAL_PROVIDER) errors.key = '"local" is Tessera\'s own passwords; choose another key.';

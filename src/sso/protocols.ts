@@ -2,6 +2,7 @@ import type { FieldErrors } from '../common/errors';
 import { text } from '../common/form';
 import { isHttpUrl } from '../config/config';
 import type { ProviderKind } from './identity-provider.entity';
+import { SAML_FORM } from './saml/saml-settings';
 
 /**
  * What the provider pages need to know about one protocol: its name, how its own fields are
@@ -18,6 +19,11 @@ export interface ProtocolForm {
   values(settings: Record<string, unknown>): Record<string, string>;
   /** The write-only secret this kind takes, if any (blank on edit keeps the stored one). */
   secret: { label: string; requiredOnCreate: boolean } | null;
+  /**
+   * Work that needs the network before the form is read (SAML: fetching the metadata URL); run
+   * outside the transaction that saves the provider. Problems go into `errors`.
+   */
+  prepare?(body: Record<string, unknown>, errors: FieldErrors): Promise<Record<string, unknown>>;
 }
 
 /** OpenID Connect settings as stored in `settings`. */
@@ -89,7 +95,7 @@ const OIDC: ProtocolForm = {
 };
 
 /** Every protocol Tessera speaks, by kind. */
-export const PROTOCOLS: Partial<Record<ProviderKind, ProtocolForm>> = { oidc: OIDC };
+export const PROTOCOLS: Partial<Record<ProviderKind, ProtocolForm>> = { oidc: OIDC, saml: SAML_FORM };
 
 export function protocolOf(kind: string): ProtocolForm | null {
   return Object.prototype.hasOwnProperty.call(PROTOCOLS, kind) ? (PROTOCOLS[kind as ProviderKind] ?? null) : null;

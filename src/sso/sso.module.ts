@@ -4,8 +4,9 @@ import type { NextFunction, Request, Response } from 'express';
 import { safeReturnPath } from '../common/form';
 import { UsersModule } from '../users/users.module';
 import { IdentityProvidersController } from './identity-providers.controller';
+import { SamlSignInService } from './saml/saml-sign-in.service';
 import { IdentityProvidersService } from './identity-providers.service';
-import { OidcController } from './oidc/oidc.controller';
+import { SsoController } from './sso.controller';
 import { OidcService } from './oidc/oidc.service';
 import { SecretBox } from './secret-box';
 import { SECRET_BOX_PROVIDER } from './secret-box.provider';
@@ -18,8 +19,8 @@ import { enabledProviderButtons } from './sso.queries';
  */
 @Module({
   imports: [UsersModule],
-  controllers: [IdentityProvidersController, OidcController],
-  providers: [IdentityProvidersService, SsoSignInService, OidcService, SECRET_BOX_PROVIDER],
+  controllers: [IdentityProvidersController, SsoController],
+  providers: [IdentityProvidersService, SsoSignInService, OidcService, SamlSignInService, SECRET_BOX_PROVIDER],
   exports: [SsoSignInService, SecretBox],
 })
 export class SsoModule implements NestModule {
