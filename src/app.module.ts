@@ -24,6 +24,7 @@ import { ProfilesModule } from './profiles/profiles.module';
 import { RolesModule } from './roles/roles.module';
 import { APP_RUNTIME, AppRuntime } from './runtime';
 import { SettingsModule } from './settings/settings.module';
+import { SsoModule } from './sso/sso.module';
 
 @Module({})
 export class AppModule {
@@ -51,6 +52,7 @@ export class AppModule {
         UsersModule,
         ContactsModule,
         DepartmentsModule,
+        SsoModule,
         // Last: its catch-all route answers every address no other route takes.
         NotFoundModule,
       ],

@@ -22,6 +22,9 @@ const FORM_LIMIT = '1mb';
  * files, security headers, sessions, body parsing, CSRF, passport, and the error filter.
  * The app must be created with `bodyParser: false`: the body parser has to run before csurf.
  */
+/** The SAML assertion consumer service of a provider: `/sso/<key>/saml/acs`. */
+const SAML_ACS_PATH = /^\/sso\/[^/]+\/saml\/acs$/;
+
 export function configureApp(app: NestExpressApplication, runtime: AppRuntime): void {
   const root = projectRoot();
 
@@ -85,7 +88,11 @@ export function configureApp(app: NestExpressApplication, runtime: AppRuntime): 
   // Uploads (multipart) are parsed before csurf too, so their `_csrf` field is checked like a form's.
   app.use(uploadParser(runtime.config.imports.maxBytes));
   // The token is read from the form body (or a header), never from the URL where it could leak.
-  app.use(unlessSessionless(csurf({ value: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : String(req.headers['x-csrf-token'] ?? '')) })));
+  const csrf = csurf({ value: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : String(req.headers['x-csrf-token'] ?? '')) });
+  // A SAML identity provider posts its answer from its own page and cannot know our token: what
+  // protects that one route is the response itself (signed, for our audience, answering a request
+  // this browser started, used once — see SamlSignInService).
+  app.use(unlessSessionless((req, res, next) => (req.method === 'POST' && SAML_ACS_PATH.test(req.path) ? next() : csrf(req, res, next))));
   // PostgreSQL text cannot hold a NUL character: such a request is refused (400) before any query.
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(containsNul(req.query) || containsNul(req.body) ? Object.assign(new Error('NUL character in the request'), { status: 400 }) : undefined);

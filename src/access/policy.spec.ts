@@ -6,6 +6,7 @@ import {
   canChangeRolesOf,
   canGrantRole,
   canManageContact,
+  canManageIdentityProviders,
   canManageOrganization,
   canSeeOrganization,
   canSeeUser,
@@ -167,5 +168,15 @@ describe('access policy (SPEC §3)', () => {
     expect(canSeeUserDetails(adminOfA1WithUsers, user([A11, B]))).toBe(false);
     expect(canSeeUserDetails(adminOfA1WithUsers, user([B]))).toBe(false);
     expect(canSeeUserDetails(administrator, user([B]))).toBe(true);
+  });
+
+  it('only an Administrator signed in to Global configures identity providers', () => {
+    const global = membership(GLOBAL, true);
+    const a = membership(A, true);
+    expect(canManageIdentityProviders(actor({ memberships: [global], current: GLOBAL, administratorRole: true }))).toBe(true);
+    // The Administrator role signed in to A, an organization administrator, or "manage settings" alone: no.
+    expect(canManageIdentityProviders(actor({ memberships: [global, a], current: A, administratorRole: true }))).toBe(false);
+    expect(canManageIdentityProviders(actor({ memberships: [a], current: A, permissions: ALL }))).toBe(false);
+    expect(canManageIdentityProviders(actor({ memberships: [global], current: GLOBAL, permissions: ['manage_settings'] }))).toBe(false);
   });
 });

@@ -115,3 +115,12 @@ export function canManageContact(actor: Actor, homeOrganizationPath: string, lin
   if (!allows(actor, 'manage_contacts') || !inScope(actor, homeOrganizationPath)) return false;
   return linkedUser === null || canActOnUser(actor, linkedUser);
 }
+
+/**
+ * May configure identity providers (Settings → Authentication → Identity providers): only an
+ * Administrator signed in to Global. A provider decides who may sign in as whom, so the
+ * "manage settings" permission alone (or being an organization administrator) is not enough.
+ */
+export function canManageIdentityProviders(actor: Actor): boolean {
+  return actor.isAdministrator;
+}

@@ -27,9 +27,12 @@ export class AccountService {
     const user = await this.em.findOne(User, { id: actor.userId }, { populate: ['contact', 'roles', 'profile', 'licence'] });
     if (!user) throw new NotFoundError();
     const policy = await this.settings.passwordPolicy();
+    // An SSO user's password lives at the provider: the page names it by its button label.
+    const [provider] = user.provider === LOCAL_PROVIDER ? [] : await this.em.execute<{ label: string }[]>('select label from identity_providers where key = ?', [user.provider]);
     return {
       user,
       roles: user.roles.getItems().map((r) => r.name),
+      providerLabel: provider?.label ?? user.provider,
       canChangePassword: user.provider === LOCAL_PROVIDER,
       passwordHint: describePolicy(policy),
     };

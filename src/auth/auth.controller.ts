@@ -81,6 +81,15 @@ export class AuthController {
       const source = { actorId: identity.id, actorName: req.actor?.username ?? null, ip: req.ip ?? null };
       await this.audit.write(source, { action: 'logout', objectType: 'user', objectId: identity.id, objectLabel: req.actor?.username });
     }
+    // Signed in through an identity provider: Tessera's session ends here; the provider's own
+    // session is the person's to end, so the page offers its logout instead of following it.
+    const providerSignOut = req.session?.ssoSignOut ?? null;
+    if (providerSignOut) {
+      // A fresh, signed-out session carries the link to the page that offers it.
+      await new Promise<void>((resolve, reject) => req.session.regenerate((error?: unknown) => (error ? reject(error) : resolve())));
+      req.session.ssoSignedOut = providerSignOut;
+      return res.redirect(303, '/sso/signed-out');
+    }
     await destroySession(req);
     res.clearCookie(SESSION_COOKIE);
     res.redirect(303, '/login?signedOut=1');

@@ -26,6 +26,34 @@ function throttledMessage(seconds: number): string {
   return `Too many failed sign-in attempts. Wait ${wait}, then try again.`;
 }
 
+/** Why an account may not sign in, whichever way it proved who it is (password or identity provider). */
+export interface AccountRefusal {
+  code: string;
+  /** For the person, shown only once they proved who they are. */
+  message: string;
+  /** For the audit log. */
+  detail: string;
+}
+
+/**
+ * The account rules of SPEC §2 every sign-in obeys: enabled, a role and a user profile, a
+ * membership. `user` has its roles, profile and memberships loaded. `null`: may sign in.
+ */
+export function accountRefusal(user: User): AccountRefusal | null {
+  if (!user.enabled) return { code: 'disabled', message: 'This account is disabled. Ask an administrator to enable it.', detail: 'account disabled' };
+  if (user.roles.count() === 0 || !user.profile) {
+    return {
+      code: 'no_role_or_profile',
+      message: 'This account has no user group (role) or no user profile yet, so it cannot sign in. Ask an administrator to assign them.',
+      detail: user.roles.count() === 0 ? 'no role' : 'no user profile',
+    };
+  }
+  if (user.memberships.count() === 0) {
+    return { code: 'no_organization', message: 'This account belongs to no organization yet, so it cannot sign in. Ask an administrator.', detail: 'no membership' };
+  }
+  return null;
+}
+
 export const INVALID_CREDENTIALS = 'The username or password is incorrect.';
 
 /**
@@ -85,17 +113,8 @@ export class AuthService {
         'account locked',
       );
     }
-    if (!user.enabled) await refuse('disabled', 'This account is disabled. Ask an administrator to enable it.', 'account disabled');
-    if (user.roles.count() === 0 || !user.profile) {
-      await refuse(
-        'no_role_or_profile',
-        'This account has no user group (role) or no user profile yet, so it cannot sign in. Ask an administrator to assign them.',
-        user.roles.count() === 0 ? 'no role' : 'no user profile',
-      );
-    }
-    if (user.memberships.count() === 0) {
-      await refuse('no_organization', 'This account belongs to no organization yet, so it cannot sign in. Ask an administrator.', 'no membership');
-    }
+    const refusal = accountRefusal(user);
+    if (refusal) await refuse(refusal.code, refusal.message, refusal.detail);
     if (user.passwordExpiresAt && user.passwordExpiresAt.getTime() <= now.getTime()) {
       await refuse(
         'initial_password_expired',

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       dataDir: '/srv/tessera/data',
       databaseUrl: null,
       sessionSecret: null,
+      secretsKey: null,
       smtpUrl: null,
       mailFrom: 'Tessera <no-reply@localhost>',
       schedulerEnabled: true,
@@ -20,6 +21,11 @@ describe('loadConfig', () => {
       imports: { maxBytes: 20 * 1024 * 1024, maxInflatedBytes: 200 * 1024 * 1024, maxRows: 100_000, pollSeconds: 5 },
       logLevel: 'log',
     });
+  });
+
+  it('reads SECRETS_KEY and refuses a short one', () => {
+    expect(loadConfig({ SECRETS_KEY: 'k'.repeat(32) }).secretsKey).toBe('k'.repeat(32));
+    expect(() => loadConfig({ SECRETS_KEY: 'short' })).toThrow(/SECRETS_KEY must be at least 32 characters/);
   });
 
   it('reads LOG_LEVEL in any case and names a bad one', () => {

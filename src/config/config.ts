@@ -11,6 +11,12 @@ export interface AppConfig {
   dataDir: string;
   databaseUrl: string | null;
   sessionSecret: string | null;
+  /**
+   * SECRETS_KEY: the key material for secrets stored in the database (identity providers' client
+   * secrets); unset → derived from the session secret. Its own variable lets an operator rotate
+   * the session secret without losing the stored secrets.
+   */
+  secretsKey: string | null;
   smtpUrl: string | null;
   mailFrom: string;
   /** Run the credential-mail scheduler in this process every minute (`SCHEDULER=off` disables it). */
@@ -56,7 +62,8 @@ function blankToUndefined(value: string | undefined): string | undefined {
   return trimmed === '' ? undefined : trimmed;
 }
 
-function isHttpUrl(value: string): boolean {
+/** An http:// or https:// URL with a host. */
+export function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
@@ -103,6 +110,11 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
   const sessionSecret = blankToUndefined(env.SESSION_SECRET) ?? null;
   if (sessionSecret !== null && sessionSecret.length < 32) {
     problems.push('SESSION_SECRET must be at least 32 characters long (or unset to generate one)');
+  }
+
+  const secretsKey = blankToUndefined(env.SECRETS_KEY) ?? null;
+  if (secretsKey !== null && secretsKey.length < 32) {
+    problems.push('SECRETS_KEY must be at least 32 characters long (or unset to derive it from the session secret)');
   }
 
   const smtpUrl = blankToUndefined(env.SMTP_URL) ?? null;
@@ -163,6 +175,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
     dataDir,
     databaseUrl,
     sessionSecret,
+    secretsKey,
     smtpUrl,
     mailFrom,
     schedulerEnabled: schedulerRaw !== 'off',

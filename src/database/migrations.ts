@@ -8,6 +8,8 @@ import { Migration20261122140000_imports } from '../../migrations/Migration20261
 import { Migration20261201000000_users_search } from '../../migrations/Migration20261201000000_users_search';
 import { Migration20261202100000_credential_recipient_address } from '../../migrations/Migration20261202100000_credential_recipient_address';
 import { Migration20261202130000_sign_in_throttle } from '../../migrations/Migration20261202130000_sign_in_throttle';
+import { Migration20261203170000_identity_providers } from '../../migrations/Migration20261203170000_identity_providers';
+import { Migration20261203175000_saml_round_trip } from '../../migrations/Migration20261203175000_saml_round_trip';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -24,4 +26,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261201000000_users_search', class: Migration20261201000000_users_search },
   { name: 'Migration20261202100000_credential_recipient_address', class: Migration20261202100000_credential_recipient_address },
   { name: 'Migration20261202130000_sign_in_throttle', class: Migration20261202130000_sign_in_throttle },
+  { name: 'Migration20261203170000_identity_providers', class: Migration20261203170000_identity_providers },
+  { name: 'Migration20261203175000_saml_round_trip', class: Migration20261203175000_saml_round_trip },
 ];

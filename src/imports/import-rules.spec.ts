@@ -28,6 +28,7 @@ const ref: ReferenceData = {
   defaultProfileId: 30,
   departments: new Map([['sales', 'Sales']]),
   policy: DEFAULT_PASSWORD_POLICY,
+  providers: new Set(['azure', 'okta']),
 };
 
 const none: ExistingKeys = { usernames: new Set(), emails: new Set(), mobiles: new Set(), externalIds: new Set() };
@@ -117,6 +118,7 @@ describe('validateSheet', () => {
     ['Password policy (at most 32 characters)', { Password: `Passw0rd${'x'.repeat(25)}` }, 'Password', 'The password needs at most 32 characters.'],
     ['Mobile is a phone number', { Mobile: 'call me' }, 'Mobile', '"call me" is not a phone number.'],
     ['Provider name', { Provider: 'my provider', Id: 'x1', Password: '' }, 'Provider', 'Provider must be "local" or the name of an SSO provider (letters, digits, dot, dash, underscore).'],
+    ['unknown provider', { Provider: 'google', Id: 'x1', Password: '' }, 'Provider', 'No identity provider has the key "google". Use local or one of the configured providers: azure, okta.'],
     ['Id required for SSO', { Provider: 'azure', Password: '' }, 'Id', 'Id is required for provider "azure".'],
     ['no password for SSO', { Provider: 'azure', Id: 'x1' }, 'Password', 'Users of provider "azure" sign in with their SSO account and never get a password: leave Password empty.'],
     ['Roles exist', { Roles: 'Member, Wizard' }, 'Roles', 'Role "Wizard" does not exist.'],

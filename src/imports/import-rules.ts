@@ -44,6 +44,8 @@ export interface ReferenceData {
   defaultProfileId: number | null;
   departments: Map<string, string>;
   policy: PasswordPolicy;
+  /** Keys of the configured identity providers: a Provider other than `local` must be one. */
+  providers: ReadonlySet<string>;
 }
 
 /** Keys already registered in the database (normalised like `keysOf`): the provisioning core's `takenKeys`. */
@@ -193,6 +195,15 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
     const provider = providerText === '' ? LOCAL : providerText.toLowerCase();
     if (provider !== LOCAL && (provider.length > 60 || !PROVIDER.test(provider))) {
       add('Provider', providerText, 'Provider must be "local" or the name of an SSO provider (letters, digits, dot, dash, underscore).');
+    } else if (provider !== LOCAL && !ref.providers.has(provider)) {
+      const known = [...ref.providers].sort();
+      add(
+        'Provider',
+        providerText,
+        known.length === 0
+          ? `No identity provider has the key "${provider}": no identity provider is configured, so Provider must be local (or empty).`
+          : `No identity provider has the key "${provider}". Use local or one of the configured providers: ${known.join(', ')}.`,
+      );
     }
     const id = get('Id');
     if (id.length > 200) add('Id', id, 'Id must be at most 200 characters long.');

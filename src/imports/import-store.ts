@@ -6,6 +6,7 @@ import { toPasswordPolicy } from '../settings/settings.service';
 import { ClientSettings } from '../settings/client-settings.entity';
 import { pathKey } from './cells';
 import { PropertyColumn } from './columns';
+import { configuredProviderKeys } from '../sso/sso.queries';
 import { ImportUser, LicenceRef, Named, ReferenceData } from './import-rules';
 
 /**
@@ -67,6 +68,7 @@ export async function loadReferenceData(em: EntityManager): Promise<ReferenceDat
     defaultProfileId: defaults.profileId,
     departments: new Map(departments.map((d) => [d.name.trim().toLowerCase(), d.name] as const)),
     policy: toPasswordPolicy(settings),
+    providers: new Set(await configuredProviderKeys(em)),
     mustChangeAtFirstLogin: settings.mustChangeAtFirstLogin,
   };
 }

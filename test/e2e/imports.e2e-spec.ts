@@ -8,6 +8,7 @@ import { Agent, csrfFrom, login } from '../support/http';
 import { HEADERS, rawWorkbook, Row, sheetXml, userRow, workbook, zipBomb } from '../support/imports-files';
 import { createDepartment, createProperty, download, IMPORT_FILE_LABEL, importErrors, openWorkbook, importFile, passwordWorks, uploadFile, userDataFingerprint } from '../support/imports-factories';
 import { loginTo } from '../support/sessions';
+import { configureProviders } from '../support/sso';
 import { buildWorld } from '../support/world';
 
 /**
@@ -27,6 +28,7 @@ describe('Excel import of users', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0', IMPORT_MAX_BYTES: String(2 * 1024 * 1024) } });
+    await configureProviders(t, ['azure', 'okta']);
     ({ A, A1 } = (await buildWorld(t, { orgs: ['A', 'A1', 'B'] })).org);
     await createProperty(t, 'Skill', ['Java', 'Go', 'Rust'], true);
     await createProperty(t, 'Gender', ['F', 'M', 'X']);

@@ -11,6 +11,7 @@ import { formIn, RenderedForm } from '../support/forms';
 import { allUsernames, linkHref } from '../support/html';
 import { loginTo } from '../support/sessions';
 import { readUpload } from '../../src/imports/workbook-reader';
+import { configureProviders } from '../support/sso';
 import { buildWorld } from '../support/world';
 
 /** What a person picks in the users list's Search form (by visible label), named in the assertions of each case. */
@@ -82,6 +83,7 @@ describe('users export', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
+    await configureProviders(t, ['azure']);
     orgs = await seed(t);
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);
     const file = await workbook(
@@ -283,6 +285,7 @@ describe('users export', () => {
 
     // Closed in afterAll, after `t`: closing a second test app first breaks the first one's pool.
     fresh = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
+    await configureProviders(fresh, ['azure']);
     await seed(fresh);
     const freshAdmin = await login(fresh.http, 'admin', ADMIN_PASSWORD);
     const { job } = await importFile(fresh, freshAdmin, file, 'export.xlsx');

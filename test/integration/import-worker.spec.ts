@@ -5,6 +5,7 @@ import { CRASHED_TWICE, ImportWorker } from '../../src/imports/import-worker';
 import { createTestApp, TestApp } from '../support/app';
 import { createUser } from '../support/factories';
 import { workbook } from '../support/imports-files';
+import { configureProviders } from '../support/sso';
 
 /**
  * The import worker on the real database: two workers (as two instances would) never run the
@@ -19,6 +20,7 @@ describe('import worker', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
+    await configureProviders(t, ['azure']);
     [{ id: adminId }] = await t.sql<{ id: number }>(`select id from users where username = 'admin'`);
   });
   afterAll(async () => {

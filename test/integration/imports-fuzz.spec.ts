@@ -63,6 +63,7 @@ const ref: ReferenceData = {
   defaultProfileId: null,
   departments: new Map(),
   policy: DEFAULT_PASSWORD_POLICY,
+  providers: new Set(),
 };
 const none = { usernames: new Set<string>(), emails: new Set<string>(), mobiles: new Set<string>(), externalIds: new Set<string>() };
 

@@ -12,6 +12,7 @@ import { MAIL_CASES } from './matrix/mail.cases';
 import { PASSWORD_SETTINGS_CASES } from './matrix/password-settings.cases';
 import { IMPORT_CASES } from './matrix/imports.cases';
 import { ESCALATION_CASES } from './matrix/escalations.cases';
+import { IDENTITY_PROVIDER_CASES } from './matrix/identity-providers.cases';
 import { buildWorld } from './world';
 
 /**
@@ -538,6 +539,7 @@ export const MATRIX_CASES: RouteCase[] = [
   ...PASSWORD_SETTINGS_CASES,
   ...IMPORT_CASES,
   ...ESCALATION_CASES,
+  ...IDENTITY_PROVIDER_CASES,
 ];
 
 interface RouterLayer {

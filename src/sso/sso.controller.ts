@@ -1,0 +1,162 @@
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomBytes } from 'node:crypto';
+import { Public } from '../access/decorators';
+import { flash } from '../common/flash';
+import { safeReturnPath } from '../common/form';
+import { APP_CONFIG } from '../config/config';
+import type { AppConfig } from '../config/config';
+import { OidcFlowError, OidcService } from './oidc/oidc.service';
+import { SAML_BROWSER_COOKIE, cookieOf } from './saml/saml-browser';
+import { SAML_REQUEST_TTL_MINUTES, SamlSignInService } from './saml/saml-sign-in.service';
+import { logInSso, SSO_PENDING_MS, takePending } from './sso-session';
+import { SsoRefusedError, SsoSignInService } from './sso-sign-in.service';
+
+/**
+ * Signing in through an identity provider, under `/sso/<key>/`:
+ * - `GET start` (the login page's "Sign in with …" link) sends the browser to the provider;
+ * - OpenID Connect: the provider sends it back to `GET callback`; what the callback must check is
+ *   in the PostgreSQL session, so it may land on any instance;
+ * - SAML 2.0: the IdP posts its response to `POST saml/acs`; `GET saml/metadata` is Tessera's SP
+ *   metadata for the IdP's administrator.
+ * A refusal goes back to the login page with its message (and an audit entry with the reason).
+ */
+@Controller('sso')
+export class SsoController {
+  constructor(
+    private readonly oidc: OidcService,
+    private readonly saml: SamlSignInService,
+    private readonly signIn: SsoSignInService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * A GET (the login page's link): the provider is another origin, which a form may not redirect
+   * to under the Content-Security-Policy. Starting a sign-in changes nothing but this browser's
+   * pending sign-in (OIDC: in the session, bound by the state; SAML: a request bound to a cookie).
+   */
+  @Public()
+  @Get(':key/start')
+  async start(@Param('key') key: string, @Req() req: Request, @Res() res: Response, @Query('next') next?: string) {
+    const provider = await this.signIn.enabledProvider(key);
+    if (!provider) return this.refused(req, res, 'This sign-in option is not available (any more). Choose another.');
+    if (provider.kind === 'saml') return this.startSaml(provider, req, res, safeReturnPath(next));
+    try {
+      const { url, checks } = await this.oidc.start(provider);
+      req.session.ssoPending = { key: provider.key, checks, next: safeReturnPath(next), startedAt: Date.now() };
+      res.redirect(303, url);
+    } catch (error) {
+      if (!(error instanceof OidcFlowError)) throw error;
+      await this.signIn.refuse(provider, req.ip ?? null, error.code, error.userMessage, error.reason);
+      this.refused(req, res, error.userMessage);
+    }
+  }
+
+  @Public()
+  @Get(':key/callback')
+  async callback(@Param('key') key: string, @Req() req: Request, @Res() res: Response) {
+    const ip = req.ip ?? null;
+    const pending = takePending(req);
+    const provider = await this.signIn.enabledProvider(key);
+    try {
+      if (!provider || provider.kind !== "oidc") {
+        throw await this.signIn.refuse(null, ip, 'sso_unknown_provider', 'This sign-in option is not available (any more). Choose another.', `callback for unknown or disabled provider ${JSON.stringify(key)}`);
+      }
+      if (!pending || pending.key !== provider.key) {
+        throw await this.signIn.refuse(provider, ip, 'sso_not_started', 'This sign-in was not started in this browser, or it was already completed. Start again.', 'callback without a sign-in in progress in this session (replayed or foreign answer)');
+      }
+      if (Date.now() - pending.startedAt > SSO_PENDING_MS) {
+        throw await this.signIn.refuse(provider, ip, 'sso_too_slow', 'The sign-in took too long. Start again.', 'callback after the sign-in in progress expired');
+      }
+      let result;
+      try {
+        result = await this.oidc.finish(provider, req.originalUrl, pending.checks);
+      } catch (error) {
+        if (error instanceof OidcFlowError) throw await this.signIn.refuse(provider, ip, error.code, error.userMessage, error.reason);
+        throw error;
+      }
+      const user = await this.signIn.signIn(provider, result.identity, ip);
+      await logInSso(req, user, { label: provider.label, url: result.endSessionUrl });
+      res.redirect(303, pending.next);
+    } catch (error) {
+      if (error instanceof SsoRefusedError) return this.refused(req, res, error.message);
+      throw error;
+    }
+  }
+
+  /** After signing out of a session that came from a provider: offers the provider's logout. */
+  @Public()
+  @Get('signed-out')
+  signedOut(@Req() req: Request, @Res() res: Response) {
+    const provider = req.session?.ssoSignedOut ?? null;
+    if (!provider) return res.redirect(303, '/login?signedOut=1');
+    delete req.session.ssoSignedOut;
+    res.render('auth/signed-out', { title: 'Signed out', provider });
+  }
+
+  private async startSaml(provider: Parameters<SamlSignInService['start']>[0], req: Request, res: Response, next: string) {
+    const browserKey = randomBytes(32).toString('base64url');
+    try {
+      const url = await this.saml.start(provider, this.config.publicUrl, browserKey, next);
+      res.cookie(SAML_BROWSER_COOKIE, browserKey, {
+        httpOnly: true,
+        // The IdP's answer is a cross-site POST: only a SameSite=None cookie comes with it, and
+        // browsers take those only when Secure. Over plain http (a test or a lab) Lax is all there is.
+        sameSite: this.config.secureCookies ? 'none' : 'lax',
+        secure: this.config.secureCookies,
+        path: '/sso/',
+        maxAge: SAML_REQUEST_TTL_MINUTES * 60_000,
+      });
+      res.redirect(303, url);
+    } catch (error) {
+      if (error instanceof SsoRefusedError) return this.refused(req, res, error.message);
+      throw error;
+    }
+  }
+
+  /** The assertion consumer service: the IdP's HTTP-POST binding lands here (no CSRF token: see app.setup). */
+  @Public()
+  @Post(':key/saml/acs')
+  async samlAcs(@Param('key') key: string, @Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const ip = req.ip ?? null;
+    const browserKey = cookieOf(req, SAML_BROWSER_COOKIE);
+    res.clearCookie(SAML_BROWSER_COOKIE, { path: '/sso/' });
+    try {
+      const provider = await this.signIn.enabledProvider(key);
+      if (!provider || provider.kind !== 'saml') {
+        throw await this.signIn.refuse(null, ip, 'sso_unknown_provider', 'This sign-in option is not available (any more). Choose another.', `SAML response for unknown or disabled provider ${JSON.stringify(key)}`);
+      }
+      const user = await this.saml.complete(provider, this.config.publicUrl, body, browserKey, ip);
+      // SAML single logout needs a signed LogoutRequest of its own: not offered yet (see README).
+      await logInSso(req, user, { label: provider.label, url: null });
+      res.redirect(303, safeReturnPath(body.RelayState));
+    } catch (error) {
+      if (error instanceof SsoRefusedError) return this.refused(req, res, error.message);
+      throw error;
+    }
+  }
+
+  /** Tessera's SP metadata for this provider, for the IdP's administrator to import. */
+  @Public()
+  @Get(':key/saml/metadata')
+  async metadata(@Param('key') key: string, @Res() res: Response) {
+    const xml = await this.saml.spMetadataOf(key, this.config.publicUrl);
+    res.type('application/samlmetadata+xml').setHeader('Content-Disposition', `inline; filename="tessera-${key.replace(/[^a-z0-9._-]/g, '')}-sp-metadata.xml"`);
+    res.send(xml);
+  }
+
+  /** Tessera's SP metadata for this provider, for the IdP's administrator to import. */
+  @Public()
+  @Get(':key/saml/metadata')
+  async samlMetadata(@Param('key') key: string, @Res() res: Response) {
+    const xml = await this.saml.spMetadataOf(key, this.config.publicUrl);
+    res.type('application/samlmetadata+xml');
+    res.send(xml);
+  }
+
+  /** Back to the login page (POST-redirect-GET), the reason in a flash message. */
+  private refused(req: Request, res: Response, message: string): void {
+    flash(req, 'error', message);
+    res.redirect(303, '/login');
+  }
+}
