@@ -145,15 +145,6 @@ export class SsoController {
     res.send(xml);
   }
 
-  /** Tessera's SP metadata for this provider, for the IdP's administrator to import. */
-  @Public()
-  @Get(':key/saml/metadata')
-  async samlMetadata(@Param('key') key: string, @Res() res: Response) {
-    const xml = await this.saml.spMetadataOf(key, this.config.publicUrl);
-    res.type('application/samlmetadata+xml');
-    res.send(xml);
-  }
-
   /** Back to the login page (POST-redirect-GET), the reason in a flash message. */
   private refused(req: Request, res: Response, message: string): void {
     flash(req, 'error', message);
