@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { verifyPassword } from '../accounts/password-hasher';
 import { AppError } from '../common/errors';
 import { AuditService } from '../audit/audit.service';
-import { LOCAL_PROVIDER, User } from '../users/user.entity';
+import { LOCAL_PROVIDER } from '../users/user.entity';
 import { COUNT_FAILURE_SQL, PRUNE_SQL, RESET_LOCK_COUNT_SQL, THROTTLE_STATE_SQL, ThrottleKeys, throttleKeys } from './login-throttle';
 
 /** Sign-in refused. The message never tells a stranger whether the username exists. */
@@ -40,6 +40,26 @@ interface AttemptState {
   lockout_minutes: number;
 }
 
+/** The user who signed in: what the session keeps of them. */
+export interface SignedInUser {
+  id: number;
+  username: string;
+  sessionVersion: number;
+}
+
+/** What the sign-in rules read of a user once the password has proven right. */
+interface SignInCheck {
+  id: number;
+  username: string;
+  enabled: boolean;
+  locked_until: Date | null;
+  password_expires_at: Date | null;
+  session_version: number;
+  has_role: boolean;
+  has_profile: boolean;
+  has_membership: boolean;
+}
+
 /**
  * The sign-in rules of SPEC §2: the password is checked first; only someone who knows it learns
  * why an account may not sign in (locked, disabled, no role, no profile, expired password).
@@ -62,7 +82,7 @@ export class AuthService {
     private readonly audit: AuditService,
   ) {}
 
-  async authenticate(usernameInput: string, password: string, ip: string | null): Promise<User> {
+  async authenticate(usernameInput: string, password: string, ip: string | null): Promise<SignedInUser> {
     const username = usernameInput.trim();
     const keys = throttleKeys(ip, username);
     const db = this.em;
@@ -84,9 +104,20 @@ export class AuthService {
       await this.recordFailure(state, username, keys, ip);
       throw new LoginRefusedError('invalid_credentials', INVALID_CREDENTIALS);
     }
-    const user = await this.em.findOneOrFail(User, { id: state.id }, { populate: ['passwordHash', 'roles', 'profile', 'memberships'], refresh: true });
+    // One query for what the rules below need (loading the entity with its roles, profile and
+    // memberships, then flushing it, took a third of the main thread's time per sign-in).
+    const [user]: SignInCheck[] = await db.execute(
+      `select u.id, u.username, u.enabled, u.locked_until, u.password_expires_at, u.session_version,
+              exists (select 1 from user_roles r where r.user_id = u.id) as has_role,
+              u.profile_id is not null as has_profile,
+              exists (select 1 from memberships m where m.user_id = u.id) as has_membership
+         from users u where u.id = ?`,
+      [state.id],
+    );
 
     const now = new Date();
+    const lockedUntil = user.locked_until === null ? null : new Date(user.locked_until);
+    const duringLock = lockedUntil !== null && lockedUntil.getTime() > now.getTime();
     const refuse = async (code: string, message: string, detail: string) => {
       await this.audit.write(
         { actorId: user.id, actorName: user.username, ip },
@@ -96,8 +127,8 @@ export class AuthService {
     };
 
     // During a lock, only addresses that have failed themselves are refused (see above).
-    if (user.isLocked(now) && state.address_failed) {
-      const minutes = Math.max(1, Math.ceil((user.lockedUntil!.getTime() - now.getTime()) / 60000));
+    if (duringLock && state.address_failed) {
+      const minutes = Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 60000));
       await refuse(
         'locked',
         `This account is locked after too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or ask an administrator to unlock it.`,
@@ -105,17 +136,17 @@ export class AuthService {
       );
     }
     if (!user.enabled) await refuse('disabled', 'This account is disabled. Ask an administrator to enable it.', 'account disabled');
-    if (user.roles.count() === 0 || !user.profile) {
+    if (!user.has_role || !user.has_profile) {
       await refuse(
         'no_role_or_profile',
         'This account has no user group (role) or no user profile yet, so it cannot sign in. Ask an administrator to assign them.',
-        user.roles.count() === 0 ? 'no role' : 'no user profile',
+        !user.has_role ? 'no role' : 'no user profile',
       );
     }
-    if (user.memberships.count() === 0) {
+    if (!user.has_membership) {
       await refuse('no_organization', 'This account belongs to no organization yet, so it cannot sign in. Ask an administrator.', 'no membership');
     }
-    if (user.passwordExpiresAt && user.passwordExpiresAt.getTime() <= now.getTime()) {
+    if (user.password_expires_at && new Date(user.password_expires_at).getTime() <= now.getTime()) {
       await refuse(
         'initial_password_expired',
         'Your initial password has expired. Ask an administrator to send you a new one.',
@@ -123,14 +154,12 @@ export class AuthService {
       );
     }
 
-    const duringLock = user.isLocked(now);
-    if (!duringLock) {
-      user.failedLogins = 0;
-      user.lockedUntil = null;
+    if (duringLock) {
+      await db.execute('update users set last_login_at = ?, updated_at = ? where id = ?', [now, now, user.id]);
+    } else {
+      await db.execute('update users set last_login_at = ?, failed_logins = 0, locked_until = null, updated_at = ? where id = ?', [now, now, user.id]);
       await db.execute(RESET_LOCK_COUNT_SQL, [keys.username]);
     }
-    user.lastLoginAt = now;
-    await this.em.flush();
     await this.audit.write(
       { actorId: user.id, actorName: user.username, ip },
       {
@@ -142,7 +171,7 @@ export class AuthService {
         ...(duringLock ? { detail: 'signed in while the account is locked, from an address without failed sign-ins' } : {}),
       },
     );
-    return user;
+    return { id: user.id, username: user.username, sessionVersion: user.session_version };
   }
 
   /**
