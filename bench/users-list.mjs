@@ -190,7 +190,9 @@ function cpu(pid, work) {
   const of = (p) => {
     try {
       const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * tick };
+      // utime + stime, and for the postmaster cutime + cstime: the CPU of exited children
+      // (autovacuum workers, closed connections), so that the sum never goes backwards.
+      return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * tick, children: (Number(f[13]) + Number(f[14])) * tick };
     } catch {
       return null;
     }
@@ -199,7 +201,8 @@ function cpu(pid, work) {
   let pg = null;
   if (existsSync(pidFile)) {
     const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    pg = of(postmaster)?.ms ?? 0;
+    const main = of(postmaster);
+    pg = main ? main.ms + main.children : 0;
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const st = of(entry);
