@@ -58,7 +58,7 @@ export async function loadRun(url, { cookies = [], connections = 20, seconds = 1
  * individual runs' req/s. Throws when a response had another status than expected.
  */
 export async function measure(url, { runs = 3, seconds = 10, warmup = 2, ...options } = {}) {
-  if (warmup) await loadRun(url, { ...options, seconds: warmup });
+  const warm = warmup ? await loadRun(url, { ...options, seconds: warmup }) : { requests: 0 };
   const results = [];
   for (let i = 0; i < runs; i++) {
     const r = await loadRun(url, { ...options, seconds });
@@ -73,6 +73,8 @@ export async function measure(url, { runs = 3, seconds = 10, warmup = 2, ...opti
     p99: median(results.map((r) => r.p99)),
     errors: results.reduce((n, r) => n + r.errors, 0),
     runs: results.map((r) => Math.round(r.rps)).join(' / '),
+    // Every response with the expected status, warm-up included (for CPU per request).
+    served: warm.requests + results.reduce((n, r) => n + r.requests, 0),
     load: load(),
   };
 }

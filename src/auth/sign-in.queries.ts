@@ -60,3 +60,42 @@ export async function resetLockCount(db: EntityManager, usernameKey: string): Pr
 export async function pruneThrottle(db: EntityManager): Promise<void> {
   await db.execute(PRUNE_SQL);
 }
+
+/** What the sign-in rules read of a user once the password has proven right. */
+export interface SignInCheck {
+  id: number;
+  username: string;
+  enabled: boolean;
+  locked_until: Date | null;
+  password_expires_at: Date | null;
+  session_version: number;
+  has_role: boolean;
+  has_profile: boolean;
+  has_membership: boolean;
+}
+
+/**
+ * The user's sign-in checks in one query (loading the entity with its roles, profile and
+ * memberships, then flushing it, took a third of the main thread's time per sign-in).
+ */
+export async function signInCheck(db: EntityManager, userId: number): Promise<SignInCheck> {
+  const [user]: SignInCheck[] = await db.execute(
+    `select u.id, u.username, u.enabled, u.locked_until, u.password_expires_at, u.session_version,
+            exists (select 1 from user_roles r where r.user_id = u.id) as has_role,
+            u.profile_id is not null as has_profile,
+            exists (select 1 from memberships m where m.user_id = u.id) as has_membership
+       from users u where u.id = ?`,
+    [userId],
+  );
+  return user;
+}
+
+/** Records a sign-in: the time, and (`clearLock`) the end of the failure count and of a lock. */
+export async function recordSignIn(db: EntityManager, userId: number, at: Date, clearLock: boolean): Promise<void> {
+  await db.execute(
+    clearLock
+      ? 'update users set last_login_at = ?, failed_logins = 0, locked_until = null, updated_at = ? where id = ?'
+      : 'update users set last_login_at = ?, updated_at = ? where id = ?',
+    [at, at, userId],
+  );
+}

@@ -86,7 +86,7 @@ export class SsoSignInService {
     const user = await em.findOneOrFail(User, { id: userId }, { populate: ['roles', 'profile', 'memberships', 'contact'], refresh: true });
     const source = { actorId: user.id, actorName: user.username, ip };
     const target = { objectType: 'user', objectId: user.id, objectLabel: user.username };
-    const refusal = accountRefusal(user);
+    const refusal = accountRefusal({ enabled: user.enabled, hasRole: user.roles.count() > 0, hasProfile: user.profile !== null && user.profile !== undefined, hasMembership: user.memberships.count() > 0 });
     if (refusal) {
       await this.audit.write(source, { action: 'login.refused', ...target, detail: `single sign-on with ${provider.key}: ${refusal.detail}` });
       throw new SsoRefusedError(refusal.code, refusal.message);

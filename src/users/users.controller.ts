@@ -108,6 +108,7 @@ export class UsersController {
       bulkSendAt: bulk.sendAt,
       total: page.total,
       totalCapped: page.totalCapped,
+      totalAtLeast: page.totalAtLeast,
       filter: {
         q: q.q ?? '',
         org: q.organizationId ?? '',
@@ -139,7 +140,8 @@ export class UsersController {
       canManage: allows(actor, 'manage_users'),
       createHref: `/users/new?org=${createIn}`,
       matchingMax: MATCHING_MAX,
-      tooManyForAll: page.totalCapped || page.total > MATCHING_MAX,
+      // An estimate is good enough to offer the choice: the confirmation page counts exactly.
+      tooManyForAll: page.total > MATCHING_MAX,
       pages: pageLinks('/users', query, 'after', page.next, { param: 'before', cursor: page.previous }),
     };
   }

@@ -133,6 +133,12 @@ export async function countListedUsers(em: EntityManager, where: SqlCondition, c
   return n;
 }
 
+/** The planner's estimate of how many users `where` selects (it reads statistics, not rows). */
+export async function estimatedListedUsers(em: EntityManager, where: SqlCondition): Promise<number> {
+  const [plan]: { 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }[] = await em.execute(`explain (format json) select 1 from users u where ${where.sql}`, where.params);
+  return Math.round(plan['QUERY PLAN'][0].Plan['Plan Rows']);
+}
+
 /** How many users "all users matching this filter" would take: counted up to `max + 1`. */
 export async function countMatchingUsers(em: EntityManager, where: SqlCondition, max: number): Promise<number> {
   const [{ n }]: { n: number }[] = await em.execute(`select count(*)::int as n from (select 1 from users u where ${where.sql} limit ${max + 1}) x`, where.params);

@@ -12,8 +12,18 @@ describe('demo data', () => {
     await t.close();
   });
 
+  const indexes = () => t.sql<{ indexname: string; indexdef: string }>(`select indexname, indexdef from pg_indexes where schemaname = current_schema() order by indexname`);
+  const constraints = () =>
+    t.sql<{ table: string; name: string; definition: string; validated: boolean }>(
+      `select conrelid::regclass::text as table, conname as name, pg_get_constraintdef(oid) as definition, convalidated as validated
+         from pg_constraint where connamespace = current_schema()::regnamespace order by 1, 2`,
+    );
+
   it('builds the tree and users asked for, with memberships, roles, administrators and custom properties', async () => {
+    const before = { indexes: await indexes(), constraints: await constraints() };
     const result = await seedDemoData(t.db.url, { users: 600, orgs: 40, depth: 3 });
+    // The load builds the secondary indexes and checks the foreign keys after the rows: every one is back, as it was.
+    expect({ indexes: await indexes(), constraints: await constraints() }).toEqual(before);
     expect(result).toMatchObject({ organizations: 40, users: 600 });
     const [counts] = await t.sql<Record<string, number>>(
       `select (select count(*)::int from organizations) as orgs,
