@@ -6,8 +6,10 @@ import { projectRoot } from '../../src/common/project-root';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createContact } from '../support/contacts-factories';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
-import { openForm } from '../support/forms';
+import { formIn, openForm } from '../support/forms';
+import { linkHref } from '../support/html';
 import { Agent, login } from '../support/http';
+import { SamlIdp } from '../support/saml-idp';
 import { loginTo } from '../support/sessions';
 import { importFile } from '../support/imports-factories';
 import { userRow, workbook } from '../support/imports-files';
@@ -44,9 +46,12 @@ describe('rendered pages', () => {
   let admin: Agent;
   let A: OrgRow;
   let gender: number, languages: number, nickname: number, hobbies: number;
+  let idp: SamlIdp;
   const rendered = new Set<string>();
 
   beforeAll(async () => {
+    idp = await SamlIdp.start();
+    idp.addUser({ login: 'sam', password: 'idp-pass', nameId: 'sam-1' });
     t = await createTestApp();
     // Which templates a request rendered, whichever controller did it.
     const express = t.app.getHttpAdapter().getInstance() as { render: (name: string, ...rest: unknown[]) => void };
@@ -72,12 +77,19 @@ describe('rendered pages', () => {
     await setPropertyValues(t, ann.id, hobbies, ['chess', 'rowing']);
     await createContact(t, { first: 'Carl', last: 'Contact', email: 'carl@example.org', org: A1 });
     await createContact(t, { kind: 'organization', full: 'Acme Ltd', org: A });
+    // An identity provider (its pages, the Delete confirmation) and a user who signs in through it.
+    await t.sql(`insert into identity_providers (key, label, kind, settings) values ('uni', 'University', 'saml', $1)`, [
+      JSON.stringify({ metadataXml: idp.metadata, externalIdAttribute: 'NameID' }),
+    ]);
+    const sam = await createUser(t, { username: 'sam', password: null, provider: 'uni' });
+    await t.sql(`update users set external_id = 'sam-1' where id = $1`, [sam.id]);
     admin = await login(t.http, 'admin', ADMIN_PASSWORD);
     // An import with a refused row, so that the import page lists errors.
     await importFile(t, admin, await workbook([userRow(1), userRow(2, { Email: 'not an address' })]));
   });
   afterAll(async () => {
     await t?.close();
+    await idp?.stop();
   });
 
   it('renders the Edit form of a user with every custom property showing its options and current values', async () => {
@@ -170,6 +182,17 @@ describe('rendered pages', () => {
       .fill('Password send date', tomorrow)
       .submit('Set password send date for selected users');
     check('POST /users/password-send-date (already sent)', resend.status, resend.headers['content-type'], resend.text);
+
+    // The page after signing out of a session that came from an identity provider.
+    const samAgent = request.agent(t.http);
+    const toIdp = new URL((await samAgent.get(linkHref((await samAgent.get('/login')).text, 'Sign in with University'))).headers.location);
+    const idpAgent = request.agent(idp.url);
+    const idpLogin = formIn((await idpAgent.get(toIdp.pathname + toIdp.search)).text, 'Sign in', { agent: idpAgent, url: toIdp.pathname });
+    const acs = formIn((await idpLogin.fill('Login', 'sam').fill('Password', 'idp-pass').submit('Sign in')).text, 'Continue');
+    expect((await samAgent.post(acs.action).type('form').send(new URLSearchParams(acs.entries('Continue')).toString())).status).toBe(303);
+    const signedOut = await (await openForm(samAgent, '/account', 'Sign out')).submit('Sign out');
+    const signedOutPage = await samAgent.get(signedOut.headers.location);
+    check('/sso/signed-out', signedOutPage.status, signedOutPage.headers['content-type'], signedOutPage.text);
 
     expect(problems).toEqual([]);
     expect(pageTemplates().filter((name) => !rendered.has(name))).toEqual([]);
