@@ -21,6 +21,10 @@ import { userView } from './user-page.service';
 import { usernameProblem } from './username-format';
 import {
   RoleRow,
+  profileNameOf,
+  replaceUserRoles,
+  setUserProfile,
+  updatePersonContact,
   UserRow,
   createDefaults,
   deleteUser,
@@ -120,12 +124,11 @@ export class UserAdminService {
         const user = await this.row(tx, id, true);
         const departments = await this.departmentNames(tx);
         const { values: person, errors } = validatePerson(input, departments, user.department);
-        const allRoles: RoleRow[] = await tx.execute('select id, name, built_in_key, permissions from roles order by lower(name)');
+        const allRoles = await roleRows(tx);
         const { ids: roleIds, error: roleError } = parseRoleIds(input.roleIds, allRoles.map((r) => r.id));
         if (roleError) errors.roleIds = roleError;
         const adminRole = allRoles.find((r) => r.built_in_key === 'administrator');
-        const beforeRoles: { role_id: number }[] = await tx.execute('select role_id from user_roles where user_id = ?', [id]);
-        const beforeIds = beforeRoles.map((r) => r.role_id);
+        const beforeIds = await userRoleIds(tx, id);
         if (!roleError && adminRole) {
           const had = beforeIds.includes(adminRole.id);
           const has = roleIds.includes(adminRole.id);
@@ -145,7 +148,7 @@ export class UserAdminService {
 
         const beforeValues = (await this.properties.valuesFor([id], tx)).get(id) ?? new Map<number, string[]>();
         const roleName = (rid: number) => allRoles.find((r) => r.id === rid)?.name ?? String(rid);
-        const profileName = profileId === null ? null : ((await tx.execute('select name from user_profiles where id = ?', [profileId])) as { name: string }[])[0].name;
+        const profileName = profileId === null ? null : await profileNameOf(tx, profileId);
         const before = {
           firstName: user.first_name,
           lastName: user.last_name,
@@ -167,13 +170,9 @@ export class UserAdminService {
         const changes = diffChanges(before, after);
         if (!changes) return { username: user.username, changed: false };
 
-        await tx.execute(
-          `update contacts set first_name = ?, last_name = ?, full_name = ?, email = ?, mobile = ?, department = ?, job_title = ?, updated_at = now() where id = ?`,
-          [person.firstName, person.lastName, person.fullName, person.email, person.mobile, person.department, person.jobTitle, user.contact_id],
-        );
-        await tx.execute('update users set profile_id = ?, updated_at = now() where id = ?', [profileId, id]);
-        await tx.execute('delete from user_roles where user_id = ? and not (role_id = any(?::int[]))', [id, `{${roleIds.join(',')}}`]);
-        if (roleIds.length > 0) await tx.execute('insert into user_roles (user_id, role_id) select ?, unnest(?::int[]) on conflict do nothing', [id, `{${roleIds.join(',')}}`]);
+        await updatePersonContact(tx, user.contact_id, person);
+        await setUserProfile(tx, id, profileId);
+        await replaceUserRoles(tx, id, roleIds);
         await this.properties.setValues(tx, id, parsed.values);
         await this.audit.record(actor, { action: 'user.updated', objectType: 'user', objectId: id, objectLabel: user.username, changes }, tx);
         return { username: user.username, changed: true };
@@ -330,7 +329,7 @@ export class UserAdminService {
       if (problem) errors.password = problem;
     }
     if (!errors.password && input.password !== input.passwordConfirmation) errors.passwordConfirmation = 'The two passwords do not match.';
-    const allRoles: RoleRow[] = await this.em.execute('select id, name, built_in_key, permissions from roles');
+    const allRoles = await roleRows(this.em);
     const { ids: roleIds, error: roleError } = parseRoleIds(input.roleIds, allRoles.map((r) => r.id));
     if (roleError) errors.roleIds = roleError;
     else if (!actor.isAdministrator && allRoles.some((r) => r.built_in_key === 'administrator' && roleIds.includes(r.id))) {

@@ -321,3 +321,33 @@ export async function organizationById(em: EntityManager, id: number): Promise<{
 export function organizationsIn(em: EntityManager, scope: SqlCondition): Promise<{ id: number; name: string; depth: number }[]> {
   return em.execute(`select o.id, o.name, o.depth from organizations o where ${scope.sql} order by o.path`, scope.params);
 }
+
+// ----- the changes of the Edit form -------------------------------------------------------------
+
+/** The name of a user profile. */
+export async function profileNameOf(em: EntityManager, id: number): Promise<string> {
+  const [row]: { name: string }[] = await em.execute('select name from user_profiles where id = ?', [id]);
+  return row.name;
+}
+
+/** Writes the person fields of the Edit form into the user's contact. */
+export async function updatePersonContact(
+  tx: EntityManager,
+  contactId: number,
+  person: { firstName: string | null; lastName: string | null; fullName: string; email: string | null; mobile: string | null; department: string | null; jobTitle: string | null },
+): Promise<void> {
+  await tx.execute(
+    `update contacts set first_name = ?, last_name = ?, full_name = ?, email = ?, mobile = ?, department = ?, job_title = ?, updated_at = now() where id = ?`,
+    [person.firstName, person.lastName, person.fullName, person.email, person.mobile, person.department, person.jobTitle, contactId],
+  );
+}
+
+export async function setUserProfile(tx: EntityManager, id: number, profileId: number | null): Promise<void> {
+  await tx.execute('update users set profile_id = ?, updated_at = now() where id = ?', [profileId, id]);
+}
+
+/** The user holds exactly these roles afterwards. */
+export async function replaceUserRoles(tx: EntityManager, id: number, roleIds: number[]): Promise<void> {
+  await tx.execute('delete from user_roles where user_id = ? and not (role_id = any(?::int[]))', [id, `{${roleIds.join(',')}}`]);
+  if (roleIds.length > 0) await tx.execute('insert into user_roles (user_id, role_id) select ?, unnest(?::int[]) on conflict do nothing', [id, `{${roleIds.join(',')}}`]);
+}

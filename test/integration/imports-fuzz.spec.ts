@@ -7,6 +7,7 @@ import { decodeEntities } from '../support/html';
 import { login } from '../support/http';
 import { longCellWorkbook, nestedWorkbook, rawWorkbook, sheetXml, wideCsv, wideHeaderWorkbook, workbook } from '../support/imports-files';
 import { uploadFile, userDataFingerprint } from '../support/imports-factories';
+import { configureProviders } from '../support/sso';
 
 /**
  * Fuzzing the upload pipeline: thousands of byte-mutated variants of a small valid workbook (and
@@ -63,7 +64,8 @@ const ref: ReferenceData = {
   defaultProfileId: null,
   departments: new Map(),
   policy: DEFAULT_PASSWORD_POLICY,
-  providers: new Set(),
+  // The rows name the provider azure, which is configured (in the database too, see beforeAll).
+  providers: new Set(['azure']),
 };
 const none = { usernames: new Set<string>(), emails: new Set<string>(), mobiles: new Set<string>(), externalIds: new Set<string>() };
 
@@ -84,6 +86,7 @@ describe('fuzzed uploads', () => {
   let xml: string;
   beforeAll(async () => {
     t = await createTestApp({ env: { IMPORT_POLL_SECONDS: '0' } });
+    await configureProviders(t, ['azure']);
     xlsx = await workbook(
       ROWS.map((r) => Object.fromEntries(HEAD.map((h, i) => [h, r[i]]))),
       HEAD,
