@@ -6,7 +6,10 @@ import { USER_STATUSES, UserListFilter, UserStatus } from './users.service';
  * the hidden fields of the bulk-action form and its confirmation page. One reader and one writer,
  * so that the list, the export and "all users matching this filter" select the same users.
  */
-export const FILTER_PARAMS = ['q', 'org', 'sub', 'role', 'status', 'licence', 'prop', 'value'] as const;
+export const FILTER_PARAMS = ['q', 'org', 'sub', 'role', 'status', 'licence', 'provider', 'prop', 'value'] as const;
+
+/** A provider key as users hold it (`local` or an identity provider's key). */
+const PROVIDER_KEY = /^[a-z0-9][a-z0-9._-]{0,59}$/;
 
 function optionalId(value: unknown): number | undefined {
   return parseId(queryText(value)) ?? undefined;
@@ -22,6 +25,7 @@ export function parseUserFilter(source: Record<string, unknown>): UserListFilter
     roleId: optionalId(source.role),
     status: (USER_STATUSES as readonly string[]).includes(status) ? (status as UserStatus) : undefined,
     licenceId: optionalId(source.licence),
+    provider: PROVIDER_KEY.test(queryText(source.provider)) ? queryText(source.provider) : undefined,
     propertyId: optionalId(source.prop),
     propertyValue: queryText(source.value) || undefined,
   };
@@ -36,6 +40,7 @@ export function filterFields(f: UserListFilter): { name: string; value: string }
     ['role', f.roleId],
     ['status', f.status],
     ['licence', f.licenceId],
+    ['provider', f.provider],
     ['prop', f.propertyId],
     ['value', f.propertyValue],
   ];
@@ -49,7 +54,7 @@ export function filterQueryString(f: UserListFilter): string {
 
 /** Whether the filter narrows the list (the sub-organizations toggle alone does not; a value only with its property). */
 export function isFiltered(f: UserListFilter): boolean {
-  return Boolean(f.q || f.organizationId || f.roleId || f.status || f.licenceId || f.propertyId);
+  return Boolean(f.q || f.organizationId || f.roleId || f.status || f.licenceId || f.provider || f.propertyId);
 }
 
 /** Where a bulk action goes back to: the list with its filters (and page), never another page. */

@@ -116,6 +116,7 @@ export class UsersController {
         role: q.roleId ?? '',
         status: q.status ?? '',
         licence: q.licenceId ?? '',
+        provider: q.provider ?? '',
         prop: q.propertyId ?? '',
         value: q.propertyValue ?? '',
         sort: q.sort,

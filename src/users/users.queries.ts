@@ -160,22 +160,32 @@ export async function organizationPath(em: EntityManager, id: number): Promise<s
 /** The names a filter refers to by id (`null` where none is given or it no longer exists). */
 export async function filterNames(
   em: EntityManager,
-  ids: { organizationId?: number; roleId?: number; licenceId?: number; propertyId?: number },
-): Promise<{ org: string | null; role: string | null; licence: string | null; prop: string | null }> {
-  const [names]: { org: string | null; role: string | null; licence: string | null; prop: string | null }[] = await em.execute(
+  ids: { organizationId?: number; roleId?: number; licenceId?: number; provider?: string; propertyId?: number },
+): Promise<{ org: string | null; role: string | null; licence: string | null; provider: string | null; prop: string | null }> {
+  const [names]: { org: string | null; role: string | null; licence: string | null; provider: string | null; prop: string | null }[] = await em.execute(
     `select (select name from organizations where id = ?) as org, (select name from roles where id = ?) as role,
-            (select name from licence_types where id = ?) as licence, (select name from custom_properties where id = ?) as prop`,
-    [ids.organizationId ?? null, ids.roleId ?? null, ids.licenceId ?? null, ids.propertyId ?? null],
+            (select name from licence_types where id = ?) as licence, (select label from identity_providers where key = ?) as provider,
+            (select name from custom_properties where id = ?) as prop`,
+    [ids.organizationId ?? null, ids.roleId ?? null, ids.licenceId ?? null, ids.provider ?? null, ids.propertyId ?? null],
   );
   return names;
 }
 
 /** The choices of the list's filter pull-downs, each by name, in one round trip (each list aggregated as JSON). */
-export async function filterChoices(em: EntityManager): Promise<{ roles: { id: number; name: string }[]; licences: { id: number; name: string }[]; properties: { id: number; name: string }[] }> {
-  const [options]: { roles: { id: number; name: string }[]; licences: { id: number; name: string }[]; properties: { id: number; name: string }[] }[] = await em.execute(
+export interface FilterChoices {
+  roles: { id: number; name: string }[];
+  licences: { id: number; name: string }[];
+  /** The identity providers (key and label); `local` is always a choice besides them. */
+  providers: { key: string; label: string }[];
+  properties: { id: number; name: string }[];
+}
+
+export async function filterChoices(em: EntityManager): Promise<FilterChoices> {
+  const [options]: FilterChoices[] = await em.execute(
     `select
        (select coalesce(json_agg(json_build_object('id', r.id, 'name', r.name) order by lower(r.name), r.id), '[]') from roles r) as roles,
        (select coalesce(json_agg(json_build_object('id', l.id, 'name', l.name) order by lower(l.name), l.id), '[]') from licence_types l) as licences,
+       (select coalesce(json_agg(json_build_object('key', i.key, 'label', i.label) order by lower(i.label), i.key), '[]') from identity_providers i) as providers,
        (select coalesce(json_agg(json_build_object('id', p.id, 'name', p.name) order by lower(p.name), p.id), '[]') from custom_properties p) as properties`,
   );
   return options;

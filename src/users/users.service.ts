@@ -9,6 +9,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../common/errors
 import { SortKey, decodeCursor, encodeCursor, keysetPage, seekCondition, splitKeys } from '../common/pagination';
 import { SqlCondition, allOf, likePattern } from '../common/search';
 import { LicenceFullError } from '../licences/licence-seats';
+import { LOCAL_PROVIDER } from './user.entity';
 import { applyEnabled, applyUnlock } from './user-status';
 import {
   countListedUsers,
@@ -56,6 +57,8 @@ export interface UserListFilter {
   roleId?: number;
   status?: UserStatus;
   licenceId?: number;
+  /** How the users sign in: `local` (a Tessera password) or an identity provider's key. */
+  provider?: string;
   propertyId?: number;
   propertyValue?: string;
 }
@@ -244,6 +247,7 @@ export class UsersService {
     }
     if (f.roleId !== undefined) conditions.push({ sql: 'u.id in (select fr.user_id from user_roles fr where fr.role_id = ?)', params: [f.roleId] });
     if (f.licenceId !== undefined) conditions.push({ sql: 'u.licence_id = ?', params: [f.licenceId] });
+    if (f.provider !== undefined) conditions.push({ sql: 'u.provider = ?', params: [f.provider] });
     if (f.status === 'enabled') conditions.push({ sql: 'u.enabled and not coalesce(u.locked_until > now(), false)', params: [] });
     if (f.status === 'disabled') conditions.push({ sql: 'not u.enabled', params: [] });
     if (f.status === 'locked') conditions.push({ sql: 'u.locked_until > now()', params: [] });
@@ -303,6 +307,7 @@ export class UsersService {
     if (names.role) out.push(`Role: ${names.role}`);
     if (f.status) out.push(`Status: ${f.status[0].toUpperCase()}${f.status.slice(1)}`);
     if (names.licence) out.push(`Licence: ${names.licence}`);
+    if (f.provider) out.push(`Signs in with: ${f.provider === LOCAL_PROVIDER ? 'a Tessera password' : (names.provider ?? f.provider)}`);
     if (names.prop) out.push(`${names.prop}: ${f.propertyValue ? `“${f.propertyValue}”` : 'any value'}`);
     return out;
   }
@@ -333,7 +338,7 @@ export class UsersService {
     return { roots, total, collapsed, selected: selectedId === undefined ? null : (byId.get(selectedId) ?? null) };
   }
 
-  /** The choices of the filter pull-downs: roles, licences, properties (organizations: the tree panel). */
+  /** The choices of the filter pull-downs: roles, licences, sign-in providers, properties (organizations: the tree panel). */
   async filterOptions(actor: Actor) {
     if (!canListUsers(actor)) throw new ForbiddenError();
     // One round trip: this runs on every users-list page.

@@ -251,6 +251,9 @@ describe('users export', () => {
         // "Enabled" on the list means enabled and not locked.
         { changes: { select: { Status: 'Enabled' } }, expected: ['rt1', 'rt3', 'rt5'] },
         { changes: { select: { 'Custom property': 'Skill' }, type: { 'Property value': 'rust' } }, expected: ['rt1'] },
+        // How they sign in: through the identity provider azure, or with a Tessera password.
+        { changes: { select: { 'Signs in with': 'azure' } }, expected: ['rt3'] },
+        { changes: { select: { 'Signs in with': 'Tessera password' } }, expected: ['rt1', 'rt2', 'rt4', 'rt5'] },
         { org: 'A', changes: {}, expected: ['rt2'] },
         { org: 'A', changes: { check: ['with sub-organizations'] }, expected: ['rt1', 'rt2'] },
       ];
