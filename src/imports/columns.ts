@@ -68,7 +68,7 @@ export const COLUMN_DOCS: Record<StandardColumn, ColumnDoc> = {
     defaultValue: '-',
     description: 'The initial password (provider local only; SSO users never get a password).',
   },
-  Provider: { required: 'no', format: 'local, or the name of an SSO provider', defaultValue: 'local', description: 'Where the user signs in.' },
+  Provider: { required: 'no', format: 'local, or the key of an identity provider (Settings → Authentication)', defaultValue: 'local', description: 'Where the user signs in.' },
   Roles: {
     required: 'no',
     format: 'role names separated by commas',

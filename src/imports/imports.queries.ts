@@ -218,7 +218,8 @@ export async function templateChoices(em: EntityManager): Promise<{ roles: strin
     em.execute<{ name: string }[]>('select name from licence_types order by lower(name)'),
     em.execute<{ name: string }[]>('select name from user_profiles order by lower(name)'),
     em.execute<{ name: string }[]>('select name from departments order by lower(name)'),
-    em.execute<{ provider: string }[]>(`select distinct provider from users where provider <> 'local' order by provider`),
+    // The configured identity providers: the import refuses any other key but local.
+    em.execute<{ provider: string }[]>(`select key as provider from identity_providers order by key`),
   ]);
   return {
     roles: roles.map((r) => r.name),
