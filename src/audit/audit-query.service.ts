@@ -6,6 +6,7 @@ import { ForbiddenError } from '../common/errors';
 import { textSearch } from '../common/search';
 import { AuditEvent } from './audit-event.entity';
 import { hideAddresses } from './hide-addresses';
+import { auditActions, auditPage } from './audit.queries';
 
 export interface AuditFilter {
   q?: string;
@@ -62,14 +63,10 @@ export class AuditQueryService {
       where.push('id < ?');
       params.push(filter.before);
     }
-    const rows: Record<string, unknown>[] = await this.em.execute(
-      `select * from audit_events ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit ?`,
-      [...params, filter.size + 1],
-    );
+    const rows = await auditPage(this.em, { sql: where.length ? where.join(' and ') : 'true', params }, filter.size + 1);
     const events = rows.slice(0, filter.size).map((row) => this.em.map(AuditEvent, row));
     const nextCursor = rows.length > filter.size ? String(events[events.length - 1].id) : null;
-    const actions: { action: string }[] = await this.em.execute('select distinct action from audit_events order by action');
-    return { events, nextCursor, actions: actions.map((a) => a.action) };
+    return { events, nextCursor, actions: await auditActions(this.em) };
   }
 
   /** The trail of one object, newest first (e.g. a user page). */

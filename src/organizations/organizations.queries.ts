@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SqlCondition } from '../common/search';
 
 /*
  * The organization tree's SQL. Each function runs on the entity manager it is given: inside
@@ -155,5 +156,35 @@ export function organizationsOutside(db: EntityManager, path: string): Promise<O
     `select ${COLUMNS} from organizations
         where path not like ? order by path`,
     [`${path}%`],
+  );
+}
+
+/** One keyset page of an organization's members (`where` over m, u, c: the organization, search and cursor), by username. */
+export function memberPage(
+  db: EntityManager,
+  where: SqlCondition,
+  limit: number,
+): Promise<{ userId: number; username: string; fullName: string; email: string | null; isAdmin: boolean; enabled: boolean; administrator: boolean }[]> {
+  return db.execute(
+    `select u.id as "userId", u.username, c.full_name as "fullName", c.email, m.is_admin as "isAdmin", u.enabled,
+            exists (select 1 from user_roles ar join roles r on r.id = ar.role_id
+                     where ar.user_id = u.id and r.built_in_key = 'administrator') as administrator
+       from memberships m join users u on u.id = m.user_id join contacts c on c.id = u.contact_id
+      where ${where.sql}
+      order by lower(u.username)
+      limit ?`,
+    [...where.params, limit],
+  );
+}
+
+/** One keyset page of the member picker's candidates (`where` over u, c), by username. */
+export function candidatePage(db: EntityManager, where: SqlCondition, limit: number): Promise<{ userId: number; username: string; fullName: string; email: string | null }[]> {
+  return db.execute(
+    `select u.id as "userId", u.username, c.full_name as "fullName", c.email
+       from users u join contacts c on c.id = u.contact_id
+      where ${where.sql}
+      order by lower(u.username)
+      limit ?`,
+    [...where.params, limit],
   );
 }

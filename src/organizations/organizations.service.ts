@@ -17,8 +17,10 @@ import {
   findOrganization,
   insertMembership,
   insertOrganization,
+  candidatePage,
   lockOrganization,
   memberCount,
+  memberPage,
   organizationContents,
   organizationsByIdByDepth,
   organizationsOutside,
@@ -186,16 +188,7 @@ export class OrganizationsService {
     if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
     const org = await this.visible(actor, id);
     const where = allOf([{ sql: 'm.organization_id = ?', params: [org.id] }, ...userListConditions(options.q, options.after)]);
-    const rows: (Omit<MemberRow, 'changeable' | 'viewable'> & { administrator: boolean })[] = await this.db.execute(
-      `select u.id as "userId", u.username, c.full_name as "fullName", c.email, m.is_admin as "isAdmin", u.enabled,
-              exists (select 1 from user_roles ar join roles r on r.id = ar.role_id
-                       where ar.user_id = u.id and r.built_in_key = 'administrator') as administrator
-         from memberships m join users u on u.id = m.user_id join contacts c on c.id = u.contact_id
-        where ${where.sql}
-        order by lower(u.username)
-        limit ?`,
-      [...where.params, options.size + 1],
-    );
+    const rows = await memberPage(this.db, where, options.size + 1);
     const manage = canManageOrganization(actor, org.path);
     const members = rows.map(({ administrator, ...row }) => ({
       ...row,
@@ -219,14 +212,7 @@ export class OrganizationsService {
       { sql: 'not exists (select 1 from memberships x where x.user_id = u.id and x.organization_id = ?)', params: [org.id] },
       ...userListConditions(options.q, options.after),
     ]);
-    const rows: CandidateRow[] = await this.db.execute(
-      `select u.id as "userId", u.username, c.full_name as "fullName", c.email
-         from users u join contacts c on c.id = u.contact_id
-        where ${where.sql}
-        order by lower(u.username)
-        limit ?`,
-      [...where.params, options.size + 1],
-    );
+    const rows = await candidatePage(this.db, where, options.size + 1);
     return keysetPage(rows, options.size, (r) => r.username.toLowerCase());
   }
 

@@ -24,7 +24,6 @@ describe('hostile uploads against the compiled app', () => {
   let pg: Client;
   const peaks: Record<string, number> = {};
   const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []) => (await pg.query(text, params)).rows as T[];
-  const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
   const peakRss = (pid: number) => Number(/^VmHWM:\s*(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
   beforeAll(async () => {
@@ -45,7 +44,7 @@ describe('hostile uploads against the compiled app', () => {
     await instance.ready(120_000);
     const browser = new Browser();
     const login = await browser.get(`${instance.base}/login`);
-    const signedIn = await browser.post(`${instance.base}/login`, { _csrf: csrfOf(login.text), username: 'admin', password: ADMIN_PASSWORD });
+    const signedIn = await browser.submit(instance.base, login, 'Sign in', { Username: 'admin', Password: ADMIN_PASSWORD });
     if (signedIn.status !== 303) throw new Error(`Sign-in answered ${signedIn.status}:\n${instance.output()}`);
     return { instance, browser };
   }
@@ -78,7 +77,7 @@ describe('hostile uploads against the compiled app', () => {
     const [{ n: usersBefore }] = await sql<{ n: number }>('select count(*)::int as n from users');
     const file = make();
     const page = await browser.get(`${instance.base}/imports`);
-    const upload = await browser.upload(`${instance.base}/imports`, csrfOf(page.text), file, fileName);
+    const upload = await browser.upload(`${instance.base}/imports`, Browser.csrfOf(page, 'Import'), file, fileName);
     if (upload.status !== 303) throw new Error(`Upload answered ${upload.status}:\n${upload.text.slice(0, 500)}\n${instance.output()}`);
     const id = Number(/^\/imports\/(\d+)$/.exec(upload.location ?? '')?.[1]);
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formIn } from '../support/forms';
 
 /**
  * Tessera as production runs it: `node dist/src/main.js` in a child process of its own, on a
@@ -150,6 +151,21 @@ export class Browser {
     const body = new URLSearchParams();
     for (const [k, v] of Object.entries(fields)) for (const value of Array.isArray(v) ? v : [v]) body.append(k, value);
     return this.request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString() });
+  }
+
+  /**
+   * Submits the form of `page` (read by forms.ts) that has the button `button`, with what a person
+   * types (by label), to the form's action on `base`, as a browser would.
+   */
+  submit(base: string, page: Page, button: string, typed: Record<string, string> = {}): Promise<Page> {
+    const form = formIn(page.text, button);
+    for (const [label, value] of Object.entries(typed)) form.fill(label, value);
+    return this.post(`${base}${form.action}`, form.values(button));
+  }
+
+  /** The CSRF token of the page's form that has the button `button`. */
+  static csrfOf(page: Page, button: string): string {
+    return String(formIn(page.text, button).values(button)._csrf ?? '');
   }
 
   /** A multipart upload as a browser sends it: the CSRF field first, then the file. */

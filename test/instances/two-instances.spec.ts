@@ -28,11 +28,6 @@ describe('two app processes on one PostgreSQL', () => {
   const timings: Record<string, number> = {};
 
   const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []) => (await pg.query(text, params)).rows as T[];
-  const csrfOf = (html: string) => {
-    const m = /name="_csrf" value="([^"]+)"/.exec(html);
-    if (!m) throw new Error(`No CSRF token in the page:\n${html.slice(0, 500)}`);
-    return m[1];
-  };
   const time = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
     try {
@@ -84,7 +79,7 @@ describe('two app processes on one PostgreSQL', () => {
   it('a session made on one instance is signed in on the other (sessions live in PostgreSQL)', async () => {
     const login = await admin.get(`${a.base}/login`);
     expectStatus(login, 200, 'GET /login on a');
-    const signedIn = await admin.post(`${a.base}/login`, { _csrf: csrfOf(login.text), username: 'admin', password: ADMIN_PASSWORD });
+    const signedIn = await admin.submit(a.base, login, 'Sign in', { Username: 'admin', Password: ADMIN_PASSWORD });
     expectStatus(signedIn, 303, 'POST /login on a');
     expect(admin.jar.get('tessera.sid')).toBeDefined();
 
@@ -116,7 +111,8 @@ describe('two app processes on one PostgreSQL', () => {
     // of 100 selected users per request, the pages alternating between the two instances, one
     // request on each at a time. Each instance starts a dispatch pass right after its first
     // request. The token is a's, the session the same.
-    const token = csrfOf((await admin.get(`${a.base}/users`)).text);
+    // The bulk form of the users list pages 100 ids a post: the token from its rendered form.
+    const token = Browser.csrfOf(await admin.get(`${a.base}/users`), 'Set password send date for selected users');
     const PAGE = 100;
     await time('schedule', async () => {
       for (let first = 0; first < MAILS; first += 2 * PAGE) {
@@ -198,7 +194,7 @@ describe('two app processes on one PostgreSQL', () => {
     const importsPage = await admin.get(`${a.base}/imports`);
     expectStatus(importsPage, 200, 'GET /imports on a');
     const started = Date.now();
-    const upload = await admin.upload(`${a.base}/imports`, csrfOf(importsPage.text), file, 'users.xlsx');
+    const upload = await admin.upload(`${a.base}/imports`, Browser.csrfOf(importsPage, 'Import'), file, 'users.xlsx');
     expectStatus(upload, 303, 'POST /imports on a');
     const jobId = Number(/^\/imports\/(\d+)$/.exec(upload.location ?? '')?.[1]);
     expect(jobId).toBeGreaterThan(0);
