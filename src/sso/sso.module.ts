@@ -40,6 +40,6 @@ export class SsoModule implements NestModule {
           next(error);
         }
       })
-      .forRoutes({ path: 'login', method: RequestMethod.ALL });
+      .forRoutes({ path: 'login', method: RequestMethod.GET }, { path: 'login', method: RequestMethod.POST });
   }
 }

@@ -163,6 +163,16 @@ describe('single sign-on with SAML 2.0', () => {
     expect((await agent.get('/')).status).toBe(303);
   });
 
+  it('a post to the ACS URL without a SAML response (the route takes no CSRF token) signs nobody in', async () => {
+    const agent = request.agent(t.http);
+    await agent.get('/login');
+    const before = (await auditRows('login.failure')).length;
+    const res = await agent.post('/sso/uni/saml/acs').type('form').send({ RelayState: '/users' });
+    expect(await refusalAfter(agent, res)).toContain('the identity provider sent no SAML response');
+    expect((await auditRows('login.failure')).slice(before).map((r) => r.detail)).toEqual(['single sign-on with uni: SAML: no SAMLResponse in the POST']);
+    expect((await agent.get('/users')).status).toBe(303);
+  });
+
   it('a response is accepted once: replayed, it is refused', async () => {
     const agent = request.agent(t.http);
     const form = await atIdp(agent);
