@@ -300,7 +300,7 @@ export class ContactsService {
     }
 
     // The e-mail address of a user's contact is the user's: unique among users.
-    if (!errors.email && text.email && current?.userId) Object.assign(errors, await uniquenessProblems(this.em, { email: text.email }, { contactId: current.id }));
+    if (!errors.email && text.email && current?.userId) Object.assign(errors, await uniquenessProblems(this.em, { email: text.email }, { contactId: current.id }, actor));
 
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
     return {

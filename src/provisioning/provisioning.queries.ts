@@ -152,20 +152,38 @@ export async function usernameTaken(em: EntityManager, username: string): Promis
   return rows.length > 0;
 }
 
-/** The username of the user with this e-mail address (case-insensitive), leaving out a user or a contact's user. */
-export async function userWithEmail(em: EntityManager, email: string, except: { userId?: number; contactId?: number } = {}): Promise<string | null> {
-  const [row]: { username: string }[] = await em.execute('select username from users where lower(email) = lower(?) and id <> ? and contact_id <> ?', [
-    email,
-    except.userId ?? 0,
-    except.contactId ?? 0,
-  ]);
-  return row?.username ?? null;
+/**
+ * Another user with this e-mail address (case-insensitive), leaving out a user or a contact's
+ * user: their username, and whether they have a membership under `scopePath` (`null`: everyone
+ * counts as visible).
+ */
+export async function userWithEmail(
+  em: EntityManager,
+  email: string,
+  except: { userId?: number; contactId?: number } = {},
+  scopePath: string | null = null,
+): Promise<{ username: string; visible: boolean } | null> {
+  const [row]: { username: string; visible: boolean }[] = await em.execute(
+    `select username, ${VISIBLE_SQL} as visible from users u where lower(email) = lower(?) and id <> ? and contact_id <> ?`,
+    [scopePath, scopePath, email, except.userId ?? 0, except.contactId ?? 0],
+  );
+  return row ?? null;
 }
 
-export async function userWithExternalId(em: EntityManager, provider: string, externalId: string): Promise<string | null> {
-  const [row]: { username: string }[] = await em.execute('select username from users where provider = ? and external_id = ?', [provider, externalId]);
-  return row?.username ?? null;
+/** The user with this id at this provider: username and visibility, as `userWithEmail`. */
+export async function userWithExternalId(em: EntityManager, provider: string, externalId: string, scopePath: string | null = null): Promise<{ username: string; visible: boolean } | null> {
+  const [row]: { username: string; visible: boolean }[] = await em.execute(`select username, ${VISIBLE_SQL} as visible from users u where provider = ? and external_id = ?`, [
+    scopePath,
+    scopePath,
+    provider,
+    externalId,
+  ]);
+  return row ?? null;
 }
+
+/** Whether user `u` has a membership in the subtree of the path bound twice (`null`: true). */
+const VISIBLE_SQL = `(?::text is null or exists (select 1 from memberships vm join organizations vo on vo.id = vm.organization_id
+  where vm.user_id = u.id and vo.path like ? || '%'))`;
 
 export async function insertUserRoles(tx: EntityManager, userId: number, roleIds: number[]): Promise<void> {
   if (roleIds.length > 0) await tx.execute('insert into user_roles (user_id, role_id) select ?, id from roles where id in (?)', [userId, roleIds]);

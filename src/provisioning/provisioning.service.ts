@@ -118,7 +118,7 @@ export class UserProvisioningService {
     }
 
     const provider = spec.provider ?? LOCAL_PROVIDER;
-    const user = await this.insertUser(tx, spec, contact, defaults.usernameFormat, { provider, enabled, profileId, licenceId });
+    const user = await this.insertUser(tx, actor, spec, contact, defaults.usernameFormat, { provider, enabled, profileId, licenceId });
 
     await q.insertUserRoles(tx, user.id, roles.map((r) => r.id));
     await q.insertMembership(tx, user.id, spec.organizationId);
@@ -168,6 +168,7 @@ export class UserProvisioningService {
 
   private async insertUser(
     tx: EntityManager,
+    actor: Actor,
     spec: ProvisionSpec,
     contact: q.ContactForUser,
     format: string,
@@ -203,7 +204,7 @@ export class UserProvisioningService {
         licenceId: resolved.licenceId,
       });
       if (id !== null) return { id, username };
-      await explainConflict(tx, spec, contact, username, resolved.provider, base === null);
+      await explainConflict(tx, actor, spec, contact, username, resolved.provider, base === null);
     }
     throw new BusinessRuleError('username_busy', 'Could not find a free username: please try again.', 503);
   }
@@ -216,14 +217,14 @@ async function named(tx: EntityManager, table: 'user_profiles' | 'licence_types'
 }
 
 /** After an insert that hit a unique rule: throws the matching message, or returns to retry a generated name. */
-async function explainConflict(tx: EntityManager, spec: ProvisionSpec, contact: q.ContactForUser, username: string, provider: string, typed: boolean): Promise<void> {
+async function explainConflict(tx: EntityManager, actor: Actor, spec: ProvisionSpec, contact: q.ContactForUser, username: string, provider: string, typed: boolean): Promise<void> {
   const linked = await q.usernameOfContact(tx, spec.contactId);
   if (linked) throw new BusinessRuleError('contact_has_user', `${contact.full_name} already has a user account (${linked}).`);
-  const problems = await uniquenessProblems(tx, { email: contact.email, username: typed ? username : null });
+  const problems = await uniquenessProblems(tx, { email: contact.email, username: typed ? username : null }, {}, actor);
   if (problems.email) throw ValidationError.single('email', problems.email);
   if (spec.externalId) {
-    const other = await q.userWithExternalId(tx, provider, spec.externalId);
-    if (other) throw ValidationError.single('externalId', `The id ${spec.externalId} is already used by the user ${other} (${provider}).`);
+    const other = await q.userWithExternalId(tx, provider, spec.externalId, scopePathOf(actor));
+    if (other) throw ValidationError.single('externalId', `The id ${spec.externalId} is already used by ${otherUser(other)} (${provider}).`);
   }
   if (problems.username) throw ValidationError.single('username', problems.username);
 }
@@ -232,19 +233,32 @@ async function explainConflict(tx: EntityManager, spec: ProvisionSpec, contact: 
  * The messages for a username or an e-mail address that another user already has (`null` or
  * empty values are not checked; `except` leaves out the user being edited, or the user of the
  * contact being edited). A form shows them before it writes; the unique constraints back them.
+ * The message names the other user only when `viewer` (the person who will read it; absent for
+ * messages nobody outside Tessera's administrators reads) may see that user: an organization
+ * administrator learns that an address is taken, not who outside their subtree holds it.
  */
 export async function uniquenessProblems(
   em: EntityManager,
   values: { username?: string | null; email?: string | null },
   except: { userId?: number; contactId?: number } = {},
+  viewer?: Actor,
 ): Promise<FieldErrors> {
   const problems: FieldErrors = {};
   if (values.username && (await q.usernameTaken(em, values.username))) problems.username = `The username ${values.username} is already taken.`;
   if (values.email) {
-    const other = await q.userWithEmail(em, values.email, except);
-    if (other) problems.email = `The e-mail address ${values.email} is already used by the user ${other}.`;
+    const other = await q.userWithEmail(em, values.email, except, scopePathOf(viewer));
+    if (other) problems.email = `The e-mail address ${values.email} is already used by ${otherUser(other)}.`;
   }
   return problems;
+}
+
+/** The subtree whose users `viewer` may see, or `null` for everyone (Administrators, no viewer). */
+function scopePathOf(viewer: Actor | undefined): string | null {
+  return viewer && !viewer.isAdministrator ? viewer.currentOrganization.path : null;
+}
+
+function otherUser(other: { username: string; visible: boolean }): string {
+  return other.visible ? `the user ${other.username}` : 'another user';
 }
 
 /** One user of a set-based write, with its new person contact; every rule already applied. */

@@ -143,7 +143,7 @@ export class UserAdminService {
         const defs = await this.properties.definitions(tx);
         const parsed = this.properties.parseValues(defs, input.body);
         Object.assign(errors, parsed.errors);
-        if (!errors.email) Object.assign(errors, await uniquenessProblems(tx, { email: person.email }, { userId: id }));
+        if (!errors.email) Object.assign(errors, await uniquenessProblems(tx, { email: person.email }, { userId: id }, actor));
         if (Object.keys(errors).length > 0) throw new ValidationError(errors);
 
         const beforeValues = (await this.properties.valuesFor([id], tx)).get(id) ?? new Map<number, string[]>();
@@ -341,7 +341,7 @@ export class UserAdminService {
     const defs = await this.properties.definitions();
     const parsed = this.properties.parseValues(defs, input.body);
     Object.assign(errors, parsed.errors);
-    Object.assign(errors, await uniquenessProblems(this.em, { username: errors.username ? null : username, email: errors.email ? null : person.email }));
+    Object.assign(errors, await uniquenessProblems(this.em, { username: errors.username ? null : username, email: errors.email ? null : person.email }, {}, actor));
     const profileId = input.profileId === undefined ? undefined : await this.parseProfile(this.em, input.profileId, errors);
     const licenceId = input.licenceId === undefined ? undefined : await this.parseLicence(input.licenceId, errors);
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);

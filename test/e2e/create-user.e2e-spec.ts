@@ -176,6 +176,23 @@ describe('create user', () => {
     expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
   });
 
+  it('names the user who holds an e-mail address only to someone who may see that user', async () => {
+    await createUser(t, { username: 'inside.holder', email: 'inside@example.org', memberships: [{ org: A1 }] });
+    await createUser(t, { username: 'outside.holder', email: 'outside@example.org', memberships: [{ org: B }] });
+    const manager = await loginTo(t, 'ca_manager', PASSWORD, A);
+    const before = await databaseFingerprint(t, { includeAudit: true });
+    const inside = await (await createForm(manager, A1, { Username: 'taken.inside', 'E-mail': 'inside@example.org' })).submit('Create User');
+    expect(inside.status).toBe(422);
+    expect(inside.text).toContain('The e-mail address inside@example.org is already used by the user inside.holder.');
+    const outside = await (await createForm(manager, A1, { Username: 'taken.outside', 'E-mail': 'outside@example.org' })).submit('Create User');
+    expect(outside.status).toBe(422);
+    expect(outside.text).toContain('The e-mail address outside@example.org is already used by another user.');
+    expect(outside.text).not.toContain('outside.holder');
+    const byAdmin = await (await createForm(admin, A1, { Username: 'taken.outside', 'E-mail': 'outside@example.org' })).submit('Create User');
+    expect(byAdmin.text).toContain('The e-mail address outside@example.org is already used by the user outside.holder.');
+    expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
+  });
+
   it('under a race of two identical posts, one creates the user and the other gets a form error, never a 500', async () => {
     for (const [username, email] of [
       ['race.one', 'race.one@example.org'],
