@@ -27,8 +27,8 @@ export function licencesByName(db: EntityManager): Promise<Named[]> {
 }
 
 /** The roles with these ids that exist, by name. */
-export function rolesWithIds(db: EntityManager, ids: number[]): Promise<Named[]> {
-  return db.execute('select id, name from roles where id in (?) order by lower(name)', [ids]);
+export function rolesWithIds(db: EntityManager, ids: number[]): Promise<(Named & { permissions: string[]; builtInKey: string | null })[]> {
+  return db.execute('select id, name, permissions, built_in_key as "builtInKey" from roles where id in (?) order by lower(name)', [ids]);
 }
 
 /** The name of the profile or licence type with this id, or null when there is none. */

@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
-import { allows } from '../access/policy';
+import { allows, canGrantRole } from '../access/policy';
 import { AuditService, diffChanges } from '../audit/audit.service';
 import { FieldErrors, ForbiddenError, ValidationError } from '../common/errors';
 import { UsernameSource, explainUsername, usernameFormatProblem } from '../users/username-format';
@@ -127,8 +127,12 @@ export class InterfaceSettingsService {
     const problem = usernameFormatProblem(format);
     if (problem) errors.usernameFormat = problem;
     const roleIds = [...new Set(input.defaultRoleIds)];
-    const roles: Named[] = roleIds.length ? await rolesWithIds(this.db, roleIds) : [];
+    const roles = roleIds.length ? await rolesWithIds(this.db, roleIds) : [];
     if (roles.length !== roleIds.length) errors.defaultRoleIds = 'Choose roles from the list.';
+    else {
+      const problem = await this.defaultRolesProblem(actor, roleIds);
+      if (problem) errors.defaultRoleIds = problem;
+    }
     const profile = await this.named('user_profiles', input.defaultProfileId);
     if (profile === undefined) errors.defaultProfileId = 'Choose a user profile from the list.';
     const licence = await this.named('licence_types', input.defaultLicenceId);
@@ -142,6 +146,25 @@ export class InterfaceSettingsService {
       const changes = diffChanges(before, await this.snapshot(tx));
       if (changes) await this.audit.record(actor, { action: 'settings.updated', objectType: 'settings', objectLabel: 'Interface', changes }, tx);
     });
+  }
+
+  /**
+   * Every new user gets the default roles, whoever creates them: so making a role a default, or
+   * no longer one, is giving or taking away that role, and follows the role rule (`canGrantRole`):
+   * a settings manager who is not an Administrator changes only defaults whose permissions they
+   * hold (never the Administrator role). Defaults they may not change stay as they are.
+   */
+  private async defaultRolesProblem(actor: Actor, roleIds: number[]): Promise<string | null> {
+    if (actor.isAdministrator) return null;
+    const saved = (await this.current()).defaultRoleIds;
+    const changed = [...roleIds.filter((id) => !saved.includes(id)), ...saved.filter((id) => !roleIds.includes(id))];
+    if (changed.length === 0) return null;
+    const refused = (await rolesWithIds(this.db, changed)).filter(
+      (r) => !canGrantRole(actor, { permissions: r.permissions ?? [], isAdministratorRole: r.builtInKey === 'administrator' }),
+    );
+    if (refused.length === 0) return null;
+    const names = refused.map((r) => r.name).join(', ');
+    return `Only an Administrator can change whether ${names} ${refused.length === 1 ? 'is a default role: it has' : 'are default roles: they have'} permissions you do not have.`;
   }
 
   private current(): Promise<InterfaceSettingsValues> {

@@ -1,6 +1,7 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createContact, createDepartment } from '../support/contacts-factories';
-import { globalOrganization, OrgRow } from '../support/factories';
+import { createUser, globalOrganization, OrgRow } from '../support/factories';
+import { openForm } from '../support/forms';
 import { databaseFingerprint } from '../support/fingerprint';
 import { columnValues, decodeEntities, textOf } from '../support/html';
 import { Agent, login, postForm } from '../support/http';
@@ -126,6 +127,27 @@ describe('Settings: Interface and Departments', () => {
         defaultProfile: { from: 'Administrator', to: null },
         defaultLicence: { from: 'Standard', to: null },
       });
+    });
+    it('lets a settings manager who is not an Administrator change only default roles whose permissions they hold', async () => {
+      await t.sql(`insert into roles (name, permissions) values ('Settings keeper', '{manage_settings}'), ('Settings helper', '{manage_settings}')`);
+      await createUser(t, { username: 'keeper', roles: ['Settings keeper'], memberships: [{ org: global }] });
+      const keeper = await login(t.http, 'keeper', 'Secret-pass-1');
+      const before = await databaseFingerprint(t, { includeAudit: true });
+      const refused = await (await openForm(keeper, '/settings/interface', 'Save')).check('User manager').submit('Save');
+      expect(refused.status).toBe(422);
+      expect(decodeEntities(refused.text)).toContain('Only an Administrator can change whether User manager is a default role: it has permissions you do not have.');
+      expect(await databaseFingerprint(t, { includeAudit: true })).toEqual(before);
+      const granted = await (await openForm(keeper, '/settings/interface', 'Save')).check('Settings helper').submit('Save');
+      expect(granted.status).toBe(303);
+      expect((await settingsRow()).roles).toEqual((await t.sql<{ id: number }>(`select id from roles where name = 'Settings helper'`)).map((r) => r.id));
+      // A default the Administrator set that the keeper could not give stays when they save other changes, and cannot be removed by them.
+      const managerDefault = await (await openForm(admin, '/settings/interface', 'Save')).check('User manager').submit('Save');
+      expect(managerDefault.status).toBe(303);
+      const kept = await (await openForm(keeper, '/settings/interface', 'Save')).fill('Username format', '{f}.{lastname}').submit('Save');
+      expect(kept.status).toBe(303);
+      const removed = await (await openForm(keeper, '/settings/interface', 'Save')).uncheck('User manager').submit('Save');
+      expect(removed.status).toBe(422);
+      expect((await settingsRow()).roles).toContain(ids.manager);
     });
   });
 
