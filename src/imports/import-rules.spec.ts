@@ -1,5 +1,5 @@
 import { DEFAULT_PASSWORD_POLICY } from '../accounts/password-policy';
-import { ExistingKeys, ImportError, ReferenceData, validateSheet } from './import-rules';
+import { ERRORS_KEPT_MAX, ExistingKeys, ImportError, ReferenceData, validateSheet } from './import-rules';
 import type { ParsedSheet } from './workbook-reader';
 
 const ref: ReferenceData = {
@@ -189,6 +189,17 @@ describe('validateSheet', () => {
       'Unknown column "Shoe size": it is neither a column of the template nor a custom property.',
       'The required column "Email" is missing.',
     ]);
+  });
+
+  it('keeps the first ERRORS_KEPT_MAX errors of a file that is wrong everywhere, and counts them all', () => {
+    const rows = Array.from({ length: ERRORS_KEPT_MAX / 2 + 1 }, (_, i) => valid(i, { Email: 'x', Enabled: 'maybe' }));
+    rows.push(valid(ERRORS_KEPT_MAX));
+    const result = validateSheet(sheet(rows), ref, none);
+    expect(result.errors).toHaveLength(ERRORS_KEPT_MAX);
+    expect(result.errorCount).toBe(ERRORS_KEPT_MAX + 2);
+    expect(result.errorRows).toBe(ERRORS_KEPT_MAX / 2 + 1);
+    expect(result.errors.at(-1)).toMatchObject({ row: ERRORS_KEPT_MAX / 2 + 1 });
+    expect(result.users).toEqual([]);
   });
 
   it('reports cell problems (Excel errors) and data under a blank header', () => {

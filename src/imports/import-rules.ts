@@ -81,11 +81,21 @@ export interface ImportUser {
 }
 
 export interface ValidationResult {
+  /** The first `ERRORS_KEPT_MAX` errors, in row order. */
   errors: ImportError[];
+  /** Every error found (more than `errors` holds when a file breaks the rules everywhere). */
+  errorCount: number;
   /** Number of distinct rows with at least one error. */
   errorRows: number;
   users: ImportUser[];
 }
+
+/**
+ * The errors a failed import keeps, lists and marks in "Download with errors": enough to fix a
+ * file, while a 100,000-row file with every cell wrong (about 1.5 million errors) would take
+ * hundreds of megabytes in memory and in `import_errors`. The count stays exact.
+ */
+export const ERRORS_KEPT_MAX = 10_000;
 
 const PROVIDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const VALUE_SHOWN_MAX = 200;
@@ -126,22 +136,25 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
       errors.push({ row: sheet.headerRow, column: columnLetter(index), value: '', message: `Column ${columnLetter(index)} holds data but has no header.` });
     }
   }
-  if (errors.length > 0) return { errors, errorRows: 1, users: [] };
+  if (errors.length > 0) return { errors, errorCount: errors.length, errorRows: 1, users: [] };
   if (sheet.rows.length === 0) {
-    return { errors: [{ row: sheet.headerRow, column: '', value: '', message: 'The file has a header row but no users.' }], errorRows: 1, users: [] };
+    return { errors: [{ row: sheet.headerRow, column: '', value: '', message: 'The file has a header row but no users.' }], errorCount: 1, errorRows: 1, users: [] };
   }
 
   const users: ImportUser[] = [];
   const firstRow = { username: new Map<string, number>(), email: new Map<string, number>(), mobile: new Map<string, number>(), external: new Map<string, number>() };
   const seatsTaken = new Map<number, number>();
   const errorRows = new Set<number>();
+  let errorCount = 0;
 
   for (const row of sheet.rows) {
+    let rowErrors = 0;
     const add = (column: string, value: string, message: string) => {
-      errors.push({ row: row.rowNumber, column, value: column === 'Password' ? '(hidden)' : value.slice(0, VALUE_SHOWN_MAX), message });
+      if (errors.length < ERRORS_KEPT_MAX) errors.push({ row: row.rowNumber, column, value: column === 'Password' ? '(hidden)' : value.slice(0, VALUE_SHOWN_MAX), message });
+      errorCount++;
+      rowErrors++;
       errorRows.add(row.rowNumber);
     };
-    const before = errors.length;
     const get = (column: StandardColumn): string => {
       const index = map.standard[column];
       const cell = index === undefined ? undefined : row.cells[index];
@@ -307,7 +320,7 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
       properties.push({ propertyId: property.id, values: accepted });
     }
 
-    if (errors.length === before) {
+    if (rowErrors === 0) {
       users.push({
         rowNumber: row.rowNumber,
         username,
@@ -329,7 +342,7 @@ export function validateSheet(sheet: ParsedSheet, ref: ReferenceData, existing: 
       });
     }
   }
-  return { errors, errorRows: errorRows.size, users: errors.length === 0 ? users : [] };
+  return { errors, errorCount, errorRows: errorRows.size, users: errorCount === 0 ? users : [] };
 }
 
 /** `A/A1`, `Global/A/A1` or `Global`. */

@@ -43,8 +43,12 @@ const KEEP_FAILED_FILES = '7 days';
 const IMPORT_LOCK = 7_274_101;
 
 class Revalidated extends Error {
-  constructor(readonly errors: ImportError[], readonly errorRows: number) {
-    super('The file no longer passes the rules.');
+  readonly errors: ImportError[];
+  readonly errorCount: number;
+  readonly errorRows: number;
+  constructor(result: { errors: ImportError[]; errorCount: number; errorRows: number }) {
+    super('The file does not pass the rules.');
+    ({ errors: this.errors, errorCount: this.errorCount, errorRows: this.errorRows } = result);
   }
 }
 
@@ -146,7 +150,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
       await setImportTotalRows(em, id, sheet.rows.length, LEASE);
 
       const first = await this.validate(em, sheet);
-      if (first.errors.length > 0) throw new Revalidated(first.errors, first.errorRows);
+      if (first.errorCount > 0) throw new Revalidated(first);
 
       await markImporting(em, id, LEASE);
       let lastReport = 0;
@@ -163,7 +167,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
         // Seats: the licence rows stay locked until commit, so the counts below cannot change.
         await lockLicences(tx);
         const final = await this.validate(tx, sheet);
-        if (final.errors.length > 0) throw new Revalidated(final.errors, final.errorRows);
+        if (final.errorCount > 0) throw new Revalidated(final);
         if (final.users.length !== first.users.length || final.users.some((u, i) => u.username !== first.users[i].username)) {
           throw new ImportFileError('The file was read differently the second time; import it again.');
         }
@@ -206,12 +210,12 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
   private async fail(em: EntityManager, id: number, label: string, source: AuditSource, error: unknown): Promise<void> {
     let message: string;
     let errors: ImportError[] = [];
+    let errorCount = 0;
     let errorRows = 0;
     const e = error as { code?: string; constraint?: string };
     if (error instanceof Revalidated) {
-      errors = error.errors;
-      errorRows = error.errorRows;
-      message = failureMessage(errors.length, errorRows);
+      ({ errors, errorCount, errorRows } = error);
+      message = failureMessage(errorCount, errorRows);
     } else if (error instanceof ImportFileError) {
       message = `Import failed: ${error.message}`;
     } else if (e?.code === '23505') {
@@ -222,7 +226,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
     }
     await em.transactional(async (tx) => {
       await storeErrors(tx, id, errors);
-      await markImportFailed(tx, id, { errorCount: errors.length, errorRows, message });
+      await markImportFailed(tx, id, { errorCount, errorRows, message });
       await this.audit.write(
         source,
         {
@@ -231,7 +235,7 @@ export class ImportWorker implements OnModuleInit, OnApplicationShutdown {
           objectId: id,
           objectLabel: label,
           detail: message,
-          changes: { file: { from: null, to: label }, errors: { from: null, to: errors.length }, rows: { from: null, to: errorRows } },
+          changes: { file: { from: null, to: label }, errors: { from: null, to: errorCount }, rows: { from: null, to: errorRows } },
         },
         tx,
       );

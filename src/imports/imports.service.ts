@@ -6,6 +6,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../common/errors
 import { APP_CONFIG } from '../config/config';
 import type { AppConfig } from '../config/config';
 import { ERRORS_COLUMN } from './columns';
+import { ERRORS_KEPT_MAX } from './import-rules';
 import { ImportWorker } from './import-worker';
 import { loadProperties, organizationPaths } from './import-store';
 import { allImportErrors, findImportJob, ImportJobRow, importErrorsPage, importJobFile, insertImportJob, recentImportJobs, templateChoices } from './imports.queries';
@@ -76,14 +77,16 @@ export class ImportsService {
     return { id };
   }
 
-  async job(actor: Actor, id: number, page: number): Promise<{ job: ImportJobView; errors: ImportErrorView[]; page: number; pages: number }> {
+  /** The job with one page of its errors; `errorsKept` is less than `job.errorCount` when only the first `ERRORS_KEPT_MAX` were kept. */
+  async job(actor: Actor, id: number, page: number): Promise<{ job: ImportJobView; errors: ImportErrorView[]; errorsKept: number; page: number; pages: number }> {
     this.assertAllowed(actor);
     const row = await findImportJob(this.em, id);
     if (!row) throw new NotFoundError();
-    const pages = Math.max(1, Math.ceil(row.errorCount / ERRORS_PAGE));
+    const errorsKept = Math.min(row.errorCount, ERRORS_KEPT_MAX);
+    const pages = Math.max(1, Math.ceil(errorsKept / ERRORS_PAGE));
     const current = Math.min(Math.max(1, page), pages);
     const errors: ImportErrorView[] = await importErrorsPage(this.em, id, ERRORS_PAGE, (current - 1) * ERRORS_PAGE);
-    return { job: withRunning(row), errors, page: current, pages };
+    return { job: withRunning(row), errors, errorsKept, page: current, pages };
   }
 
   /** "Download with errors": the uploaded rows again, with a column listing each row's errors. */

@@ -3,7 +3,7 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { formIn, openForm } from '../support/forms';
-import { dataTable } from '../support/html';
+import { dataTable, textOf } from '../support/html';
 import { Agent, csrfFrom, login } from '../support/http';
 import { HEADERS, rawWorkbook, Row, sheetXml, userRow, workbook, zipBomb } from '../support/imports-files';
 import { createDepartment, createProperty, download, IMPORT_FILE_LABEL, importErrors, openWorkbook, importFile, passwordWorks, uploadFile, userDataFingerprint } from '../support/imports-factories';
@@ -343,6 +343,18 @@ describe('Excel import of users', () => {
       expect(ws.getRow(2).getCell(ALL.length + 1).value).toBe('Email: "not-an-email" is not a valid e-mail address.\nRoles: Role "Wizard" does not exist.');
       expect(ws.getRow(4).getCell(2).value).toBe('imp900');
       expect(ws.getRow(4).getCell(ALL.length + 1).value ?? null).toBeNull();
+    });
+
+    it('keeps the first 10,000 errors of a file that is wrong everywhere, counts them all, and says so', async () => {
+      const rows = Array.from({ length: 5_001 }, (_, i) => ({ UserName: `many${i}`, Email: 'not-an-email', Password: 'Passw0rd-1', Enabled: 'maybe' }));
+      const { job, page } = await importFile(t, admin, await workbook(rows, ALL), 'wrong-everywhere.xlsx');
+      expect(job.message).toBe('Import failed: 10,002 errors in 5,001 rows.');
+      expect(job.error_count).toBe(10_002);
+      expect(await importErrors(t, job.id)).toHaveLength(10_000);
+      expect(textOf(page)).toContain('The first 10,000 of the 10,002 errors are listed here and in the download: fix them, and the next import shows the rest.');
+      const last = await admin.get(`/imports/${job.id}?page=50`);
+      expect(textOf(last.text)).toContain('Errors (page 50 of 50)');
+      expect(last.text).not.toContain('rel="next"');
     });
 
     it('reports header problems: unknown and missing columns', async () => {
