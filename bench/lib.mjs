@@ -239,6 +239,24 @@ export function median(values) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/**
+ * The argon2id hashing floor of `count` hashes on this machine, measured now: the median time of
+ * `samples` single-threaded `hashPassword` calls (the app's hash function and parameters), and
+ * `count` × that ÷ the number of cores.
+ */
+export async function hashingFloor(count, samples = 50) {
+  const { hashPassword } = dist('accounts/password-hasher.js');
+  for (let i = 0; i < 3; i++) await hashPassword(`Warm-up-${i}`);
+  const times = [];
+  for (let i = 0; i < samples; i++) {
+    const h0 = performance.now();
+    await hashPassword(`Passw0rd-${i}`);
+    times.push(performance.now() - h0);
+  }
+  const oneHashMs = median(times);
+  return { oneHashMs, cores: cpus().length, floorMs: (count * oneHashMs) / cpus().length };
+}
+
 /** Prints rows (objects with the same keys) as an aligned text table. */
 export function printTable(title, rows) {
   console.log(`\n${title}`);
