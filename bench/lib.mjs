@@ -358,10 +358,11 @@ export async function bareServer([port, bytes, rows, shape, dir]) {
   let filler = 0;
   let data;
   if (shape === 'tree') {
-    hbs.registerPartial('node', `<li><a href="/organizations/{{id}}">{{name}}</a> <span class="muted">· {{count}} members</span>{{filler}}{{#if children.length}}<ul>{{#each children}}{{> node}}{{/each}}</ul>{{/if}}</li>\n`);
+    // Short markup, so that the padding can bring it to the size of any real tree page.
+    hbs.registerPartial('node', `<li><a href="/o/{{id}}">{{name}}</a> {{count}}{{filler}}{{#if children.length}}<ul>{{#each children}}{{> node}}{{/each}}</ul>{{/if}}</li>`);
     writeFileSync(join(dir, 'page.hbs'), `<h1>{{title}}</h1>\n<ul class="tree">{{#each roots}}{{> node}}{{/each}}</ul>\n`);
     data = () => {
-      const nodes = Array.from({ length: count }, (_, i) => ({ id: 1000 + i, name: `Department ${i}`, count: 100 + i, filler: 'x'.repeat(filler), children: [] }));
+      const nodes = Array.from({ length: count }, (_, i) => ({ id: 1000 + i, name: `D${i}`, count: i, filler: 'x'.repeat(filler), children: [] }));
       for (let i = 1; i < count; i++) nodes[Math.floor((i - 1) / 3)].children.push(nodes[i]);
       return { title: 'Organizations', roots: nodes.slice(0, 1) };
     };

@@ -20,8 +20,8 @@
 // created and dropped), otherwise an embedded PostgreSQL in a temporary folder.
 //
 // Results, the machine they were measured on and what bounds them: BENCHMARKS.md.
-import { cpu, login, machine, printTable, run, seedDemo, sql, startApp, startBare, startDatabase, stringOption, ADMIN_PASSWORD, option } from './lib.mjs';
-import { load, measure, ms, rate, verdict } from './load.mjs';
+import { login, machine, printTable, run, seedDemo, sql, startApp, startBare, startDatabase, stringOption, ADMIN_PASSWORD, option } from './lib.mjs';
+import { load, measure, measureApp, ms, rate, verdict } from './load.mjs';
 
 const runs = option('runs', 3);
 const seconds = option('seconds', 10);
@@ -126,24 +126,15 @@ await run('organizations', async (work) => {
         rows.push({ scenario: `bare Express+hbs (${page.items} ${shape === 'tree' ? 'nodes' : 'rows'})`, build: '', KB: (server.bytes / 1024).toFixed(0), 'req/s': rate(b.rps), p50: ms(b.p50), p95: ms(b.p95), p99: ms(b.p99), 'runs req/s': b.runs, 'node CPU ms/req': '', 'pg CPU ms/req': '', 'of bare': '', verdict: '', load: b.load });
       }
       for (const page of pages) {
-        const cpu0 = cpu(page.build.app.pid, work);
-        const r = await measure(page.build.app.base + s.path, { runs, seconds, connections, cookies });
-        const cpu1 = cpu(page.build.app.pid, work);
-        const nodeMs = (cpu1.node - cpu0.node) / r.served;
-        const pgMs = cpu0.pg === null ? NaN : (cpu1.pg - cpu0.pg) / r.served;
+        const r = await measureApp(page.build.app, work, page.build.app.base + s.path, { runs, seconds, connections, cookies });
+        const { nodeMs, pgMs } = r;
         const ratio = r.rps / page.bare.rps;
         console.log(`  ${s.label}, ${page.build.name}: ${rate(r.rps)} req/s, p95 ${ms(r.p95)} ms, CPU/request node ${ms(nodeMs)} ms + PostgreSQL ${ms(pgMs)} ms, ${(ratio * 100).toFixed(0)} % of bare (load ${r.load})`);
         rows.push({
           scenario: s.label,
           build: page.build.name,
           KB: (page.bytes / 1024).toFixed(0),
-          'req/s': rate(r.rps),
-          p50: ms(r.p50),
-          p95: ms(r.p95),
-          p99: ms(r.p99),
-          'runs req/s': r.runs,
-          'node CPU ms/req': ms(nodeMs),
-          'pg CPU ms/req': ms(pgMs),
+          ...r.columns,
           'of bare': `${(ratio * 100).toFixed(0)} %`,
           verdict: `>= ${target * 100} % ${verdict(ratio >= target)}`,
           load: r.load,

@@ -24,8 +24,8 @@
 //
 // Uses TEST_DATABASE_URL's server when set (a superuser URL; a database `tessera_bench` is
 // created and dropped), otherwise an embedded PostgreSQL in a temporary folder.
-import { cpu, login, machine, printTable, run, seedDemo, sql, startApp, startBare, startDatabase, stringOption, ADMIN_PASSWORD, option } from './lib.mjs';
-import { load, measure, ms, rate, verdict } from './load.mjs';
+import { login, machine, printTable, run, seedDemo, sql, startApp, startBare, startDatabase, stringOption, ADMIN_PASSWORD, option } from './lib.mjs';
+import { load, measure, measureApp, ms, rate, verdict } from './load.mjs';
 
 await main();
 
@@ -129,14 +129,8 @@ async function main() {
               const html = await page.text();
               const rowCount = (html.split('<tbody>')[1]?.split('</tbody>')[0].match(/<tr>/g) ?? []).length;
               const count = /<h1>Users<\/h1>\s*<p>[\s\S]*?(\b(?:About |More than )?[\d,]+\+? users?)/.exec(html)?.[1] ?? '?';
-              const cpu0 = cpu(build.app.pid, work);
-              const r = await measure(build.app.base + s.path, { runs, seconds, connections: c, cookies: p.cookies });
-              const cpu1 = cpu(build.app.pid, work);
-              // CPU per request (all requests of the warm-up and the runs), which queueing on a
-              // busy machine does not inflate the way it does latencies.
-              const served = r.served;
-              const nodeMs = (cpu1.node - cpu0.node) / served;
-              const pgMs = cpu0.pg === null ? NaN : (cpu1.pg - cpu0.pg) / served;
+              const r = await measureApp(build.app, work, build.app.base + s.path, { runs, seconds, connections: c, cookies: p.cookies });
+              const { nodeMs, pgMs } = r;
               const ratio = r.rps / bareRps[c];
               const ok = c === 1 ? r.p95 <= target.p95 : ratio >= target.ratio;
               console.log(`  ${p.name}, ${s.label}, ${build.name}, ${c} conn.: ${rate(r.rps)} req/s, p95 ${ms(r.p95)} ms, CPU/request node ${ms(nodeMs)} ms + PostgreSQL ${ms(pgMs)} ms, “${count}” (load ${r.load})`);
@@ -147,13 +141,7 @@ async function main() {
                 conns: c,
                 bytes: Buffer.byteLength(html),
                 rows: rowCount,
-                'req/s': rate(r.rps),
-                p50: ms(r.p50),
-                p95: ms(r.p95),
-                p99: ms(r.p99),
-                'runs req/s': r.runs,
-                'node CPU ms/req': ms(nodeMs),
-                'pg CPU ms/req': ms(pgMs),
+                ...r.columns,
                 'of bare': `${(ratio * 100).toFixed(0)} %`,
                 verdict: c === 1 ? `p95 <= ${target.p95} ms ${verdict(ok)}` : `>= ${target.ratio * 100} % ${verdict(ok)}`,
                 load: r.load,
