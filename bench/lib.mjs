@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,6 +162,12 @@ export function option(name, fallback) {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+/** The text after `--name` on the command line, or `fallback`. */
+export function stringOption(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function cookieOf(res, jar) {
@@ -282,4 +288,137 @@ export async function run(name, main) {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * CPU time (ms) used so far by the app process and by every process of the embedded PostgreSQL
+ * cluster in `work` (its backends are the app's pooled connections, which live through a
+ * measurement). `pg` is null with TEST_DATABASE_URL's server.
+ */
+export function cpu(pid, work) {
+  const tick = 10; // ms per clock tick (USER_HZ = 100 on Linux)
+  const of = (p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      // utime + stime, and for the postmaster cutime + cstime: the CPU of exited children
+      // (autovacuum workers, closed connections), so that the sum never goes backwards.
+      return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * tick, children: (Number(f[13]) + Number(f[14])) * tick };
+    } catch {
+      return null;
+    }
+  };
+  const pidFile = join(work, 'pg', 'cluster', 'postmaster.pid');
+  let pg = null;
+  if (existsSync(pidFile)) {
+    const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    const main = of(postmaster);
+    pg = main ? main.ms + main.children : 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const st = of(entry);
+      if (st && st.ppid === postmaster) pg += st.ms;
+    }
+  }
+  return { node: of(pid)?.ms ?? NaN, pg };
+}
+
+/**
+ * Starts a bare Express + hbs server (bench/bare-server.mjs, a child process like Tessera) whose
+ * page has `rows` items in about `bytes` bytes: `shape` 'table' is a table of ten cells a row
+ * (a list page), 'tree' nested lists of `rows` nodes, three children each, rendered by a
+ * recursive partial (the organization tree). Returns { base, bytes (the real size), stop() }.
+ */
+export async function startBare(work, { bytes, rows, shape = 'table' }) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, 'bench', 'bare-server.mjs'), String(port), String(bytes), String(rows), shape, join(work, `bare-${port}`)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error('The bare server exited');
+    try {
+      const res = await fetch(`${base}/`);
+      if (res.status === 200) {
+        const size = Buffer.byteLength(await res.text());
+        return {
+          base,
+          bytes: size,
+          async stop() {
+            if (child.exitCode === null) child.kill('SIGTERM');
+            await exited;
+          },
+        };
+      }
+    } catch {
+      // not listening yet
+    }
+    if (i > 200) throw new Error('The bare server did not start');
+    await sleep(50);
+  }
+}
+
+/**
+ * The bare server itself (bench/bare-server.mjs calls it): Express + hbs with a layout and one
+ * page of `rows` items, padded so the page has `bytes` bytes, rendered on every request from
+ * fresh objects. The view cache is on (what NODE_ENV=production gives an Express app).
+ */
+export async function bareServer([port, bytes, rows, shape, dir]) {
+  const express = require('express');
+  const hbs = require('hbs');
+  mkdirSync(join(dir, 'layouts'), { recursive: true });
+  writeFileSync(
+    join(dir, 'layouts', 'main.hbs'),
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{{title}}</title><link rel="stylesheet" href="/x.css"></head>\n<body><main>{{{body}}}</main></body></html>\n`,
+  );
+  const count = Number(rows);
+  let filler = 0;
+  let data;
+  if (shape === 'tree') {
+    // Short markup, so that the padding can bring it to the size of any real tree page.
+    hbs.registerPartial('node', `<li><a href="/o/{{id}}">{{name}}</a> {{count}}{{filler}}{{#if children.length}}<ul>{{#each children}}{{> node}}{{/each}}</ul>{{/if}}</li>`);
+    writeFileSync(join(dir, 'page.hbs'), `<h1>{{title}}</h1>\n<ul class="tree">{{#each roots}}{{> node}}{{/each}}</ul>\n`);
+    data = () => {
+      const nodes = Array.from({ length: count }, (_, i) => ({ id: 1000 + i, name: `D${i}`, count: i, filler: 'x'.repeat(filler), children: [] }));
+      for (let i = 1; i < count; i++) nodes[Math.floor((i - 1) / 3)].children.push(nodes[i]);
+      return { title: 'Organizations', roots: nodes.slice(0, 1) };
+    };
+  } else {
+    writeFileSync(
+      join(dir, 'page.hbs'),
+      `<h1>{{title}}</h1>\n<table><thead><tr><th>Select</th><th>Username</th><th>Full name</th><th>E-mail</th><th>Organizations</th><th>Roles</th><th>Licence</th><th>Status</th><th>Last login</th><th>Filler</th></tr></thead>\n<tbody>\n` +
+        `{{#each users}}<tr>\n<td><input type="checkbox" name="ids" value="{{id}}"></td><td><a href="/users/{{id}}">{{username}}</a></td><td>{{fullName}}</td><td>{{email}}</td>` +
+        `<td>{{#each organizations}}{{this}}{{#unless @last}}, {{/unless}}{{/each}}</td><td>{{#each roles}}{{this}}{{#unless @last}}, {{/unless}}{{/each}}</td><td>{{licence}}</td>` +
+        `<td>{{#if enabled}}Enabled{{else}}Disabled{{/if}}</td><td>{{lastLogin}}</td><td>{{filler}}</td>\n</tr>\n{{/each}}</tbody></table>\n`,
+    );
+    data = () => ({
+      title: 'Users',
+      users: Array.from({ length: count }, (_, i) => ({
+        id: 1000 + i,
+        username: `user${1000 + i}`,
+        fullName: `Anna Müller ${i}`,
+        email: `user${1000 + i}@demo.example`,
+        organizations: ['Region 12', 'Team 345'],
+        roles: ['Member'],
+        licence: 'Standard',
+        enabled: true,
+        lastLogin: '1 Dec 2026, 10:00',
+        filler: 'x'.repeat(filler),
+      })),
+    });
+  }
+  const app = express();
+  app.set('views', dir);
+  app.set('view engine', 'hbs');
+  app.set('view options', { layout: 'layouts/main' });
+  app.set('view cache', true);
+  app.disable('x-powered-by');
+  // Pad the items so the whole page has the requested size.
+  const render = (locals) => new Promise((resolve, reject) => app.render('page', locals, (e, html) => (e ? reject(e) : resolve(html))));
+  const empty = Buffer.byteLength(await render(data()));
+  filler = Math.max(0, Math.round((Number(bytes) - empty) / Math.max(1, count)));
+  app.get('/', (_req, res) => res.render('page', data()));
+  app.listen(Number(port), '127.0.0.1');
+  process.once('SIGTERM', () => process.exit(0));
 }

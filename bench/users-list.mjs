@@ -24,17 +24,10 @@
 //
 // Uses TEST_DATABASE_URL's server when set (a superuser URL; a database `tessera_bench` is
 // created and dropped), otherwise an embedded PostgreSQL in a temporary folder.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { login, machine, printTable, root, run, seedDemo, sleep, sql, startApp, startDatabase, freePort, ADMIN_PASSWORD, option } from './lib.mjs';
-import { load, measure, ms, rate, verdict } from './load.mjs';
+import { login, machine, printTable, run, seedDemo, sql, startApp, startBare, startDatabase, stringOption, ADMIN_PASSWORD, option } from './lib.mjs';
+import { load, measure, measureApp, ms, rate, verdict } from './load.mjs';
 
-const require = createRequire(import.meta.url);
-
-if (process.argv[2] === '--bare-server') await bareServer();
-else await main();
+await main();
 
 async function main() {
   const runs = option('runs', 3);
@@ -114,7 +107,7 @@ async function main() {
 
       // The bare servers, one per persona's page size, in child processes like Tessera.
       for (const p of personas) {
-        const b = await startBare(work, p.bytes, p.rows);
+        const b = await startBare(work, { bytes: p.bytes, rows: p.rows });
         bare.push(b);
         p.bare = b;
       }
@@ -136,14 +129,8 @@ async function main() {
               const html = await page.text();
               const rowCount = (html.split('<tbody>')[1]?.split('</tbody>')[0].match(/<tr>/g) ?? []).length;
               const count = /<h1>Users<\/h1>\s*<p>[\s\S]*?(\b(?:About |More than )?[\d,]+\+? users?)/.exec(html)?.[1] ?? '?';
-              const cpu0 = cpu(build.app.pid, work);
-              const r = await measure(build.app.base + s.path, { runs, seconds, connections: c, cookies: p.cookies });
-              const cpu1 = cpu(build.app.pid, work);
-              // CPU per request (all requests of the warm-up and the runs), which queueing on a
-              // busy machine does not inflate the way it does latencies.
-              const served = r.served;
-              const nodeMs = (cpu1.node - cpu0.node) / served;
-              const pgMs = cpu0.pg === null ? NaN : (cpu1.pg - cpu0.pg) / served;
+              const r = await measureApp(build.app, work, build.app.base + s.path, { runs, seconds, connections: c, cookies: p.cookies });
+              const { nodeMs, pgMs } = r;
               const ratio = r.rps / bareRps[c];
               const ok = c === 1 ? r.p95 <= target.p95 : ratio >= target.ratio;
               console.log(`  ${p.name}, ${s.label}, ${build.name}, ${c} conn.: ${rate(r.rps)} req/s, p95 ${ms(r.p95)} ms, CPU/request node ${ms(nodeMs)} ms + PostgreSQL ${ms(pgMs)} ms, “${count}” (load ${r.load})`);
@@ -154,13 +141,7 @@ async function main() {
                 conns: c,
                 bytes: Buffer.byteLength(html),
                 rows: rowCount,
-                'req/s': rate(r.rps),
-                p50: ms(r.p50),
-                p95: ms(r.p95),
-                p99: ms(r.p99),
-                'runs req/s': r.runs,
-                'node CPU ms/req': ms(nodeMs),
-                'pg CPU ms/req': ms(pgMs),
+                ...r.columns,
                 'of bare': `${(ratio * 100).toFixed(0)} %`,
                 verdict: c === 1 ? `p95 <= ${target.p95} ms ${verdict(ok)}` : `>= ${target.ratio * 100} % ${verdict(ok)}`,
                 load: r.load,
@@ -178,126 +159,4 @@ async function main() {
       await db.stop();
     }
   });
-}
-
-/**
- * CPU time (ms) used so far by the app process and by every process of the embedded PostgreSQL
- * cluster (its backends are the app's pooled connections, which live through a measurement).
- * `pg` is null with TEST_DATABASE_URL's server.
- */
-function cpu(pid, work) {
-  const tick = 10; // ms per clock tick (USER_HZ = 100 on Linux)
-  const of = (p) => {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      // utime + stime, and for the postmaster cutime + cstime: the CPU of exited children
-      // (autovacuum workers, closed connections), so that the sum never goes backwards.
-      return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * tick, children: (Number(f[13]) + Number(f[14])) * tick };
-    } catch {
-      return null;
-    }
-  };
-  const pidFile = join(work, 'pg', 'cluster', 'postmaster.pid');
-  let pg = null;
-  if (existsSync(pidFile)) {
-    const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    const main = of(postmaster);
-    pg = main ? main.ms + main.children : 0;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const st = of(entry);
-      if (st && st.ppid === postmaster) pg += st.ms;
-    }
-  }
-  return { node: of(pid)?.ms ?? NaN, pg };
-}
-
-/** The text after `--name` on the command line, or `fallback`. */
-function stringOption(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-
-/** Starts this script as a bare Express + hbs server that renders `rows` rows in about `bytes` bytes. */
-async function startBare(work, bytes, rows) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(root, 'bench', 'users-list.mjs'), '--bare-server', String(port), String(bytes), String(rows), join(work, `bare-${port}`)], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error('The bare server exited');
-    try {
-      const res = await fetch(`${base}/`);
-      if (res.status === 200) {
-        const size = Buffer.byteLength(await res.text());
-        return {
-          base,
-          bytes: size,
-          async stop() {
-            if (child.exitCode === null) child.kill('SIGTERM');
-            await exited;
-          },
-        };
-      }
-    } catch {
-      // not listening yet
-    }
-    if (i > 200) throw new Error('The bare server did not start');
-    await sleep(50);
-  }
-}
-
-/**
- * The bare server: Express + hbs with a layout, a page with a table of `rows` rows of ten cells
- * (like the users list), padded so the page has `bytes` bytes, rendered on every request from
- * fresh row objects. The view cache is on (what NODE_ENV=production gives an Express app).
- */
-async function bareServer() {
-  const [port, bytes, rows, dir] = process.argv.slice(3);
-  const express = require('express');
-  const hbs = require('hbs');
-  mkdirSync(join(dir, 'layouts'), { recursive: true });
-  writeFileSync(
-    join(dir, 'layouts', 'main.hbs'),
-    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{{title}}</title><link rel="stylesheet" href="/x.css"></head>\n<body><main>{{{body}}}</main></body></html>\n`,
-  );
-  writeFileSync(
-    join(dir, 'page.hbs'),
-    `<h1>{{title}}</h1>\n<table><thead><tr><th>Select</th><th>Username</th><th>Full name</th><th>E-mail</th><th>Organizations</th><th>Roles</th><th>Licence</th><th>Status</th><th>Last login</th><th>Filler</th></tr></thead>\n<tbody>\n` +
-      `{{#each users}}<tr>\n<td><input type="checkbox" name="ids" value="{{id}}"></td><td><a href="/users/{{id}}">{{username}}</a></td><td>{{fullName}}</td><td>{{email}}</td>` +
-      `<td>{{#each organizations}}{{this}}{{#unless @last}}, {{/unless}}{{/each}}</td><td>{{#each roles}}{{this}}{{#unless @last}}, {{/unless}}{{/each}}</td><td>{{licence}}</td>` +
-      `<td>{{#if enabled}}Enabled{{else}}Disabled{{/if}}</td><td>{{lastLogin}}</td><td>{{filler}}</td>\n</tr>\n{{/each}}</tbody></table>\n`,
-  );
-  const app = express();
-  app.set('views', dir);
-  app.set('view engine', 'hbs');
-  app.set('view options', { layout: 'layouts/main' });
-  app.set('view cache', true);
-  app.disable('x-powered-by');
-  let filler = 0;
-  const data = () => ({
-    title: 'Users',
-    users: Array.from({ length: Number(rows) }, (_, i) => ({
-      id: 1000 + i,
-      username: `user${1000 + i}`,
-      fullName: `Anna Müller ${i}`,
-      email: `user${1000 + i}@demo.example`,
-      organizations: ['Region 12', 'Team 345'],
-      roles: ['Member'],
-      licence: 'Standard',
-      enabled: true,
-      lastLogin: '1 Dec 2026, 10:00',
-      filler: 'x'.repeat(filler),
-    })),
-  });
-  // Pad the rows so the whole page has the requested size.
-  const render = (locals) => new Promise((resolve, reject) => app.render('page', locals, (e, html) => (e ? reject(e) : resolve(html))));
-  const empty = Buffer.byteLength(await render(data()));
-  filler = Math.max(0, Math.round((Number(bytes) - empty) / Math.max(1, Number(rows))));
-  app.get('/', (_req, res) => res.render('page', data()));
-  app.listen(Number(port), '127.0.0.1');
-  process.once('SIGTERM', () => process.exit(0));
 }

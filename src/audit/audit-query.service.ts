@@ -6,7 +6,7 @@ import { ForbiddenError } from '../common/errors';
 import { textSearch } from '../common/search';
 import { AuditEvent } from './audit-event.entity';
 import { hideAddresses } from './hide-addresses';
-import { auditActions, auditPage } from './audit.queries';
+import { AuditRow, auditActions, auditPage } from './audit.queries';
 
 export interface AuditFilter {
   q?: string;
@@ -33,7 +33,7 @@ export interface TrailEntry {
 export class AuditQueryService {
   constructor(private readonly em: EntityManager) {}
 
-  async list(actor: Actor, filter: AuditFilter): Promise<{ events: AuditEvent[]; nextCursor: string | null; actions: string[] }> {
+  async list(actor: Actor, filter: AuditFilter): Promise<{ events: AuditRow[]; nextCursor: string | null; actions: string[] }> {
     if (!allows(actor, 'view_audit_log')) throw new ForbiddenError();
     const where: string[] = [];
     const params: unknown[] = [];
@@ -64,8 +64,8 @@ export class AuditQueryService {
       params.push(filter.before);
     }
     const rows = await auditPage(this.em, { sql: where.length ? where.join(' and ') : 'true', params }, filter.size + 1);
-    const events = rows.slice(0, filter.size).map((row) => this.em.map(AuditEvent, row));
-    const nextCursor = rows.length > filter.size ? String(events[events.length - 1].id) : null;
+    const events = rows.slice(0, filter.size);
+    const nextCursor = rows.length > filter.size ? events[events.length - 1].id : null;
     return { events, nextCursor, actions: await auditActions(this.em) };
   }
 

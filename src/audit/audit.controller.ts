@@ -34,7 +34,8 @@ export class AuditController {
 
   @Get()
   async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    const { timeZone } = await this.settings.get();
+    // The client time zone only matters for the date fields (every page shows dates in it through the view helpers).
+    const timeZone = query.from || query.to ? (await this.settings.get()).timeZone : 'UTC';
     const filter = {
       q: queryText(query.q) || undefined,
       action: queryText(query.action) || undefined,

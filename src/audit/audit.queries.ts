@@ -1,15 +1,45 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SqlCondition } from '../common/search';
+import type { AuditChanges } from './audit-event.entity';
 
 /** The audit log's SQL, as typed functions run on the entity manager they are given. */
 
-/** One page of audit events matching `where`, newest first (the caller maps the rows to entities). */
-export function auditPage(em: EntityManager, where: SqlCondition, limit: number): Promise<Record<string, unknown>[]> {
-  return em.execute(`select * from audit_events where ${where.sql} order by id desc limit ?`, [...where.params, limit]);
+/** An entry of the audit log as `/audit` shows it (`id` is a bigint, read as text). */
+export interface AuditRow {
+  id: string;
+  occurredAt: Date;
+  actorName: string | null;
+  ip: string | null;
+  action: string;
+  objectType: string | null;
+  objectId: string | null;
+  objectLabel: string | null;
+  changes: AuditChanges | null;
+  detail: string | null;
 }
 
-/** Every action the log holds, for the action filter. */
+/** One page of audit events matching `where`, newest first. */
+export function auditPage(em: EntityManager, where: SqlCondition, limit: number): Promise<AuditRow[]> {
+  return em.execute(
+    `select id, occurred_at as "occurredAt", actor_name as "actorName", ip, action, object_type as "objectType",
+            object_id as "objectId", object_label as "objectLabel", changes, detail
+       from audit_events where ${where.sql} order by id desc limit ?`,
+    [...where.params, limit],
+  );
+}
+
+/**
+ * Every action the log holds, for the action filter: one step down the action index per
+ * distinct action (a loose index scan), not a pass over every entry of the log.
+ */
 export async function auditActions(em: EntityManager): Promise<string[]> {
-  const rows: { action: string }[] = await em.execute('select distinct action from audit_events order by action');
+  const rows: { action: string }[] = await em.execute(
+    `with recursive actions (action) as (
+       (select action from audit_events order by action limit 1)
+       union all
+       select (select e.action from audit_events e where e.action > a.action order by e.action limit 1)
+         from actions a where a.action is not null)
+     select action from actions where action is not null`,
+  );
   return rows.map((r) => r.action);
 }

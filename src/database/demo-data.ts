@@ -93,6 +93,17 @@ export async function seedDemoData(databaseUrl: string, options: DemoOptions, lo
       [tables],
     );
     for (const index of deferred) await db.query(`drop index ${quoteIdent(index.name)}`);
+    // The per-row triggers of the loaded tables fill a column from another table for each row
+    // (users' copy of their contact's name and e-mail, a property value's `single` flag): the
+    // inserts below fill those columns themselves, and the triggers are off until then. `alter
+    // table` locks the table until commit, and the triggers are enabled again before it.
+    const { rows: rowTriggers } = await db.query(
+      `select t.tgrelid::regclass::text as "table", t.tgname as name from pg_trigger t
+        where t.tgrelid = any($1::regclass[]) and not t.tgisinternal and t.tgenabled <> 'D'
+          and t.tgtype & 1 = 1 order by 1, 2`,
+      [tables],
+    );
+    for (const trigger of rowTriggers) await db.query(`alter table ${trigger.table} disable trigger ${quoteIdent(trigger.name)}`);
     // Users: contact i in organization ids[1 + i mod orgs]; usernames and e-mails carry i, so they are unique.
     await db.query(
       `create temporary table demo_people on commit drop as
@@ -112,8 +123,8 @@ export async function seedDemoData(databaseUrl: string, options: DemoOptions, lo
       [DEPARTMENTS],
     );
     await db.query(
-      `insert into users (contact_id, username, password_hash, profile_id, licence_id, last_login_at)
-       select c.id, 'user' || p.n, $1,
+      `insert into users (contact_id, full_name, email, username, password_hash, profile_id, licence_id, last_login_at)
+       select c.id, c.full_name, c.email, 'user' || p.n, $1,
               (select id from user_profiles where built_in_key = 'self_service'),
               case when p.n % 20 = 0 then (select id from licence_types where name = 'Premium')
                    else (select id from licence_types where built_in_key = 'standard') end,
@@ -147,20 +158,21 @@ export async function seedDemoData(databaseUrl: string, options: DemoOptions, lo
     await db.query(`update users set profile_id = (select id from user_profiles where built_in_key = 'administrator') where id = any($1)`, [adminIds]);
 
     await db.query(
-      `insert into user_property_values (user_id, property_id, value)
-       select user_id, $1::int, 'CC-' || lpad((n % 400)::text, 4, '0') from demo_users
+      `insert into user_property_values (user_id, property_id, value, single)
+       select user_id, $1::int, 'CC-' || lpad((n % 400)::text, 4, '0'), true from demo_users
        union all
-       select user_id, $2::int, (array['Berlin','Paris','Madrid','Rome','Vienna'])[1 + n % 5] from demo_users
+       select user_id, $2::int, (array['Berlin','Paris','Madrid','Rome','Vienna'])[1 + n % 5], true from demo_users
        union all
-       select user_id, $3::int, (array['Go','SQL','Excel','Design','Support'])[1 + n % 5] from demo_users
+       select user_id, $3::int, (array['Go','SQL','Excel','Design','Support'])[1 + n % 5], false from demo_users
        union all
-       select user_id, $3::int, (array['Go','SQL','Excel','Design','Support'])[1 + (n + 2) % 5] from demo_users where n % 4 = 0`,
+       select user_id, $3::int, (array['Go','SQL','Excel','Design','Support'])[1 + (n + 2) % 5], false from demo_users where n % 4 = 0`,
       props,
     );
     await db.query(`set local maintenance_work_mem = '256MB'`);
     for (const index of deferred) await db.query(index.definition);
     for (const fk of foreignKeys) await db.query(`alter table ${fk.table} add constraint ${quoteIdent(fk.name)} ${fk.definition}`);
-    log(`${deferred.length} indexes built and ${foreignKeys.length} foreign keys checked after the load`);
+    for (const trigger of rowTriggers) await db.query(`alter table ${trigger.table} enable trigger ${quoteIdent(trigger.name)}`);
+    log(`${deferred.length} indexes built, ${foreignKeys.length} foreign keys checked and ${rowTriggers.length} row triggers enabled again after the load`);
     await db.query('commit');
     // As autovacuum would soon after a bulk load: statistics, the visibility map (index-only
     // scans) and the trigram indexes' pending entries merged, so that the first searches are not

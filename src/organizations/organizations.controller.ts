@@ -16,7 +16,7 @@ export class OrganizationsController {
 
   @Get()
   async index(@CurrentActor() actor: Actor, @Res() res: Response) {
-    res.render('organizations/index', { title: 'Organizations', roots: await this.organizations.tree(actor) });
+    res.render('organizations/index', { title: 'Organizations', tree: await this.organizations.tree(actor) });
   }
 
   @Get('new')
@@ -40,9 +40,8 @@ export class OrganizationsController {
   }
 
   private async pageLocals(actor: Actor, id: number | null, query: Record<string, unknown>) {
-    const details = await this.organizations.page(actor, id);
     const q = queryText(query.q);
-    const members = await this.organizations.members(actor, id, { q, after: queryText(query.after) || undefined, size: pageSize(query.size) });
+    const { members, ...details } = await this.organizations.pageWithMembers(actor, id, { q, after: queryText(query.after) || undefined, size: pageSize(query.size) });
     return {
       title: details.organization.name,
       ...details,

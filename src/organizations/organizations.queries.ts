@@ -15,8 +15,6 @@ export interface OrganizationRow {
   parentId: number | null;
 }
 
-export type OrganizationWithCount = OrganizationRow & { memberCount: number };
-
 const COLUMNS = 'id, name, description, path, depth, parent_id as "parentId"';
 
 /** The organization with this id, or null. */
@@ -25,38 +23,55 @@ export async function findOrganization(db: EntityManager, id: number): Promise<O
   return rows[0] ?? null;
 }
 
-/** Every organization whose path starts with `pathPrefix`, parents before children, with member counts. */
-export function subtreeWithMemberCounts(db: EntityManager, pathPrefix: string): Promise<OrganizationWithCount[]> {
+/** A node of the organization tree page: what it shows of each organization. */
+export interface TreeRow {
+  id: number;
+  name: string;
+  parentId: number | null;
+  memberCount: number;
+}
+
+/**
+ * Every organization whose path starts with `pathPrefix`, parents before children and siblings
+ * by name, with its member count (an index-only count per organization: measured as fast as one
+ * aggregate over the subtree's memberships, which reads the same index entries; BENCHMARKS.md).
+ */
+export function subtreeWithMemberCounts(db: EntityManager, pathPrefix: string): Promise<TreeRow[]> {
   return db.execute(
-    `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
-              (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
-         from organizations o
-        where o.path like ?
-        order by o.depth, lower(o.name), o.id`,
+    `select o.id, o.name, o.parent_id as "parentId",
+            (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
+       from organizations o
+      where o.path like ?
+      order by o.depth, lower(o.name), o.id`,
     [`${pathPrefix}%`],
   );
 }
 
-/** The organizations with these ids (the ancestors of a path), root first. */
-export async function organizationsByIdByDepth(db: EntityManager, ids: number[]): Promise<OrganizationRow[]> {
-  if (ids.length === 0) return [];
-  return db.execute(`select ${COLUMNS} from organizations where id in (${ids.map(() => '?').join(',')}) order by depth`, ids);
+/** An organization with what its page shows besides the members: ancestors, sub-organizations, counts. */
+export interface OrganizationPageRow extends OrganizationRow {
+  memberCount: number;
+  /** Every ancestor, root first. */
+  ancestors: { id: number; name: string; path: string }[];
+  /** The direct sub-organizations, by name, with their member counts. */
+  children: { id: number; name: string; memberCount: number }[];
 }
 
-/** The direct sub-organizations, by name, with member counts. */
-export function childrenWithMemberCounts(db: EntityManager, parentId: number): Promise<OrganizationWithCount[]> {
-  return db.execute(
+/** The organization page's organization, ancestors, sub-organizations and counts in one statement; null when no such organization. */
+export async function findOrganizationPage(db: EntityManager, id: number): Promise<OrganizationPageRow | null> {
+  const rows: OrganizationPageRow[] = await db.execute(
     `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
-              (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
-         from organizations o where o.parent_id = ? order by lower(o.name), o.id`,
-    [parentId],
+            (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount",
+            coalesce((select json_agg(json_build_object('id', a.id, 'name', a.name, 'path', a.path) order by a.depth)
+                        from organizations a
+                       where a.id = any(string_to_array(trim(both '/' from o.path), '/')::int[]) and a.id <> o.id), '[]') as ancestors,
+            coalesce((select json_agg(json_build_object('id', c.id, 'name', c.name,
+                                                        'memberCount', (select count(*) from memberships m where m.organization_id = c.id))
+                                      order by lower(c.name), c.id)
+                        from organizations c where c.parent_id = o.id), '[]') as children
+       from organizations o where o.id = ?`,
+    [id],
   );
-}
-
-/** How many members the organization has. */
-export async function memberCount(db: EntityManager, organizationId: number): Promise<number> {
-  const [{ count }]: { count: number }[] = await db.execute('select count(*)::int as count from memberships where organization_id = ?', [organizationId]);
-  return count;
+  return rows[0] ?? null;
 }
 
 /** Inserts an organization (the path trigger fills path and depth). */
@@ -159,17 +174,21 @@ export function organizationsOutside(db: EntityManager, path: string): Promise<O
   );
 }
 
-/** One keyset page of an organization's members (`where` over m, u, c: the organization, search and cursor), by username. */
+/**
+ * One keyset page of an organization's members (`where` over m and u: the organization, search
+ * and cursor), by username. Name and e-mail are the users' own copies of their contacts' (kept
+ * by the database), so the page reads no contacts.
+ */
 export function memberPage(
   db: EntityManager,
   where: SqlCondition,
   limit: number,
 ): Promise<{ userId: number; username: string; fullName: string; email: string | null; isAdmin: boolean; enabled: boolean; administrator: boolean }[]> {
   return db.execute(
-    `select u.id as "userId", u.username, c.full_name as "fullName", c.email, m.is_admin as "isAdmin", u.enabled,
+    `select u.id as "userId", u.username, u.full_name as "fullName", u.email, m.is_admin as "isAdmin", u.enabled,
             exists (select 1 from user_roles ar join roles r on r.id = ar.role_id
                      where ar.user_id = u.id and r.built_in_key = 'administrator') as administrator
-       from memberships m join users u on u.id = m.user_id join contacts c on c.id = u.contact_id
+       from memberships m join users u on u.id = m.user_id
       where ${where.sql}
       order by lower(u.username)
       limit ?`,

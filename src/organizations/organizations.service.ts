@@ -7,10 +7,10 @@ import { AuditService, diffChanges } from '../audit/audit.service';
 import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { keysetPage } from '../common/pagination';
 import { SettingsService } from '../settings/settings.service';
-import { SqlCondition, allOf, userListConditions } from '../common/search';
+import { SqlCondition, allOf, textSearch, userListConditions } from '../common/search';
+import { TreeItem, treeItems } from './organization-tree';
 import {
   OrganizationRow,
-  childrenWithMemberCounts,
   deleteMembership,
   deleteOrganization,
   findMembership,
@@ -19,10 +19,9 @@ import {
   insertOrganization,
   candidatePage,
   lockOrganization,
-  memberCount,
+  findOrganizationPage,
   memberPage,
   organizationContents,
-  organizationsByIdByDepth,
   organizationsOutside,
   setMembershipAdmin,
   subtreeWithMemberCounts,
@@ -37,11 +36,6 @@ export interface OrganizationInput {
   description: string;
   /** Only Administrators move organizations; `undefined` keeps the parent. */
   parentId?: number | null;
-}
-
-export interface TreeNode extends OrganizationRow {
-  memberCount: number;
-  children: TreeNode[];
 }
 
 export interface MemberRow {
@@ -139,38 +133,26 @@ export class OrganizationsService {
     return { organization, moveTargets };
   }
 
-  /** The subtree the session works in, as nested nodes with member counts. */
-  async tree(actor: Actor): Promise<TreeNode[]> {
+  /** The subtree the session works in, with member counts, in display order (see TreeItem). */
+  async tree(actor: Actor): Promise<TreeItem[]> {
     if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
     const scope = actor.isAdministrator ? '/' : actor.currentOrganization.path;
-    const rows = await subtreeWithMemberCounts(this.db, scope);
-    const nodes = new Map<number, TreeNode>();
-    const roots: TreeNode[] = [];
-    for (const row of rows) {
-      const node: TreeNode = { ...row, children: [] };
-      nodes.set(row.id, node);
-      const parent = row.parentId === null ? undefined : nodes.get(row.parentId);
-      if (parent) parent.children.push(node);
-      else roots.push(node);
-    }
-    return roots;
+    return treeItems(await subtreeWithMemberCounts(this.db, scope));
   }
 
   /** The organization page: details, breadcrumbs inside the scope, sub-organizations, counts. */
   async page(actor: Actor, id: number | null) {
     if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
-    const org = await this.visible(actor, id);
-    const ancestorIds = org.path.split('/').filter(Boolean).map(Number).slice(0, -1);
-    const ancestors = await organizationsByIdByDepth(this.db, ancestorIds);
-    const children = await childrenWithMemberCounts(this.db, org.id);
-    const count = await memberCount(this.db, org.id);
+    const row = id === null ? null : await findOrganizationPage(this.db, id);
+    if (!row || !canSeeOrganization(actor, row.path)) throw new NotFoundError();
+    const { ancestors, children, memberCount, ...org } = row;
     const manage = canManageOrganization(actor, org.path);
     const ownScopeRoot = !actor.isAdministrator && org.path === actor.currentOrganization.path;
     return {
       organization: org,
       breadcrumbs: ancestors.filter((a) => canSeeOrganization(actor, a.path)),
       children,
-      memberCount: count,
+      memberCount,
       isRoot: org.parentId === null,
       can: {
         manage,
@@ -183,11 +165,15 @@ export class OrganizationsService {
     };
   }
 
-  /** Members of an organization, ordered by username, in keyset pages. */
-  async members(actor: Actor, id: number | null, options: { q?: string; after?: string; size: number }): Promise<Page<MemberRow>> {
-    if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
-    const org = await this.visible(actor, id);
-    const where = allOf([{ sql: 'm.organization_id = ?', params: [org.id] }, ...userListConditions(options.q, options.after)]);
+  /** The organization page with one keyset page of its members: two statements. */
+  async pageWithMembers(actor: Actor, id: number | null, options: { q?: string; after?: string; size: number }) {
+    const details = await this.page(actor, id);
+    return { ...details, members: await this.memberRows(actor, details.organization, options) };
+  }
+
+  /** Members of `org`, which the session has been found to see. */
+  private async memberRows(actor: Actor, org: OrganizationRow, options: { q?: string; after?: string; size: number }): Promise<Page<MemberRow>> {
+    const where = allOf([{ sql: 'm.organization_id = ?', params: [org.id] }, ...memberListConditions(options.q, options.after)]);
     const rows = await memberPage(this.db, where, options.size + 1);
     const manage = canManageOrganization(actor, org.path);
     const members = rows.map(({ administrator, ...row }) => ({
@@ -403,6 +389,12 @@ export class OrganizationsService {
     if (Object.keys(errors).length > 0) throw new ValidationError(errors);
     return { name, description: description || null };
   }
+}
+
+/** The search box and cursor of the members table: `userListConditions` over the users' own name and e-mail columns. */
+function memberListConditions(q: string | undefined, after: string | undefined): SqlCondition[] {
+  const search = textSearch(q, ['u.username', 'u.full_name', 'u.email']);
+  return [...(search ? [search] : []), ...userListConditions(undefined, after)];
 }
 
 function joinList(parts: string[]): string {

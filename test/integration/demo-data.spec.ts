@@ -19,11 +19,34 @@ describe('demo data', () => {
          from pg_constraint where connamespace = current_schema()::regnamespace order by 1, 2`,
     );
 
+  const triggers = () =>
+    t.sql<{ table: string; name: string; enabled: string; definition: string }>(
+      `select tgrelid::regclass::text as table, tgname as name, tgenabled as enabled, pg_get_triggerdef(oid) as definition
+         from pg_trigger where not tgisinternal order by 1, 2`,
+    );
+
   it('builds the tree and users asked for, with memberships, roles, administrators and custom properties', async () => {
-    const before = { indexes: await indexes(), constraints: await constraints() };
+    const before = { indexes: await indexes(), constraints: await constraints(), triggers: await triggers() };
+    // The row triggers the load turns off (they are on before it, so that the comparison below proves they are on again).
+    expect(before.triggers.filter((tr) => ['users_copy_contact_email', 'user_property_values_set_single'].includes(tr.name))).toEqual([
+      expect.objectContaining({ name: 'user_property_values_set_single', enabled: 'O' }),
+      expect.objectContaining({ name: 'users_copy_contact_email', enabled: 'O' }),
+    ]);
     const result = await seedDemoData(t.db.url, { users: 600, orgs: 40, depth: 3 });
-    // The load builds the secondary indexes and checks the foreign keys after the rows: every one is back, as it was.
-    expect({ indexes: await indexes(), constraints: await constraints() }).toEqual(before);
+    // The load builds the secondary indexes, checks the foreign keys and fills what the row
+    // triggers would after the rows: every index, constraint and trigger is back, as it was.
+    expect({ indexes: await indexes(), constraints: await constraints(), triggers: await triggers() }).toEqual(before);
+    // What the triggers keep is as they would have made it: each user's copy of their
+    // contact's name and e-mail, each property value's `single` flag.
+    const [copies] = await t.sql<{ users: number; differing: number; values: number; wrong_single: number }>(
+      `select (select count(*)::int from users u join contacts c on c.id = u.contact_id where u.username like 'user%') as users,
+              (select count(*)::int from users u join contacts c on c.id = u.contact_id
+                where u.full_name is distinct from c.full_name or u.email is distinct from c.email) as differing,
+              (select count(*)::int from user_property_values) as values,
+              (select count(*)::int from user_property_values v join custom_properties p on p.id = v.property_id
+                where v.single is distinct from not p.multi_valued) as wrong_single`,
+    );
+    expect(copies).toEqual({ users: 600, differing: 0, values: 1950, wrong_single: 0 });
     expect(result).toMatchObject({ organizations: 40, users: 600 });
     const [counts] = await t.sql<Record<string, number>>(
       `select (select count(*)::int from organizations) as orgs,
