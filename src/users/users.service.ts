@@ -251,16 +251,12 @@ export class UsersService {
 
   /** Scope, search and filters as SQL over `users u` alone (every condition reads only `u`). */
   private async conditions(actor: Actor, f: UserListFilter): Promise<SqlCondition[]> {
-    const conditions: SqlCondition[] = [this.access.visibleUsersCondition(actor, 'u')];
-    if (f.q) {
-      // users.full_name and users.email are the contact's, kept in step by the database: three
-      // trigram indexes of `users` alone (a bitmap OR), for searches matching one user or thousands.
-      const like = likePattern(f.q);
-      conditions.push({ sql: '(u.username ilike ? or u.full_name ilike ? or u.email ilike ?)', params: [like, like, like] });
-    }
+    const conditions: SqlCondition[] = [];
     if (f.organizationId !== undefined) {
       const path = await organizationPath(this.em, f.organizationId);
       if (path === undefined || !inScope(actor, path)) throw new NotFoundError('The organization you filter by does not exist, or you may not see it.');
+      // The organization lies in the session's scope, so its members (and those of its
+      // sub-organizations) are all visible: the scope condition would only repeat the check.
       conditions.push(
         f.withSubOrganizations
           ? {
@@ -269,6 +265,12 @@ export class UsersService {
             }
           : { sql: 'u.id in (select fm.user_id from memberships fm where fm.organization_id = ?)', params: [f.organizationId] },
       );
+    } else conditions.push(this.access.visibleUsersCondition(actor, 'u'));
+    if (f.q) {
+      // users.full_name and users.email are the contact's, kept in step by the database: three
+      // trigram indexes of `users` alone (a bitmap OR), for searches matching one user or thousands.
+      const like = likePattern(f.q);
+      conditions.push({ sql: '(u.username ilike ? or u.full_name ilike ? or u.email ilike ?)', params: [like, like, like] });
     }
     if (f.roleId !== undefined) conditions.push({ sql: 'u.id in (select fr.user_id from user_roles fr where fr.role_id = ?)', params: [f.roleId] });
     if (f.licenceId !== undefined) conditions.push({ sql: 'u.licence_id = ?', params: [f.licenceId] });

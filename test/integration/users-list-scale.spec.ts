@@ -170,6 +170,17 @@ describe('users list at scale (100,000 users, 300 organizations)', () => {
     expect(subtree.page.rows).toHaveLength(50);
   });
 
+  it('an organization administrator\'s organization filter checks the organization, not each user\'s scope again', async () => {
+    // The organization lies in the scope (else 404), so its members are in scope: the statement
+    // carries no scope condition (which cost a memberships-and-path check per candidate row).
+    const subtree = await planOf(orgAdmin, { organizationId: leaf.id, withSubOrganizations: true });
+    expectIndexBacked(subtree);
+    expect(subtree.sql).not.toMatch(/\bsm\.user_id\b/);
+    expect(subtree.page.rows.length).toBeGreaterThan(0);
+    const scoped = await planOf(orgAdmin, {});
+    expect(scoped.sql).toMatch(/\bsm\.user_id\b/);
+  });
+
   it('a Previous page seeks backwards on the same index and returns the page before', async () => {
     const first = await planOf(admin, {});
     const second = await planOf(admin, { after: first.page.next! });
