@@ -171,6 +171,12 @@ export async function startApp(url, work, env = {}, { main = join(root, 'dist', 
   };
 }
 
+/** CPU time (user + system, every thread) process `pid` has used so far, in ms (USER_HZ = 100). */
+export function processCpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 /** The peak resident set size of process `pid` (VmHWM), in MiB. */
 export function peakRssMiB(pid = process.pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
