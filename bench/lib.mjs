@@ -81,6 +81,27 @@ export async function sql(url, text, params = []) {
   }
 }
 
+/**
+ * The organization administrator the users-list benchmarks sign in as: one of a depth-2
+ * organization who may manage users, with the largest subtree among them (a mid-level subtree:
+ * about an eighth of the demo tree). { username, org_id, name, path, memberships, subtree }.
+ */
+export async function benchOrgAdmin(url) {
+  const [orgAdmin] = await sql(
+    url,
+    `select u.username, o.id as org_id, o.name, o.path,
+            (select count(*)::int from memberships x where x.user_id = u.id) as memberships,
+            (select count(*)::int from organizations s where s.path like o.path || '%') as subtree
+       from memberships m join users u on u.id = m.user_id join organizations o on o.id = m.organization_id
+      where m.is_admin and o.depth = 2
+        and exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
+                     where ur.user_id = u.id and 'manage_users' = any(r.permissions))
+      order by subtree desc, o.id limit 1`,
+  );
+  if (!orgAdmin) throw new Error('The demo data has no organization administrator at depth 2 with manage_users');
+  return orgAdmin;
+}
+
 /** A free TCP port on the loopback interface. */
 export function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -95,14 +116,14 @@ export function freePort() {
 
 /**
  * Starts the compiled app (`main`, default dist/src/main.js) on a free port against `url` and
- * waits for GET /login to answer 200. Returns { base, pid, startMs (spawn to first 200),
- * output(), peakRssMiB(), stop() }.
+ * waits for GET /login to answer 200. `nodeArgs` go before the script (e.g. `--cpu-prof`).
+ * Returns { base, pid, startMs (spawn to first 200), output(), peakRssMiB(), stop() }.
  */
-export async function startApp(url, work, env = {}, { main = join(root, 'dist', 'src', 'main.js') } = {}) {
+export async function startApp(url, work, env = {}, { main = join(root, 'dist', 'src', 'main.js'), nodeArgs = [] } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -148,6 +169,12 @@ export async function startApp(url, work, env = {}, { main = join(root, 'dist', 
       await exited;
     },
   };
+}
+
+/** CPU time (user + system, every thread) process `pid` has used so far, in ms (USER_HZ = 100). */
+export function processCpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 /** The peak resident set size of process `pid` (VmHWM), in MiB. */

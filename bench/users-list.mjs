@@ -24,7 +24,7 @@
 //
 // Uses TEST_DATABASE_URL's server when set (a superuser URL; a database `tessera_bench` is
 // created and dropped), otherwise an embedded PostgreSQL in a temporary folder.
-import { login, machine, printTable, run, seedDemo, sql, startApp, startBare, startDatabase, stringOption, ADMIN_PASSWORD, option } from './lib.mjs';
+import { benchOrgAdmin, login, machine, printTable, run, seedDemo, sql, startApp, startBare, startDatabase, stringOption, ADMIN_PASSWORD, option } from './lib.mjs';
 import { load, measure, measureApp, ms, rate, verdict } from './load.mjs';
 
 await main();
@@ -53,20 +53,7 @@ async function main() {
       const seeded = await seedDemo(db.url, { users, orgs, depth: 6 });
       console.log(`Demo data: ${seeded.organizations} organizations, ${seeded.users} users, ${seeded.organizationAdmins} organization administrators in ${seeded.seconds.toFixed(1)} s`);
 
-      // An organization administrator of a depth-2 organization who may manage users, with the
-      // largest subtree among them (a mid-level subtree: about an eighth of the tree).
-      const [orgAdmin] = await sql(
-        db.url,
-        `select u.username, o.id as org_id, o.name, o.path,
-                (select count(*)::int from memberships x where x.user_id = u.id) as memberships,
-                (select count(*)::int from organizations s where s.path like o.path || '%') as subtree
-           from memberships m join users u on u.id = m.user_id join organizations o on o.id = m.organization_id
-          where m.is_admin and o.depth = 2
-            and exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
-                         where ur.user_id = u.id and 'manage_users' = any(r.permissions))
-          order by subtree desc, o.id limit 1`,
-      );
-      if (!orgAdmin) throw new Error('The demo data has no organization administrator at depth 2 with manage_users');
+      const orgAdmin = await benchOrgAdmin(db.url);
       const [{ n: scopeUsers }] = await sql(
         db.url,
         `select count(distinct m.user_id)::int as n from memberships m join organizations o on o.id = m.organization_id where o.path like $1`,

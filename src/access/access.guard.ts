@@ -45,12 +45,16 @@ export class AccessGuard implements CanActivate {
       throw new LoginRequiredError(returnTo, 'expired');
     }
 
-    const resolution = await this.access.resolve({
-      userId: identity.id,
-      sessionVersion: identity.v,
-      currentOrganizationId: req.session.currentOrganizationId ?? null,
-      ip: req.ip ?? null,
-    });
+    const resolution = await this.access.resolve(
+      {
+        userId: identity.id,
+        sessionVersion: identity.v,
+        currentOrganizationId: req.session.currentOrganizationId ?? null,
+        ip: req.ip ?? null,
+      },
+      // Read with the session in the same statement (SessionStore), when it was.
+      req.sessionCompanions?.user,
+    );
     if (resolution.kind === 'ended') {
       await destroySession(req);
       if (isPublic) return true;

@@ -16,12 +16,13 @@ export interface ResolvedUserRow {
 }
 
 /**
- * The session's user with contact name, profile, memberships and roles, in one statement (run on
- * every request, instead of loading and hydrating five entity types through the ORM); null when unknown.
+ * The statement that reads a user with contact name, profile, memberships and roles, for the user
+ * whose id `userId` (an SQL expression: a placeholder, or a column of an outer query) gives; no
+ * row for an unknown user. Shared by `resolvedUser` and the session read, which runs it with the
+ * session's own row (`src/auth/session.queries.ts`).
  */
-export async function resolvedUser(db: EntityManager, userId: number): Promise<ResolvedUserRow | null> {
-  const [user]: ResolvedUserRow[] = await db.execute(
-    `select u.id, u.username, u.enabled, u.session_version as "sessionVersion", u.must_change_password as "mustChangePassword",
+export function resolvedUserStatement(userId: string): string {
+  return `select u.id, u.username, u.enabled, u.session_version as "sessionVersion", u.must_change_password as "mustChangePassword",
               c.full_name as "fullName", p.start_page as "startPage",
               coalesce((select json_agg(json_build_object('organizationId', o.id, 'organizationName', o.name, 'path', o.path, 'isAdmin', m.is_admin))
                           from memberships m join organizations o on o.id = m.organization_id where m.user_id = u.id), '[]') as memberships,
@@ -30,9 +31,15 @@ export async function resolvedUser(db: EntityManager, userId: number): Promise<R
          from users u
          join contacts c on c.id = u.contact_id
          left join user_profiles p on p.id = u.profile_id
-        where u.id = ?`,
-    [userId],
-  );
+        where u.id = ${userId}`;
+}
+
+/**
+ * The session's user with everything the actor needs, in one statement (run when the session
+ * read did not bring it along, instead of loading and hydrating five entity types through the ORM); null when unknown.
+ */
+export async function resolvedUser(db: EntityManager, userId: number): Promise<ResolvedUserRow | null> {
+  const [user]: ResolvedUserRow[] = await db.execute(resolvedUserStatement('?'), [userId]);
   return user ?? null;
 }
 

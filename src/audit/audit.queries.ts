@@ -43,3 +43,29 @@ export async function auditActions(em: EntityManager): Promise<string[]> {
   );
   return rows.map((r) => r.action);
 }
+
+/** An audit row's fields (`AuditService`'s `auditFields` makes them from an entry). */
+export interface AuditRowFields {
+  actorId: number | null;
+  actorName: string | null;
+  ip: string | null;
+  action: string;
+  objectType: string | null;
+  objectId: string | null;
+  objectLabel: string | null;
+  changes: AuditChanges | null;
+  detail: string | null;
+}
+
+/**
+ * `insert into audit_events …` of one row with `?` placeholders, and its parameters: for a
+ * statement that writes its audit row itself (a data-modifying `with` in front), in one round
+ * trip instead of the ORM's begin, insert and commit.
+ */
+export function auditInsert(row: AuditRowFields): { sql: string; params: unknown[] } {
+  return {
+    sql: `insert into audit_events (actor_id, actor_name, ip, action, object_type, object_id, object_label, changes, detail)
+          values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)`,
+    params: [row.actorId, row.actorName, row.ip, row.action, row.objectType, row.objectId, row.objectLabel, row.changes === null ? null : JSON.stringify(row.changes), row.detail],
+  };
+}

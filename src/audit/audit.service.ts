@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { AuditChanges, AuditEvent } from './audit-event.entity';
+import type { AuditRowFields } from './audit.queries';
 
 export interface AuditEntry {
   action: string;
@@ -62,19 +63,24 @@ export class AuditService {
 
   /** An event without a signed-in actor (sign-in attempts, start-up tasks). */
   async write(source: AuditSource, entry: AuditEntry, em: EntityManager = this.em): Promise<void> {
-    const event = em.create(AuditEvent, {
-      actorId: source.actorId ?? null,
-      actorName: source.actorName ? source.actorName.slice(0, 100) : null,
-      ip: source.ip ? source.ip.slice(0, 64) : null,
-      action: entry.action,
-      objectType: entry.objectType ?? null,
-      objectId: entry.objectId === undefined ? null : String(entry.objectId),
-      objectLabel: entry.objectLabel ? entry.objectLabel.slice(0, 300) : null,
-      changes: entry.changes ? scrub(entry.changes) : null,
-      detail: entry.detail ?? null,
-    });
+    const event = em.create(AuditEvent, auditFields(source, entry));
     await em.persistAndFlush(event);
   }
+}
+
+/** The fields of the audit row for an entry: lengths cut to the columns', secrets scrubbed. */
+export function auditFields(source: AuditSource, entry: AuditEntry): AuditRowFields {
+  return {
+    actorId: source.actorId ?? null,
+    actorName: source.actorName ? source.actorName.slice(0, 100) : null,
+    ip: source.ip ? source.ip.slice(0, 64) : null,
+    action: entry.action,
+    objectType: entry.objectType ?? null,
+    objectId: entry.objectId === undefined ? null : String(entry.objectId),
+    objectLabel: entry.objectLabel ? entry.objectLabel.slice(0, 300) : null,
+    changes: entry.changes ? scrub(entry.changes) : null,
+    detail: entry.detail ?? null,
+  };
 }
 
 function scrub(changes: AuditChanges): AuditChanges {

@@ -2,7 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { verifyPassword } from '../accounts/password-hasher';
 import { AppError } from '../common/errors';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, auditFields } from '../audit/audit.service';
 import { LOCAL_PROVIDER } from '../users/user.entity';
 import { ThrottleKeys, throttleKeys } from './login-throttle';
 import { AttemptState, attemptState, countFailure, pruneThrottle, recordSignIn, resetLockCount, signInCheck } from './sign-in.queries';
@@ -142,21 +142,24 @@ export class AuthService {
       );
     }
 
-    // One update records the sign-in; outside a lock it also clears the failure count.
-    await recordSignIn(db, user.id, now, !duringLock);
-    if (!duringLock) {
-      await resetLockCount(db, keys.username);
-    }
-    await this.audit.write(
-      { actorId: user.id, actorName: user.username, ip },
-      {
-        action: 'login.success',
-        objectType: 'user',
-        objectId: user.id,
-        objectLabel: user.username,
-        // The lock stays: it still holds for the addresses whose failures caused it.
-        ...(duringLock ? { detail: 'signed in while the account is locked, from an address without failed sign-ins' } : {}),
-      },
+    // One statement records the sign-in and its audit row; outside a lock it also clears the
+    // failure count and the username's lock count.
+    await recordSignIn(
+      db,
+      user.id,
+      now,
+      duringLock ? null : { usernameKey: keys.username },
+      auditFields(
+        { actorId: user.id, actorName: user.username, ip },
+        {
+          action: 'login.success',
+          objectType: 'user',
+          objectId: user.id,
+          objectLabel: user.username,
+          // The lock stays: it still holds for the addresses whose failures caused it.
+          ...(duringLock ? { detail: 'signed in while the account is locked, from an address without failed sign-ins' } : {}),
+        },
+      ),
     );
     return { id: user.id, username: user.username, sessionVersion: user.session_version };
   }

@@ -7,6 +7,7 @@ import { APP_RUNTIME } from '../runtime';
 import type { AppRuntime } from '../runtime';
 import { SESSION_COOKIE } from './auth.controller';
 import { SESSION_IDLE_MS } from './session';
+import { SessionCompanions, sessionWithCompanions } from './session.queries';
 
 /**
  * A session row whose expiry was written less than this long ago is not written again: renewing
@@ -45,7 +46,11 @@ export class SessionStore implements OnApplicationShutdown {
   }
 
   /**
-   * The store reads the row's expiry with the session and skips the renewal (`touch`) while that
+   * The store reads the session with its companions (`sessionWithCompanions`: the user, the
+   * client time zone, the list choices' version) and leaves them on the request
+   * (`req.sessionCompanions`) for the access guard and the views.
+   *
+   * It reads the row's expiry with the session and skips the renewal (`touch`) while that
    * expiry is less than a minute older than the one the request would write. The expiry is the
    * row's own, read in the same request, so this holds with several instances and when the row
    * was changed by anyone else.
@@ -57,16 +62,23 @@ export class SessionStore implements OnApplicationShutdown {
     const destroy = store.destroy.bind(store);
     // sid → the row's expiry (epoch ms) as read by `get` of the current request.
     const stored = new Map<string, number>();
+    // The companions read with a session (see `SessionCompanions`), until express-session turns
+    // that session's data into the request's session (`createSession`, in the same tick).
+    const companions = new WeakMap<session.SessionData, SessionCompanions>();
     store.get = (sid, callback) => {
-      this.pool
-        .query<{ sess: session.SessionData; expire: Date }>('select sess, expire from session where sid = $1 and expire >= to_timestamp($2)', [sid, Math.ceil(Date.now() / 1000)])
-        .then(({ rows: [row] }) => {
-          if (!row) return callback(null, null);
-          // Sessions read but never touched (a request that failed early) must not pile up.
-          if (stored.size >= 10_000) stored.clear();
-          stored.set(sid, row.expire.getTime());
-          callback(null, row.sess);
-        }, callback);
+      sessionWithCompanions(this.pool, sid, Math.ceil(Date.now() / 1000)).then((row) => {
+        if (!row) return callback(null, null);
+        // Sessions read but never touched (a request that failed early) must not pile up.
+        if (stored.size >= 10_000) stored.clear();
+        stored.set(sid, row.expire.getTime());
+        companions.set(row.sess, { user: row.user, timeZone: row.timeZone, listChoicesVersion: row.listChoicesVersion });
+        callback(null, row.sess);
+      }, callback);
+    };
+    const createSession = store.createSession.bind(store);
+    store.createSession = (req, data) => {
+      req.sessionCompanions = companions.get(data);
+      return createSession(req, data);
     };
     store.touch = (sid, data, callback) => {
       const expire = stored.get(sid);

@@ -1,10 +1,21 @@
 import type { Request } from 'express';
+import type { SessionCompanions } from './session.queries';
 
 /** What passport keeps in the session for a signed-in user. */
 export interface SessionUser {
   id: number;
   /** The user's session version at sign-in; a later bump ends this session. */
   v: number;
+}
+
+declare module 'express' {
+  interface Request {
+    /**
+     * What the session read brought along (`SessionStore`): the user as of this request, the
+     * client time zone, the list choices' version. Absent when no stored session was read.
+     */
+    sessionCompanions?: SessionCompanions;
+  }
 }
 
 declare module 'express-session' {

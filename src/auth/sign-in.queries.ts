@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { auditInsert, type AuditRowFields } from '../audit/audit.queries';
 import { COUNT_FAILURE_SQL, PRUNE_SQL, RESET_LOCK_COUNT_SQL, THROTTLE_STATE_SQL, ThrottleKeys } from './login-throttle';
 
 /*
@@ -90,12 +91,19 @@ export async function signInCheck(db: EntityManager, userId: number): Promise<Si
   return user;
 }
 
-/** Records a sign-in: the time, and (`clearLock`) the end of the failure count and of a lock. */
-export async function recordSignIn(db: EntityManager, userId: number, at: Date, clearLock: boolean): Promise<void> {
+/**
+ * Records a sign-in in one statement: the time, (`clearLock`) the end of the failure count and of
+ * a lock, with the username key's lock count reset, and the audit row.
+ */
+export async function recordSignIn(db: EntityManager, userId: number, at: Date, clearLock: { usernameKey: string } | null, audit: AuditRowFields): Promise<void> {
+  const insert = auditInsert(audit);
   await db.execute(
-    clearLock
-      ? 'update users set last_login_at = ?, failed_logins = 0, locked_until = null, updated_at = ? where id = ?'
-      : 'update users set last_login_at = ?, updated_at = ? where id = ?',
-    [at, at, userId],
+    `with signed_in as (${
+      clearLock
+        ? 'update users set last_login_at = ?, failed_logins = 0, locked_until = null, updated_at = ? where id = ?'
+        : 'update users set last_login_at = ?, updated_at = ? where id = ?'
+    })${clearLock ? `, lock_count as (${RESET_LOCK_COUNT_SQL})` : ''}
+     ${insert.sql}`,
+    [at, at, userId, ...(clearLock ? [clearLock.usernameKey] : []), ...insert.params],
   );
 }

@@ -26,7 +26,7 @@ export function ormOptions({ databaseUrl, poolMax = 10, debug = false }: OrmOpti
       silent: true,
     },
     // Tables kept by raw SQL only (no entity): a schema diff must not propose to drop them.
-    schemaGenerator: { skipTables: ['session', 'login_throttle'] },
+    schemaGenerator: { skipTables: ['session', 'login_throttle', 'list_choices_version'] },
     pool: { min: 0, max: poolMax },
     forceUtcTimezone: true,
     allowGlobalContext: false,

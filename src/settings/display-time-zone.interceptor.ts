@@ -17,8 +17,15 @@ export class DisplayTimeZoneInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    if (!context.switchToHttp().getRequest<Request>().actor) return next.handle();
+    const req = context.switchToHttp().getRequest<Request>();
+    if (!req.actor) return next.handle();
     const res = context.switchToHttp().getResponse<Response>();
+    // Read with the session in the same statement (SessionStore), when it was.
+    const known = req.sessionCompanions?.timeZone;
+    if (known) {
+      res.locals[DISPLAY_TIME_ZONE] = known;
+      return next.handle();
+    }
     return from(this.settings.get()).pipe(
       switchMap((settings) => {
         res.locals[DISPLAY_TIME_ZONE] = settings.timeZone;

@@ -71,16 +71,26 @@ export class UsersController {
 
   @Get()
   async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response) {
-    res.render('users/index', await this.listLocals(actor, query, req.originalUrl));
+    res.render('users/index', await this.listLocals(actor, query, req.originalUrl, undefined, req.sessionCompanions?.listChoicesVersion));
   }
 
   /**
    * The users list at `url` (its query string `query`); `bulk` re-fills the bulk form of a
    * rejected submit (ticked users, typed date) so that it shows again as the person left it.
    */
-  private async listLocals(actor: Actor, query: Record<string, unknown>, url: string, bulk: { ids: number[]; sendAt: string } = { ids: [], sendAt: '' }) {
+  private async listLocals(
+    actor: Actor,
+    query: Record<string, unknown>,
+    url: string,
+    bulk: { ids: number[]; sendAt: string } = { ids: [], sendAt: '' },
+    choicesVersion?: number | null,
+  ) {
     const q = listQuery(query);
-    const [page, options, tree] = await Promise.all([this.users.list(actor, q), this.users.filterOptions(actor), this.users.organizationTree(actor, q.organizationId)]);
+    const [page, options, tree] = await Promise.all([
+      this.users.list(actor, q),
+      this.users.filterOptions(actor, choicesVersion),
+      this.users.organizationTree(actor, q.organizationId, choicesVersion),
+    ]);
     // A tree link filters by its organization, keeping the other filters and starting at page 1.
     const orgHref = (id: number | null) => {
       const params = new URLSearchParams();
@@ -104,7 +114,7 @@ export class UsersController {
     const ticked = new Set(bulk.ids);
     return {
       title: 'Users',
-      users: page.rows.map((row) => ({ ...row, isTicked: ticked.has(row.id) })),
+      users: ticked.size > 0 ? page.rows.map((row) => ({ ...row, isTicked: ticked.has(row.id) })) : page.rows,
       bulkSendAt: bulk.sendAt,
       total: page.total,
       totalCapped: page.totalCapped,

@@ -2,11 +2,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../common/errors';
 import { KeyColumns, SortKey, keyColumns, keyOrder } from '../common/pagination';
 import type { SqlCondition } from '../common/search';
+import { plainRows } from '../database/plain-query';
 import type { UserListRow } from './users.service';
 
 /**
  * The SQL of the users feature, as typed functions: each takes the entity manager it runs on
- * (inside a transaction: the transaction's `tx`, so the statement joins it).
+ * (inside a transaction: the transaction's `tx`, so the statement joins it). The statements of
+ * the list page, read on every click, run through `plainRows` (no ORM query building).
  */
 
 /** One user as the user page and its forms show it: account, person contact, home, licence, profile. */
@@ -104,7 +106,8 @@ export type UserListDbRow = UserListRow & KeyColumns;
  * or not), at most `limit`. Organizations outside `scopePath` are counted, not named.
  */
 export function userListRows(em: EntityManager, scopePath: string, where: SqlCondition, keys: SortKey[], ascending: boolean, limit: number): Promise<UserListDbRow[]> {
-  return em.execute(
+  return plainRows(
+    em,
     `select u.id, u.username, c.full_name as "fullName", c.email, u.enabled,
             coalesce(u.locked_until > now(), false) as locked, u.last_login_at as "lastLoginAt",
             u.password_send_at as "passwordSendAt", u.password_send_status as "passwordSendStatus", u.password_send_error as "passwordSendError",
@@ -129,13 +132,13 @@ export function userListRows(em: EntityManager, scopePath: string, where: SqlCon
  * `cap + 1` — the LIMIT bounds the work at any size, and the list says "10,000+" beyond `cap`.
  */
 export async function countListedUsers(em: EntityManager, where: SqlCondition, cap: number): Promise<number> {
-  const [{ n }]: { n: number }[] = await em.execute(`select count(*)::int as n from (select 1 from users u where ${where.sql} limit ${cap + 1}) x`, where.params);
+  const [{ n }] = await plainRows<{ n: number }>(em, `select count(*)::int as n from (select 1 from users u where ${where.sql} limit ${cap + 1}) x`, where.params);
   return n;
 }
 
 /** The planner's estimate of how many users `where` selects (it reads statistics, not rows). */
 export async function estimatedListedUsers(em: EntityManager, where: SqlCondition): Promise<number> {
-  const [plan]: { 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }[] = await em.execute(`explain (format json) select 1 from users u where ${where.sql}`, where.params);
+  const [plan] = await plainRows<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(em, `explain (format json) select 1 from users u where ${where.sql}`, where.params);
   return Math.round(plan['QUERY PLAN'][0].Plan['Plan Rows']);
 }
 
@@ -153,7 +156,7 @@ export async function matchingUserIds(em: EntityManager, where: SqlCondition, li
 
 /** The path of an organization, for filters and scope checks; `undefined` when there is none. */
 export async function organizationPath(em: EntityManager, id: number): Promise<string | undefined> {
-  const [org]: { path: string }[] = await em.execute('select path from organizations where id = ?', [id]);
+  const [org] = await plainRows<{ path: string }>(em, 'select path from organizations where id = ?', [id]);
   return org?.path;
 }
 
@@ -181,7 +184,8 @@ export interface FilterChoices {
 }
 
 export async function filterChoices(em: EntityManager): Promise<FilterChoices> {
-  const [options]: FilterChoices[] = await em.execute(
+  const [options] = await plainRows<FilterChoices>(
+    em,
     `select
        (select coalesce(json_agg(json_build_object('id', r.id, 'name', r.name) order by lower(r.name), r.id), '[]') from roles r) as roles,
        (select coalesce(json_agg(json_build_object('id', l.id, 'name', l.name) order by lower(l.name), l.id), '[]') from licence_types l) as licences,
@@ -208,7 +212,8 @@ export interface TreeRow {
  * (the root, each ancestor's children and the selected organization's children).
  */
 export function treeRows(em: EntityManager, rootId: number | null, selectedId: number | undefined, fullMax: number): Promise<TreeRow[]> {
-  return em.execute(
+  return plainRows(
+    em,
     `with root as (select id, path from organizations where ${rootId === null ? 'parent_id is null' : 'id = ?'}),
           scope as (select o.id, o.name, o.parent_id, o.path from root, organizations o where o.path like root.path || '%'),
           size as (select count(*)::int as n from scope),

@@ -8,6 +8,7 @@ import { AuditService } from '../audit/audit.service';
 import { ForbiddenError, NotFoundError, ValidationError } from '../common/errors';
 import { SortKey, decodeCursor, encodeCursor, keysetPage, seekCondition, splitKeys } from '../common/pagination';
 import { SqlCondition, allOf, likePattern } from '../common/search';
+import { VersionedCache } from '../common/versioned-cache';
 import { LicenceFullError } from '../licences/licence-seats';
 import { LOCAL_PROVIDER } from './user.entity';
 import { applyEnabled, applyUnlock } from './user-status';
@@ -15,6 +16,7 @@ import {
   countListedUsers,
   estimatedListedUsers,
   countMatchingUsers,
+  FilterChoices,
   filterChoices,
   filterNames,
   lockUserStatus,
@@ -128,6 +130,9 @@ export interface OrganizationTree {
  */
 export const COUNT_EXACT_MAX = 1000;
 
+/** How long the list keeps the planner's estimate of one condition. */
+export const ESTIMATE_KEEP_MS = 10_000;
+
 /** Most users one bulk action takes. */
 export const BULK_MAX = 1000;
 
@@ -170,6 +175,10 @@ const SORTS: Record<UserSort, SortKey[]> = {
  */
 @Injectable()
 export class UsersService {
+  /** The filter choices and tree panels, under `list_choices_version` (see `VersionedCache`). */
+  private readonly choices = new VersionedCache<FilterChoices | OrganizationTree>();
+  private readonly estimates = new Map<string, { at: number; value: Promise<number> }>();
+
   constructor(
     private readonly em: EntityManager,
     private readonly access: AccessService,
@@ -188,10 +197,10 @@ export class UsersService {
     const ascending = (query.direction === 'asc') !== backwards;
     const where = allOf([...filter, ...(cursor ? [seekCondition(keys, cursor, ascending)] : [])]);
     const scopePath = actor.isAdministrator ? '/' : actor.currentOrganization.path;
-    const rows = await userListRows(this.em, scopePath, where, keys, ascending, query.size + 1);
+    // The page and its count at once, on two connections.
+    const [rows, { total, estimated, atLeast }] = await Promise.all([userListRows(this.em, scopePath, where, keys, ascending, query.size + 1), this.count(allOf(filter))]);
     const page = keysetPage(rows, query.size, (row) => encodeCursor(splitKeys(row, keys).values), { backwards, fromCursor: cursor !== null });
 
-    const { total, estimated, atLeast } = await this.count(allOf(filter));
     return {
       rows: page.rows.map((row) => splitKeys<UserListRow>(row, keys).rest),
       next: page.next,
@@ -210,8 +219,24 @@ export class UsersService {
   private async count(where: SqlCondition): Promise<{ total: number; estimated: boolean; atLeast: boolean }> {
     const n = await countListedUsers(this.em, where, COUNT_EXACT_MAX);
     if (n <= COUNT_EXACT_MAX) return { total: n, estimated: false, atLeast: false };
-    const estimate = roundTo3(await estimatedListedUsers(this.em, where));
+    const estimate = roundTo3(await this.estimate(where));
     return estimate > COUNT_EXACT_MAX ? { total: estimate, estimated: true, atLeast: false } : { total: COUNT_EXACT_MAX, estimated: true, atLeast: true };
+  }
+
+  /**
+   * The planner's estimate for `where`, kept for `ESTIMATE_KEEP_MS` per condition: it changes
+   * only with the table's statistics, and paging through a large result asks for it on every page.
+   */
+  private estimate(where: SqlCondition): Promise<number> {
+    const key = JSON.stringify([where.sql, where.params]);
+    const now = Date.now();
+    const kept = this.estimates.get(key);
+    if (kept && now - kept.at < ESTIMATE_KEEP_MS) return kept.value;
+    if (this.estimates.size >= 1000) this.estimates.clear();
+    const value = estimatedListedUsers(this.em, where);
+    this.estimates.set(key, { at: now, value });
+    value.catch(() => this.estimates.delete(key));
+    return value;
   }
 
   /**
@@ -226,16 +251,12 @@ export class UsersService {
 
   /** Scope, search and filters as SQL over `users u` alone (every condition reads only `u`). */
   private async conditions(actor: Actor, f: UserListFilter): Promise<SqlCondition[]> {
-    const conditions: SqlCondition[] = [this.access.visibleUsersCondition(actor, 'u')];
-    if (f.q) {
-      // users.full_name and users.email are the contact's, kept in step by the database: three
-      // trigram indexes of `users` alone (a bitmap OR), for searches matching one user or thousands.
-      const like = likePattern(f.q);
-      conditions.push({ sql: '(u.username ilike ? or u.full_name ilike ? or u.email ilike ?)', params: [like, like, like] });
-    }
+    const conditions: SqlCondition[] = [];
     if (f.organizationId !== undefined) {
       const path = await organizationPath(this.em, f.organizationId);
       if (path === undefined || !inScope(actor, path)) throw new NotFoundError('The organization you filter by does not exist, or you may not see it.');
+      // The organization lies in the session's scope, so its members (and those of its
+      // sub-organizations) are all visible: the scope condition would only repeat the check.
       conditions.push(
         f.withSubOrganizations
           ? {
@@ -244,6 +265,12 @@ export class UsersService {
             }
           : { sql: 'u.id in (select fm.user_id from memberships fm where fm.organization_id = ?)', params: [f.organizationId] },
       );
+    } else conditions.push(this.access.visibleUsersCondition(actor, 'u'));
+    if (f.q) {
+      // users.full_name and users.email are the contact's, kept in step by the database: three
+      // trigram indexes of `users` alone (a bitmap OR), for searches matching one user or thousands.
+      const like = likePattern(f.q);
+      conditions.push({ sql: '(u.username ilike ? or u.full_name ilike ? or u.email ilike ?)', params: [like, like, like] });
     }
     if (f.roleId !== undefined) conditions.push({ sql: 'u.id in (select fr.user_id from user_roles fr where fr.role_id = ?)', params: [f.roleId] });
     if (f.licenceId !== undefined) conditions.push({ sql: 'u.licence_id = ?', params: [f.licenceId] });
@@ -320,9 +347,14 @@ export class UsersService {
    * list page). Siblings by name. An organization outside the scope selects nothing here (the
    * list itself answers 404 for it).
    */
-  async organizationTree(actor: Actor, selectedId: number | undefined): Promise<OrganizationTree> {
+  async organizationTree(actor: Actor, selectedId: number | undefined, choicesVersion?: number | null): Promise<OrganizationTree> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    const rows = await treeRows(this.em, actor.isAdministrator ? null : actor.currentOrganization.organizationId, selectedId, TREE_FULL_MAX);
+    const rootId = actor.isAdministrator ? null : actor.currentOrganization.organizationId;
+    return this.choices.get(choicesVersion, `tree:${rootId}:${selectedId}`, () => this.readTree(rootId, selectedId)) as Promise<OrganizationTree>;
+  }
+
+  private async readTree(rootId: number | null, selectedId: number | undefined): Promise<OrganizationTree> {
+    const rows = await treeRows(this.em, rootId, selectedId, TREE_FULL_MAX);
     const total = rows[0]?.total ?? 0;
     const collapsed = total > TREE_FULL_MAX;
     const byId = new Map<number, OrganizationNode>();
@@ -338,11 +370,14 @@ export class UsersService {
     return { roots, total, collapsed, selected: selectedId === undefined ? null : (byId.get(selectedId) ?? null) };
   }
 
-  /** The choices of the filter pull-downs: roles, licences, sign-in providers, properties (organizations: the tree panel). */
-  async filterOptions(actor: Actor) {
+  /**
+   * The choices of the filter pull-downs: roles, licences, sign-in providers, properties
+   * (organizations: the tree panel). With the `list_choices_version` the session read brought
+   * along (`choicesVersion`), kept in memory until it changes; otherwise read (one round trip).
+   */
+  async filterOptions(actor: Actor, choicesVersion?: number | null): Promise<FilterChoices> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    // One round trip: this runs on every users-list page.
-    return filterChoices(this.em);
+    return this.choices.get(choicesVersion, 'filter', () => filterChoices(this.em)) as Promise<FilterChoices>;
   }
 
   /**

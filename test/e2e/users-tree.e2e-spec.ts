@@ -102,6 +102,21 @@ describe('users list: organization tree panel', () => {
     expect(linkHref(chosen.text, 'Create User')).toBe(`/users/new?org=${A11.id}`);
   });
 
+  it('shows what another instance changed: the filter choices and the tree are kept only while list_choices_version stands', async () => {
+    const before = await admin.get('/users');
+    expect(before.text).not.toContain('Auditor of the list');
+    // Written straight into the database, as another instance would (its triggers raise the version).
+    await t.sql(`insert into roles (name) values ('Auditor of the list')`);
+    await t.sql(`insert into licence_types (name) values ('Seasonal')`);
+    await t.sql(`update organizations set name = 'Beta renamed' where id = $1`, [B.id]);
+    const after = await admin.get('/users');
+    expect(formIn(after.text, 'Search').optionsOf('Role')).toContain('Auditor of the list');
+    expect(formIn(after.text, 'Search').optionsOf('Licence')).toContain('Seasonal');
+    expect(treeLinks(after.text)).toContain('1:Beta renamed');
+    await t.sql(`update organizations set name = 'Beta' where id = $1`, [B.id]);
+    expect(treeLinks((await admin.get('/users')).text)).toContain('1:Beta');
+  });
+
   it('with more than 150 organizations shows only the chosen branch: ancestors, their children, the chosen one’s children', async () => {
     // 20 parents with 10 children each (and one grandchild under P3-4): 221 more organizations.
     await t.sql(`insert into organizations (name, parent_id) select 'P' || g, $1::int from generate_series(1, 20) g`, [B.id]);

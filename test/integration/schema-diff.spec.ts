@@ -6,7 +6,7 @@ import { createTestDatabase, TestDatabase } from '../support/database';
  * The entities and the migrations agree: MikroORM's schema diff between the entity metadata and a
  * database built by the real migrations proposes nothing but what is listed below on purpose.
  * Triggers and functions are invisible to the diff (MikroORM does not read them), so they need no
- * entry; the tables `session` and `login_throttle` are skipped by the ORM options themselves.
+ * entry; the tables `session`, `login_throttle` and `list_choices_version` are skipped by the ORM options themselves.
  *
  * When this fails, either a migration is missing for an entity change (write it), or the
  * database holds something the entities intentionally do not describe (add it here, with why).
