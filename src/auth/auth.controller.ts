@@ -81,9 +81,9 @@ export class AuthController {
       const source = { actorId: identity.id, actorName: req.actor?.username ?? null, ip: req.ip ?? null };
       await this.audit.write(source, { action: 'logout', objectType: 'user', objectId: identity.id, objectLabel: req.actor?.username });
     }
-    // Signed in through an identity provider: Tessera's session ends here, and /sso/signed-out
-    // signs out of the provider too where its protocol allows (SAML single logout) or offers its
-    // logout link (OpenID Connect: the provider's session is the person's to end).
+    // Signed in through an identity provider: Tessera's session ends here; the provider's own
+    // session is the person's to end, so /sso/signed-out offers its logout (OpenID Connect's
+    // end-session link, SAML single logout) instead of following it.
     const providerSignOut = req.session?.ssoSignOut ?? null;
     if (providerSignOut) {
       // A fresh, signed-out session carries what that page needs.

@@ -35,6 +35,18 @@ export interface SsoSignOut {
   saml?: SamlSessionFacts;
 }
 
+/** Who signed out of a session that came from a provider, for the audit entries of what follows. */
+export interface SignedOutUser {
+  userId?: number | null;
+  username?: string | null;
+}
+
+/** A SAML single logout the signed-out page offers, until its link is followed (once). */
+export interface OfferedSamlLogout extends SignedOutUser {
+  label: string;
+  facts: SamlSessionFacts;
+}
+
 /** A SAML LogoutRequest sent for this (signed-out) browser session, until the IdP answers. */
 export interface PendingSamlLogout {
   providerId: number;
@@ -53,7 +65,9 @@ declare module 'express-session' {
     /** Set when signed in through a provider: how to sign out of it after signing out of Tessera. */
     ssoSignOut?: SsoSignOut;
     /** After signing out of such a session: what `/sso/signed-out` offers or does (once). */
-    ssoSignedOut?: SsoSignOut & { userId?: number | null; username?: string | null };
+    ssoSignedOut?: SsoSignOut & SignedOutUser;
+    /** A SAML single logout the signed-out page links to (`/sso/<key>/saml/logout`). */
+    samlLogoutOffer?: OfferedSamlLogout;
     /** A SAML single logout on its way to the IdP and back. */
     samlLogout?: PendingSamlLogout;
   }

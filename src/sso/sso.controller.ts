@@ -88,26 +88,45 @@ export class SsoController {
   }
 
   /**
-   * After signing out of a session that came from a provider: a SAML session whose IdP has a
-   * logout endpoint goes on to it with a signed LogoutRequest (its answer comes to `saml/slo`);
-   * otherwise the page offers the provider's logout link (OpenID Connect), or says there is none.
-   * Acts once: the signed-out session carries what it needs from the sign-out (POST /logout).
+   * After signing out of a session that came from a provider: offers the provider's logout — the
+   * OpenID Connect provider's end-session link, or Tessera's SAML single logout (`saml/logout`)
+   * when the IdP's metadata has a logout endpoint. A link, not a redirect: the sign-out is a form,
+   * and the Content-Security-Policy (`form-action 'self'`) lets a form's redirects stay on Tessera.
+   * Shown once: the signed-out session carries what it needs from the sign-out (POST /logout).
    */
   @Public()
   @Get('signed-out')
   async signedOut(@Req() req: Request, @Res() res: Response) {
-    const provider = req.session?.ssoSignedOut ?? null;
-    if (!provider) return res.redirect(303, '/login?signedOut=1');
+    const signedOut = req.session?.ssoSignedOut ?? null;
+    if (!signedOut) return res.redirect(303, '/login?signedOut=1');
     delete req.session.ssoSignedOut;
-    if (provider.saml) {
-      const browserKey = randomBytes(32).toString('base64url');
-      const url = await this.samlLogout.requestUrl(provider.saml, this.config.publicUrl, browserKey);
-      if (url) {
-        req.session.samlLogout = { providerId: provider.saml.providerId, label: provider.label, browserKey, userId: provider.userId ?? null, username: provider.username ?? null };
-        return res.redirect(303, url);
-      }
+    let url = signedOut.url;
+    const key = signedOut.saml ? await this.samlLogout.singleLogoutKey(signedOut.saml.providerId) : null;
+    if (signedOut.saml && key) {
+      req.session.samlLogoutOffer = { label: signedOut.label, facts: signedOut.saml, userId: signedOut.userId ?? null, username: signedOut.username ?? null };
+      url = `/sso/${encodeURIComponent(key)}/saml/logout`;
     }
-    res.render('auth/signed-out', { title: 'Signed out', provider });
+    res.render('auth/signed-out', { title: 'Signed out', provider: { label: signedOut.label, url } });
+  }
+
+  /**
+   * The signed-out page's "Also sign out of …" for a SAML provider: a signed LogoutRequest for the
+   * subject and session index of the sign-in, to the IdP's logout endpoint (HTTP-Redirect); its
+   * answer comes to `saml/slo`. A GET, like `start`: it changes nothing but this browser's
+   * single logout in progress, and only after this browser signed out of such a session.
+   */
+  @Public()
+  @Get(':key/saml/logout')
+  async samlLogoutStart(@Param('key') key: string, @Req() req: Request, @Res() res: Response) {
+    const offer = req.session?.samlLogoutOffer ?? null;
+    const provider = await this.samlLogout.providerOf(key);
+    if (!offer || offer.facts.providerId !== provider.id) return res.redirect(303, '/login?signedOut=1');
+    delete req.session.samlLogoutOffer;
+    const browserKey = randomBytes(32).toString('base64url');
+    const url = await this.samlLogout.requestUrl(offer.facts, this.config.publicUrl, browserKey);
+    if (!url) return res.render('auth/signed-out', { title: 'Signed out', provider: { label: provider.label, url: null } });
+    req.session.samlLogout = { providerId: provider.id, label: provider.label, browserKey, userId: offer.userId ?? null, username: offer.username ?? null };
+    res.redirect(303, url);
   }
 
   /**

@@ -168,6 +168,8 @@ describe('single sign-on with SAML 2.0', () => {
     expect(success.detail).toBe('single sign-on with uni');
   });
 
+  const signedOutText = (res: request.Response) => textOf(/<main[\s\S]*<\/main>/.exec(res.text)?.[0] ?? res.text);
+
   /** Signs in at the IdP and lands on Tessera (the IdP keeps a session). */
   async function signedIn(agent: Agent = request.agent(t.http)): Promise<Agent> {
     const res = await post(agent, await atIdp(agent));
@@ -175,12 +177,21 @@ describe('single sign-on with SAML 2.0', () => {
     return agent;
   }
 
-  /** Signs out with the header's button: Tessera's session ends and the browser goes on to the IdP's logout endpoint. */
+  /**
+   * Signs out with the header's button (Tessera's session ends), then follows the signed-out page's
+   * "Also sign out of University login" to the IdP's logout endpoint.
+   */
   async function signOut(agent: Agent): Promise<URL> {
     const res = await (await openForm(agent, '/account', 'Sign out')).submit('Sign out');
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/sso/signed-out');
-    const onward = await agent.get('/sso/signed-out');
+    const page = await agent.get('/sso/signed-out');
+    expect(page.status).toBe(200);
+    expect(signedOutText(page)).toContain('You signed in with University login. You may still be signed in there');
+    const link = linkHref(page.text, 'Also sign out of University login');
+    expect(link).toBe('/sso/uni/saml/logout');
+    expect((await agent.get('/account')).status).toBe(303);
+    const onward = await agent.get(link);
     expect(onward.status).toBe(303);
     const toIdp = new URL(onward.headers.location);
     expect(`${toIdp.origin}${toIdp.pathname}`).toBe(`${idp.url}/logout`);
@@ -206,12 +217,12 @@ describe('single sign-on with SAML 2.0', () => {
     return forged;
   }
 
-  const signedOutText = (res: request.Response) => textOf(/<main[\s\S]*<\/main>/.exec(res.text)?.[0] ?? res.text);
-
-  it('signing out sends the IdP a signed LogoutRequest for the session; its answer lands on the signed-out page, audited', async () => {
+  it('after signing out, "Also sign out of University login" sends the IdP a signed LogoutRequest for the session; its answer lands on the signed-out page, audited', async () => {
     const agent = await signedIn();
     const session = idp.sessions.at(-1)!;
     const back = await idpAnswer(await signOut(agent));
+    // The link acts once.
+    expect((await agent.get('/sso/uni/saml/logout')).headers.location).toBe('/login?signedOut=1');
     // The IdP checked Tessera's signature with the certificate of the metadata, and was named the subject and session of the assertion.
     expect(idp.logoutRequests.at(-1)).toEqual({ issuer: `${PUBLIC_URL}/sso/uni/saml/metadata`, nameId: 'emp-1001', sessionIndex: session.sessionIndex });
     expect(idp.sessions).not.toContainEqual(session);

@@ -48,8 +48,9 @@ export function isSessionOf(facts: SamlSessionFacts | undefined, subject: Logout
 /**
  * SAML single logout (HTTP-Redirect binding both ways), with Tessera's signing key of the
  * provider (`SamlKeysService`):
- * - signing out of Tessera sends the IdP a signed LogoutRequest for the subject and session index
- *   of the assertion (kept in the Tessera session at sign-in); its id is kept in `saml_requests`,
+ * - after signing out of Tessera, the signed-out page's "Also sign out of …" sends the IdP a signed
+ *   LogoutRequest for the subject and session index of the assertion (kept in the Tessera session
+ *   at sign-in, then in the signed-out one); its id is kept in `saml_requests`,
  *   bound to the signed-out browser session, and the IdP's LogoutResponse must answer it once,
  *   be signed by a certificate of the metadata and come from the metadata's issuer;
  * - an IdP's own signed LogoutRequest ends the Tessera sessions of that subject (see
@@ -73,22 +74,31 @@ export class SamlLogoutService {
     return provider;
   }
 
+  /** The key of the SAML provider with this id when its IdP has a logout endpoint, else `null`. */
+  async singleLogoutKey(providerId: number): Promise<string | null> {
+    const provider = await this.em.fork().findOne(IdentityProvider, { id: providerId, kind: 'saml' });
+    return provider && this.logoutUrlOf(provider) ? provider.key : null;
+  }
+
+  /** The IdP's logout endpoint from the saved metadata, if it has one (and the metadata is usable). */
+  private logoutUrlOf(provider: IdentityProvider): string | null {
+    try {
+      return idpMetadataOf(provider).logoutUrl;
+    } catch (error) {
+      if (error instanceof SsoRefusedError) return null;
+      throw error;
+    }
+  }
+
   /**
    * The IdP's logout URL with a signed LogoutRequest for this signed-in subject, remembered for the
    * answer; `null` when the provider is gone or its IdP has no HTTP-Redirect logout endpoint.
    */
   async requestUrl(facts: SamlSessionFacts, baseUrl: string, browserKey: string): Promise<string | null> {
     const provider = await this.em.fork().findOne(IdentityProvider, { id: facts.providerId, kind: 'saml' });
-    if (!provider) return null;
-    let metadata: IdpMetadata;
-    try {
-      metadata = idpMetadataOf(provider);
-    } catch (error) {
-      if (error instanceof SsoRefusedError) return null;
-      throw error;
-    }
-    if (!metadata.logoutUrl) return null;
-    const saml = await this.client(provider, metadata, baseUrl, metadata.logoutUrl, browserKey);
+    if (!provider || !this.logoutUrlOf(provider)) return null;
+    const metadata = idpMetadataOf(provider);
+    const saml = await this.client(provider, metadata, baseUrl, metadata.logoutUrl!, browserKey);
     const subject = {
       issuer: metadata.entityId,
       nameID: facts.nameId,
