@@ -50,7 +50,6 @@ export interface OfferedSamlLogout extends SignedOutUser {
 /** A SAML LogoutRequest sent for this (signed-out) browser session, until the IdP answers. */
 export interface PendingSamlLogout {
   providerId: number;
-  label: string;
   /** Binds the request (in `saml_requests`, by its hash) to this session. */
   browserKey: string;
   /** Who signed out, for the audit entry of the answer. */

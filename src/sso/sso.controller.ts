@@ -20,7 +20,8 @@ import { SsoRefusedError, SsoSignInService } from './sso-sign-in.service';
  * - OpenID Connect: the provider sends it back to `GET callback`; what the callback must check is
  *   in the PostgreSQL session, so it may land on any instance;
  * - SAML 2.0: the IdP posts its response to `POST saml/acs`; `GET saml/metadata` is Tessera's SP
- *   metadata for the IdP's administrator; `GET saml/slo` is single logout (both directions).
+ *   metadata for the IdP's administrator; single logout starts at `GET saml/logout` (the
+ *   signed-out page's link) and `GET saml/slo` takes the IdP's messages (both directions).
  * A refusal goes back to the login page with its message (and an audit entry with the reason).
  */
 @Controller('sso')
@@ -125,7 +126,7 @@ export class SsoController {
     const browserKey = randomBytes(32).toString('base64url');
     const url = await this.samlLogout.requestUrl(offer.facts, this.config.publicUrl, browserKey);
     if (!url) return res.render('auth/signed-out', { title: 'Signed out', provider: { label: provider.label, url: null } });
-    req.session.samlLogout = { providerId: provider.id, label: provider.label, browserKey, userId: offer.userId ?? null, username: offer.username ?? null };
+    req.session.samlLogout = { providerId: provider.id, browserKey, userId: offer.userId ?? null, username: offer.username ?? null };
     res.redirect(303, url);
   }
 

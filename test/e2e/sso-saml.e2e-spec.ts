@@ -54,8 +54,8 @@ describe('single sign-on with SAML 2.0', () => {
   }
 
   /** A person clicks "Sign in with …", signs in at the IdP and is shown its "Continue" form. */
-  async function atIdp(agent: Agent, who = 'ann') {
-    const toIdp = await agent.get(linkHref((await agent.get('/login')).text, 'Sign in with University login'));
+  async function atIdp(agent: Agent, who = 'ann', button = 'Sign in with University login') {
+    const toIdp = await agent.get(linkHref((await agent.get('/login')).text, button));
     expect(toIdp.status).toBe(303);
     const idpUrl = new URL(toIdp.headers.location);
     expect(idpUrl.origin).toBe(idp.url);
@@ -298,6 +298,24 @@ describe('single sign-on with SAML 2.0', () => {
     expect((await request(t.http).get('/sso/nope/saml/slo').query({ SAMLResponse: 'x' })).status).toBe(404);
     expect(signedOutText(await agent.get(back.pathname + back.search))).toContain('University login ended its session too');
     await t.sql(`delete from identity_providers where key = 'uni2'`);
+  });
+
+  it('an IdP whose metadata has no logout endpoint gets no LogoutRequest: the signed-out page says to sign out there', async () => {
+    const withoutSlo = idp.metadata.replace(/<(?:\w+:)?SingleLogoutService\b[^>]*(?:\/>|>\s*<\/(?:\w+:)?SingleLogoutService>)/g, '');
+    expect(withoutSlo).not.toContain('SingleLogoutService');
+    const saved = await (await newSamlForm()).fill('Provider key', 'noslo').fill('Button label', 'Lab login').fill('Identity provider metadata (XML)', withoutSlo).submit('Add identity provider');
+    expect(saved.status).toBe(303);
+    idp.addUser({ login: 'bea', password: 'idp-pass', nameId: 'emp-2002' });
+    const bea = await createUser(t, { username: 'bea', password: null, provider: 'noslo' });
+    await t.sql(`update users set external_id = 'emp-2002' where id = $1`, [bea.id]);
+    const agent = request.agent(t.http);
+    expect((await post(agent, await atIdp(agent, 'bea', 'Sign in with Lab login'))).headers.location).toBe('/');
+    expect((await (await openForm(agent, '/account', 'Sign out')).submit('Sign out')).headers.location).toBe('/sso/signed-out');
+    const page = await agent.get('/sso/signed-out');
+    expect(page.status).toBe(200);
+    expect(signedOutText(page)).toContain("Lab login offers no sign-out link to Tessera: close the browser, or sign out on Lab login's own pages.");
+    expect(page.text).not.toContain('/saml/logout');
+    expect((await agent.get('/sso/noslo/saml/logout')).headers.location).toBe('/login?signedOut=1');
   });
 
   it("the IdP's own LogoutRequest ends the Tessera sessions it names and is answered with a signed LogoutResponse", async () => {
