@@ -456,7 +456,7 @@ describe('single sign-on with SAML 2.0', () => {
   });
   // Last: passport's strategies are process-wide, so after a second instance has closed, password
   // sign-ins of the first would reach the second one's closed pool.
-  it('the response may land on another instance than the one that sent the request', async () => {
+  it('the response may land on another instance than the one that sent the request; so may a single logout', async () => {
     const second = await createSecondInstance(t);
     try {
       const first = request.agent(t.http);
@@ -472,6 +472,12 @@ describe('single sign-on with SAML 2.0', () => {
       const session = (landed.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
       const home = await landing(first, session);
       expect(textOf(home.text)).toContain('ann.smith');
+      // Single logout too: the IdP's LogoutRequest at the second instance ends that session for the first.
+      const toTessera = new URL(idp.logoutRequestUrl('ann'));
+      const answered = await request(second.http).get(toTessera.pathname + toTessera.search);
+      expect(answered.status).toBe(303);
+      expect(answered.headers.location).toMatch(new RegExp(`^${idp.url}/logout\\?SAMLResponse=`));
+      expect((await request(t.http).get('/account').set('Cookie', session)).status).toBe(303);
     } finally {
       await second.close();
     }
