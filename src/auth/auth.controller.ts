@@ -82,12 +82,13 @@ export class AuthController {
       await this.audit.write(source, { action: 'logout', objectType: 'user', objectId: identity.id, objectLabel: req.actor?.username });
     }
     // Signed in through an identity provider: Tessera's session ends here; the provider's own
-    // session is the person's to end, so the page offers its logout instead of following it.
+    // session is the person's to end, so /sso/signed-out offers its logout (OpenID Connect's
+    // end-session link, SAML single logout) instead of following it.
     const providerSignOut = req.session?.ssoSignOut ?? null;
     if (providerSignOut) {
-      // A fresh, signed-out session carries the link to the page that offers it.
+      // A fresh, signed-out session carries what that page needs.
       await new Promise<void>((resolve, reject) => req.session.regenerate((error?: unknown) => (error ? reject(error) : resolve())));
-      req.session.ssoSignedOut = providerSignOut;
+      req.session.ssoSignedOut = { ...providerSignOut, userId: identity?.id ?? null, username: req.actor?.username ?? null };
       return res.redirect(303, '/sso/signed-out');
     }
     await destroySession(req);

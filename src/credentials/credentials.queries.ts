@@ -40,6 +40,8 @@ export interface UserFacts {
   full_name: string;
   email: string | null;
   provider: string;
+  /** The label of the user's identity provider, when one with that key is configured. */
+  provider_label: string | null;
   enabled: boolean;
   built_in: boolean;
   password_send_at: Date | string | null;
@@ -180,7 +182,8 @@ export async function recordCredentialFailure(
 
 export async function userFacts(em: EntityManager, userId: number): Promise<UserFacts | null> {
   const [row]: UserFacts[] = await em.execute(
-    `select u.id, u.username, c.full_name, u.email, u.provider, u.enabled, u.built_in, u.password_send_at, u.password_send_status,
+    `select u.id, u.username, c.full_name, u.email, u.provider, (select p.label from identity_providers p where p.key = u.provider) as provider_label,
+            u.enabled, u.built_in, u.password_send_at, u.password_send_status,
             u.password_send_error, u.must_change_password, u.password_expires_at,
             (select j.status from credential_jobs j where j.user_id = u.id and j.status in ('pending', 'sending')) as live_job
        from users u join contacts c on c.id = u.contact_id where u.id = ?`,

@@ -77,7 +77,7 @@ export class CredentialsService {
   /** Why credentials cannot be e-mailed for this user (to `recipient`), or `null`. */
   private refusal(actor: Actor, user: UserFacts, recipient: Recipient, actorEmail: string | null): string | null {
     if (user.id === actor.userId) return 'This is your own account: change your password on My account.';
-    if (user.provider !== LOCAL_PROVIDER) return `${user.username} signs in with ${user.provider} (single sign-on): Tessera sends no password for SSO users.`;
+    if (user.provider !== LOCAL_PROVIDER) return `${user.username} signs in with ${user.provider_label ?? user.provider} (single sign-on): Tessera sends no password for SSO users.`;
     if (!user.enabled) return `${user.username} is disabled: enable the account before sending credentials.`;
     if (recipient === 'user' && !user.email) return `${user.username} has no e-mail address: add one to their contact, or use "Email new password to myself".`;
     if (recipient === 'self' && !actorEmail) return 'You have no e-mail address yourself: add one to your contact first.';

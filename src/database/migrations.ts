@@ -10,6 +10,7 @@ import { Migration20261202100000_credential_recipient_address } from '../../migr
 import { Migration20261202130000_sign_in_throttle } from '../../migrations/Migration20261202130000_sign_in_throttle';
 import { Migration20261203170000_identity_providers } from '../../migrations/Migration20261203170000_identity_providers';
 import { Migration20261203175000_saml_round_trip } from '../../migrations/Migration20261203175000_saml_round_trip';
+import { Migration20261204100000_saml_single_logout } from '../../migrations/Migration20261204100000_saml_single_logout';
 import { Migration20261204110000_list_choices_version } from '../../migrations/Migration20261204110000_list_choices_version';
 
 /**
@@ -29,5 +30,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261202130000_sign_in_throttle', class: Migration20261202130000_sign_in_throttle },
   { name: 'Migration20261203170000_identity_providers', class: Migration20261203170000_identity_providers },
   { name: 'Migration20261203175000_saml_round_trip', class: Migration20261203175000_saml_round_trip },
+  { name: 'Migration20261204100000_saml_single_logout', class: Migration20261204100000_saml_single_logout },
   { name: 'Migration20261204110000_list_choices_version', class: Migration20261204110000_list_choices_version },
 ];

@@ -43,6 +43,14 @@ export class IdentityProvider {
   @Property({ type: 'text', nullable: true, hidden: true })
   secretSealed: string | null = null;
 
+  /** SAML: Tessera's signing key for this provider (logout messages), sealed like the secret; made when first needed. */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  spKeySealed: string | null = null;
+
+  /** SAML: the self-signed certificate of that key (PEM), published in Tessera's SP metadata. */
+  @Property({ type: 'text', nullable: true })
+  spCertificate: string | null = null;
+
   /** Just-in-time creation of unknown identities (off by default). */
   @Property({ type: 'boolean' })
   jitEnabled: boolean & Opt = false;

@@ -9,6 +9,7 @@ import { organizationPaths } from '../imports/import-store';
 import { LOCAL_PROVIDER } from '../users/user.entity';
 import { IdentityProvider, JitOrganizationMode, JitOrganizationRule, PROVIDER_KINDS, ProviderKind } from './identity-provider.entity';
 import { protocolOf } from './protocols';
+import { SamlKeysService, SpCertificateView } from './saml/saml-keys.service';
 import { SecretBox } from './secret-box';
 import { countUsersOfProvider, providerKeyTaken } from './sso.queries';
 
@@ -34,6 +35,12 @@ export interface ProviderView {
   userCount: number;
 }
 
+/** The edit page's view: the form values and, for SAML, Tessera's signing certificate. */
+export interface ProviderDetails extends ProviderView {
+  values: Record<string, string>;
+  spCertificate: SpCertificateView | null;
+}
+
 /**
  * Settings → Authentication → Identity providers: add, edit, disable, delete. Only an
  * Administrator signed in to Global (`canManageIdentityProviders`), checked first in every
@@ -46,6 +53,7 @@ export class IdentityProvidersService {
     private readonly em: EntityManager,
     private readonly audit: AuditService,
     private readonly secrets: SecretBox,
+    private readonly samlKeys: SamlKeysService,
   ) {}
 
   private assertAllowed(actor: Actor): void {
@@ -58,11 +66,13 @@ export class IdentityProvidersService {
     return Promise.all(providers.map((p) => this.view(p)));
   }
 
-  async details(actor: Actor, id: number): Promise<ProviderView & { values: Record<string, string> }> {
+  async details(actor: Actor, id: number): Promise<ProviderDetails> {
     this.assertAllowed(actor);
     const provider = await this.em.findOne(IdentityProvider, { id }, { populate: ['secretSealed'], refresh: true });
     if (!provider) throw new NotFoundError();
-    return { ...(await this.view(provider)), values: await this.formValues(provider) };
+    // A provider added before single logout gets its key here at the latest.
+    const spCertificate = provider.kind === 'saml' ? SamlKeysService.describe((await this.samlKeys.keysOf(provider)).certificatePem) : null;
+    return { ...(await this.view(provider)), values: await this.formValues(provider), spCertificate };
   }
 
   /** The organizations offered as home of just-in-time users, by their path of names. */
@@ -81,7 +91,9 @@ export class IdentityProvidersService {
     try {
       return await this.em.transactional(async (tx) => {
         const input = await this.read(tx, kind as ProviderKind, prepared, null, early);
-        const provider = tx.create(IdentityProvider, { ...input.fields, kind: kind as ProviderKind, secretSealed: input.secret === null ? null : this.secrets.seal(input.secret) });
+        // SAML: Tessera's signing key of this provider, for single logout (SP metadata and logout messages).
+        const spKeys = kind === 'saml' ? await this.samlKeys.newKeys(input.fields.key) : {};
+        const provider = tx.create(IdentityProvider, { ...input.fields, ...spKeys, kind: kind as ProviderKind, secretSealed: input.secret === null ? null : this.secrets.seal(input.secret) });
         await tx.flush();
         await this.audit.record(
           actor,

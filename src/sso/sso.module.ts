@@ -4,6 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { safeReturnPath } from '../common/form';
 import { UsersModule } from '../users/users.module';
 import { IdentityProvidersController } from './identity-providers.controller';
+import { SamlKeysService } from './saml/saml-keys.service';
+import { SamlLogoutService } from './saml/saml-logout.service';
 import { SamlSignInService } from './saml/saml-sign-in.service';
 import { IdentityProvidersService } from './identity-providers.service';
 import { SsoController } from './sso.controller';
@@ -20,7 +22,7 @@ import { enabledProviderButtons } from './sso.queries';
 @Module({
   imports: [UsersModule],
   controllers: [IdentityProvidersController, SsoController],
-  providers: [IdentityProvidersService, SsoSignInService, OidcService, SamlSignInService, SECRET_BOX_PROVIDER],
+  providers: [IdentityProvidersService, SsoSignInService, OidcService, SamlSignInService, SamlKeysService, SamlLogoutService, SECRET_BOX_PROVIDER],
   exports: [SsoSignInService, SecretBox],
 })
 export class SsoModule implements NestModule {

@@ -16,7 +16,9 @@ jest.setTimeout(180_000);
  * an OpenID Connect provider (and a SAML 2.0 one) through the pages and imports a
  * `Provider = <key>` user; that user clicks "Sign in with …", signs in on the provider's page
  * (for SAML, presses its "Continue", the HTTP-POST binding without JavaScript) and lands on the
- * startboard. Only locators, `fill`, `click` and `setInputFiles`; nothing runs inside the page.
+ * startboard. The SAML user then signs out of Tessera and, with "Also sign out of …", of the IdP
+ * (single logout, HTTP-Redirect both ways). Only locators, `fill`, `click` and `setInputFiles`;
+ * nothing runs inside the page.
  */
 describe('single sign-on in a browser (JavaScript off)', () => {
   let t: TestApp | undefined;
@@ -135,7 +137,10 @@ describe('single sign-on in a browser (JavaScript off)', () => {
     await helpers.waitForPath(/^\/settings\/identity-providers\/\d+\/edit$/);
     // What the IdP's administrator needs, for copying.
     expect(await page.locator('main').innerText()).toContain(`${base}/sso/uni/saml/acs`);
+    expect(await page.locator('main').innerText()).toContain(`${base}/sso/uni/saml/slo`);
     await page.screenshot({ path: join(ARTIFACTS, 'sso-saml-provider-saved.png'), fullPage: true });
+    // The IdP's administrator imports Tessera's SP metadata (logout endpoint and signing certificate).
+    samlIdp!.registerServiceProvider(await (await fetch(`${base}/sso/uni/saml/metadata`)).text());
     await importUser({ Id: 'u-2002', UserName: 'ursula', FirstName: 'Ursula', LastName: 'Example', Email: 'ursula@uni.example', Provider: 'uni', Profile: 'Administrator' });
 
     await page.getByRole('link', { name: 'Sign in with University login' }).click();
@@ -146,5 +151,20 @@ describe('single sign-on in a browser (JavaScript off)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Continue' }).click();
     await onStartboard('ursula', 'sso-saml-startboard.png');
+
+    // Single logout: sign out of Tessera, then "Also sign out of University login" goes to the
+    // IdP with a signed LogoutRequest and comes back with its signed LogoutResponse.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await helpers.waitForPath('/sso/signed-out');
+    expect(await helpers.text('h1')).toBe('You have signed out of Tessera');
+    await page.getByRole('link', { name: 'Also sign out of University login' }).click();
+    await helpers.waitForPath('/sso/uni/saml/slo');
+    expect(new URL(page.url()).origin).toBe(base);
+    expect(await page.getByRole('status').innerText()).toContain('University login ended its session too');
+    await page.screenshot({ path: join(ARTIFACTS, 'sso-saml-signed-out.png'), fullPage: true });
+    expect(samlIdp!.logoutRequests.at(-1)).toMatchObject({ nameId: 'u-2002' });
+    expect(samlIdp!.sessions.filter((s) => s.login === 'ursula')).toEqual([]);
+    const [audit] = await t!.sql<{ action: string; actor_name: string }>("select action, actor_name from audit_events order by id desc limit 1");
+    expect(audit).toEqual({ action: 'logout.provider', actor_name: 'ursula' });
   });
 });

@@ -170,6 +170,8 @@ describe('credential e-mails over SMTP', () => {
   it('schedules a password send date for the selected users, skipping SSO users and users without e-mail with reasons', async () => {
     await t.sql(`update client_settings set time_zone = 'Europe/Berlin'`);
     const eli = await createUser(t, { username: 'eli', email: 'eli@example.org' });
+    // The message names a configured provider by its label.
+    await t.sql(`insert into identity_providers (key, label, kind) values ('azure', 'Microsoft', 'oidc')`);
     const sso = await createUser(t, { username: 'sso.user', email: 'sso@example.org', provider: 'azure', password: null });
     const nomail = await createUser(t, { username: 'nomail' });
     const due = new Date(parts.clock.now().getTime() + 60 * MINUTE);
@@ -182,7 +184,7 @@ describe('credential e-mails over SMTP', () => {
     expect(flashPage.text).toContain('Password send date set to');
     expect(flashPage.text).toContain('for 1 user: eli');
     expect(flashPage.text).toContain('Skipped 2 users');
-    expect(flashPage.text).toContain('sso.user signs in with azure (single sign-on)');
+    expect(flashPage.text).toContain('sso.user signs in with Microsoft (single sign-on)');
     expect(flashPage.text).toContain('nomail has no e-mail address');
 
     const columns = await sendColumns(t, eli.id);
@@ -235,12 +237,13 @@ describe('credential e-mails over SMTP', () => {
   });
 
   it('refuses SSO users, users without e-mail and disabled users with a clear message, changing nothing', async () => {
-    const sso = await createUser(t, { username: 'sso2', email: 'sso2@example.org', provider: 'azure', password: null });
+    // A provider key no configured provider has is named as it is.
+    const sso = await createUser(t, { username: 'sso2', email: 'sso2@example.org', provider: 'okta', password: null });
     const nomail = await createUser(t, { username: 'nomail2' });
     const off = await createUser(t, { username: 'off', email: 'off@example.org', enabled: false });
     for (const [user, recipient, message] of [
-      [sso, 'user', 'single sign-on'],
-      [sso, 'self', 'single sign-on'],
+      [sso, 'user', 'sso2 signs in with okta (single sign-on)'],
+      [sso, 'self', 'sso2 signs in with okta (single sign-on)'],
       [nomail, 'user', 'has no e-mail address'],
       [off, 'user', 'is disabled'],
     ] as const) {

@@ -1,4 +1,4 @@
-import { MetadataProblem, parseIdpMetadata, pemCertificate } from './saml-metadata';
+import { MetadataProblem, parseIdpMetadata, pemCertificate, spMetadataXml } from './saml-metadata';
 import { reasonFor } from './saml-sign-in.service';
 
 const CERT = 'MIIBszCCAVmgAwIBAgIUabc'.padEnd(128, 'A');
@@ -22,7 +22,14 @@ describe('parseIdpMetadata', () => {
       ssoUrl: 'https://idp.example/sso/HTTP-Redirect',
       certificates: [CERT],
       logoutUrl: 'https://idp.example/slo',
+      logoutResponseUrl: 'https://idp.example/slo',
     });
+  });
+
+  it('answers logout requests at the ResponseLocation when the IdP names one', () => {
+    const xml = metadata(['HTTP-Redirect'], { slo: true }).replace('Location="https://idp.example/slo"', 'Location="https://idp.example/slo" ResponseLocation="https://idp.example/slo/answer"');
+    expect(parseIdpMetadata(xml)).toMatchObject({ logoutUrl: 'https://idp.example/slo', logoutResponseUrl: 'https://idp.example/slo/answer' });
+    expect(parseIdpMetadata(metadata(['HTTP-Redirect']))).toMatchObject({ logoutUrl: null, logoutResponseUrl: null });
   });
 
   it('takes a key without "use" as a signing key, and skips encryption-only keys', () => {
@@ -47,6 +54,22 @@ describe('parseIdpMetadata', () => {
   it('finds the IdP inside an EntitiesDescriptor', () => {
     const xml = `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">${metadata(['HTTP-Redirect']).replace('<?xml version="1.0"?>', '')}</md:EntitiesDescriptor>`;
     expect(parseIdpMetadata(xml).entityId).toBe('https://idp.example/metadata');
+  });
+});
+
+describe('spMetadataXml', () => {
+  it('is metadata the IdP can read: signing certificate, logout by HTTP-Redirect, ACS by HTTP-POST, escaped addresses', () => {
+    const xml = spMetadataXml({
+      entityId: 'https://t.example/sso/uni/saml/metadata?a=1&b="2"',
+      acsUrl: 'https://t.example/sso/uni/saml/acs',
+      sloUrl: 'https://t.example/sso/uni/saml/slo',
+      certificatePem: pemCertificate(CERT),
+    });
+    expect(xml).toContain('entityID="https://t.example/sso/uni/saml/metadata?a=1&amp;b=&quot;2&quot;"');
+    expect(xml).toContain(`<ds:X509Certificate>${CERT}</ds:X509Certificate>`);
+    expect(xml).toContain('<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://t.example/sso/uni/saml/slo"/>');
+    expect(xml).toContain('Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://t.example/sso/uni/saml/acs"');
+    expect(xml).toContain('WantAssertionsSigned="true"');
   });
 });
 

@@ -12,8 +12,10 @@ export interface IdpMetadata {
   ssoUrl: string;
   /** The IdP's signing certificates (base64 DER, as in the metadata); assertions must verify against one. */
   certificates: string[];
-  /** Its single logout endpoint (HTTP-Redirect), if it offers one. */
+  /** Its single logout endpoint (HTTP-Redirect), if it offers one: where Tessera sends its LogoutRequest. */
   logoutUrl: string | null;
+  /** Where Tessera answers the IdP's LogoutRequest: the endpoint's ResponseLocation, else its Location. */
+  logoutResponseUrl: string | null;
 }
 
 /** Metadata that cannot be used, with a message for the administrator who pasted it. */
@@ -44,8 +46,8 @@ export function parseIdpMetadata(xml: string): IdpMetadata {
   if (entityId === '') throw new MetadataProblem('The metadata’s EntityDescriptor has no entityID.');
   const idp = entity.getElementsByTagNameNS(MD, 'IDPSSODescriptor')[0];
 
-  const endpoint = (local: string, binding: string) =>
-    Array.from(idp.getElementsByTagNameNS(MD, local)).find((e) => e.getAttribute('Binding') === binding)?.getAttribute('Location')?.trim() || null;
+  const element = (local: string, binding: string) => Array.from(idp.getElementsByTagNameNS(MD, local)).find((e) => e.getAttribute('Binding') === binding);
+  const endpoint = (local: string, binding: string, attribute = 'Location') => element(local, binding)?.getAttribute(attribute)?.trim() || null;
   const ssoUrl = endpoint('SingleSignOnService', REDIRECT);
   if (!ssoUrl) {
     const hasPost = endpoint('SingleSignOnService', POST) !== null;
@@ -65,7 +67,52 @@ export function parseIdpMetadata(xml: string): IdpMetadata {
   if (certificates.length === 0) throw new MetadataProblem('The metadata has no signing certificate (KeyDescriptor with an X509Certificate), so Tessera could not check signed assertions.');
 
   const logoutUrl = endpoint('SingleLogoutService', REDIRECT);
-  return { entityId, ssoUrl, certificates: [...new Set(certificates)], logoutUrl: logoutUrl && isHttpUrl(logoutUrl) ? logoutUrl : null };
+  const usable = logoutUrl !== null && isHttpUrl(logoutUrl);
+  const responseUrl = endpoint('SingleLogoutService', REDIRECT, 'ResponseLocation');
+  return {
+    entityId,
+    ssoUrl,
+    certificates: [...new Set(certificates)],
+    logoutUrl: usable ? logoutUrl : null,
+    logoutResponseUrl: usable ? (responseUrl && isHttpUrl(responseUrl) ? responseUrl : logoutUrl) : null,
+  };
+}
+
+/** Where an IdP reaches Tessera for one SAML provider, and the certificate of Tessera's signing key. */
+export interface SpDescription {
+  entityId: string;
+  acsUrl: string;
+  sloUrl: string;
+  certificatePem: string;
+}
+
+/**
+ * Tessera's SP metadata: the signing certificate (logout messages are signed; sign-in requests
+ * are not, so `AuthnRequestsSigned` stays false), the single logout service (HTTP-Redirect), the
+ * NameID format and the assertion consumer service (HTTP-POST); assertions must be signed.
+ */
+export function spMetadataXml(sp: SpDescription): string {
+  const certificate = sp.certificatePem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
+  return `<?xml version="1.0"?>
+<EntityDescriptor xmlns="${MD}" xmlns:ds="${DS}" entityID="${xmlAttribute(sp.entityId)}">
+  <SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="false" WantAssertionsSigned="true">
+    <KeyDescriptor use="signing">
+      <ds:KeyInfo>
+        <ds:X509Data>
+          <ds:X509Certificate>${certificate}</ds:X509Certificate>
+        </ds:X509Data>
+      </ds:KeyInfo>
+    </KeyDescriptor>
+    <SingleLogoutService Binding="${REDIRECT}" Location="${xmlAttribute(sp.sloUrl)}"/>
+    <NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</NameIDFormat>
+    <AssertionConsumerService index="1" isDefault="true" Binding="${POST}" Location="${xmlAttribute(sp.acsUrl)}"/>
+  </SPSSODescriptor>
+</EntityDescriptor>
+`;
+}
+
+function xmlAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 }
 
 /** A PEM certificate from the metadata's base64 DER, as node-saml takes it. */

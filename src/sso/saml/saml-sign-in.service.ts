@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import type { User } from '../../users/user.entity';
 import { NotFoundError } from '../../common/errors';
 import { IdentityProvider } from '../identity-provider.entity';
-import { IdpMetadata, MetadataProblem, parseIdpMetadata, pemCertificate } from './saml-metadata';
+import type { SamlSessionFacts } from '../sso-session';
+import { SamlKeysService } from './saml-keys.service';
+import { IdpMetadata, MetadataProblem, parseIdpMetadata, pemCertificate, spMetadataXml } from './saml-metadata';
 import { NAME_ID, samlSettings } from './saml-settings';
 import { consumeSamlRequest, recordSamlAssertion, saveSamlRequest, samlRequestIssued } from './saml.queries';
 import { ProviderIdentity, SsoRefusedError, SsoSignInService } from '../sso-sign-in.service';
@@ -21,11 +23,19 @@ export interface SamlEndpoints {
   entityId: string;
   acsUrl: string;
   metadataUrl: string;
+  /** Single logout (HTTP-Redirect): the IdP's answers to Tessera's LogoutRequests, and its own LogoutRequests. */
+  sloUrl: string;
 }
 
 export function samlEndpoints(baseUrl: string, providerKey: string): SamlEndpoints {
   const base = `${baseUrl.replace(/\/+$/, '')}/sso/${encodeURIComponent(providerKey)}/saml`;
-  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs`, metadataUrl: `${base}/metadata` };
+  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs`, metadataUrl: `${base}/metadata`, sloUrl: `${base}/slo` };
+}
+
+/** What a SAML sign-in yields: the user, and what single logout needs of the assertion. */
+export interface SamlSignInResult {
+  user: User;
+  session: SamlSessionFacts;
 }
 
 /**
@@ -46,22 +56,23 @@ export class SamlSignInService {
   constructor(
     private readonly em: EntityManager,
     private readonly sso: SsoSignInService,
+    private readonly keys: SamlKeysService,
   ) {}
 
   /** The URL of the IdP's sign-in page with this request; remembers the request for `complete`. */
   async start(provider: IdentityProvider, baseUrl: string, browserKey: string, relayState: string): Promise<string> {
-    const metadata = this.metadata(provider);
-    const saml = this.client(provider, metadata, baseUrl, this.requestStore(provider, browserKey));
+    const metadata = idpMetadataOf(provider);
+    const saml = this.client(provider, metadata, baseUrl, samlRequestStore(this.em.fork(), provider, browserKey));
     return saml.getAuthorizeUrlAsync(relayState, undefined, {});
   }
 
   /** Checks the IdP's POST to the ACS URL and signs its user in, or refuses with the reason. */
-  async complete(provider: IdentityProvider, baseUrl: string, body: Record<string, unknown>, browserKey: string | null, ip: string | null): Promise<User> {
-    const metadata = this.metadata(provider);
+  async complete(provider: IdentityProvider, baseUrl: string, body: Record<string, unknown>, browserKey: string | null, ip: string | null): Promise<SamlSignInResult> {
+    const metadata = idpMetadataOf(provider);
     if (typeof body.SAMLResponse !== 'string' || body.SAMLResponse === '') {
       throw await this.sso.refuse(provider, ip, 'saml_no_response', failed(provider, 'the identity provider sent no SAML response'), 'SAML: no SAMLResponse in the POST');
     }
-    const saml = this.client(provider, metadata, baseUrl, this.requestStore(provider, browserKey));
+    const saml = this.client(provider, metadata, baseUrl, samlRequestStore(this.em.fork(), provider, browserKey));
     let profile: Profile | null;
     try {
       ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: body.SAMLResponse }));
@@ -81,25 +92,17 @@ export class SamlSignInService {
       const attribute = samlSettings(provider.settings).externalIdAttribute;
       throw await this.sso.refuse(provider, ip, 'saml_no_external_id', failed(provider, `the identity provider sent no ${attribute}, so Tessera cannot tell who you are`), `SAML: no ${attribute} in the assertion`);
     }
-    return this.sso.signIn(provider, identity, ip);
+    const user = await this.sso.signIn(provider, identity, ip);
+    return { user, session: sessionFacts(provider, profile) };
   }
 
   /** Tessera's SP metadata for the SAML provider with this key (enabled or not); 404 otherwise. */
   async spMetadataOf(key: string, baseUrl: string): Promise<string> {
     const provider = await this.em.fork().findOne(IdentityProvider, { key, kind: 'saml' });
     if (!provider) throw new NotFoundError();
-    const { entityId, acsUrl } = samlEndpoints(baseUrl, provider.key);
-    return new SAML({ idpCert: 'unused', issuer: entityId, callbackUrl: acsUrl, wantAssertionsSigned: true, identifierFormat: UNSPECIFIED }).generateServiceProviderMetadata(null);
-  }
-
-  private metadata(provider: IdentityProvider): IdpMetadata {
-    try {
-      return parseIdpMetadata(samlSettings(provider.settings).metadataXml);
-    } catch (error) {
-      // Saved metadata was checked; this is a provider edited outside the pages.
-      if (error instanceof MetadataProblem) throw new SsoRefusedError('saml_metadata', failed(provider, `its metadata cannot be used (${error.message})`));
-      throw error;
-    }
+    const { entityId, acsUrl, sloUrl } = samlEndpoints(baseUrl, provider.key);
+    const { certificatePem } = await this.keys.keysOf(provider);
+    return spMetadataXml({ entityId, acsUrl, sloUrl, certificatePem });
   }
 
   private client(provider: IdentityProvider, metadata: IdpMetadata, baseUrl: string, cacheProvider: CacheProvider): SAML {
@@ -122,24 +125,50 @@ export class SamlSignInService {
       cacheProvider,
     });
   }
+}
 
-  /** node-saml's request cache, on `saml_requests`, bound to this provider and browser. */
-  private requestStore(provider: IdentityProvider, browserKey: string | null): CacheProvider {
-    const em = this.em.fork();
-    const browser = browserKey ? hashKey(browserKey) : null;
-    return {
-      saveAsync: async (id, value) => {
-        if (!browser) throw new Error('A SAML request needs the browser key');
-        await saveSamlRequest(em, id, provider.id, browser, value, SAML_REQUEST_TTL_MINUTES);
-        return { value, createdAt: Date.now() };
-      },
-      getAsync: async (id) => (browser ? samlRequestIssued(em, id, provider.id, browser) : null),
-      removeAsync: async (id) => (id && browser ? consumeSamlRequest(em, id, provider.id, browser) : null),
-    };
+/** The IdP's metadata as saved with the provider (checked when it was saved). */
+export function idpMetadataOf(provider: IdentityProvider): IdpMetadata {
+  try {
+    return parseIdpMetadata(samlSettings(provider.settings).metadataXml);
+  } catch (error) {
+    // Saved metadata was checked; this is a provider edited outside the pages.
+    if (error instanceof MetadataProblem) throw new SsoRefusedError('saml_metadata', failed(provider, `its metadata cannot be used (${error.message})`));
+    throw error;
   }
 }
 
-const UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
+/**
+ * node-saml's request cache, on `saml_requests`, bound to this provider and browser: sign-in
+ * (AuthnRequest ids, bound to a cookie) and single logout (LogoutRequest ids, bound to the session).
+ */
+export function samlRequestStore(em: EntityManager, provider: Pick<IdentityProvider, 'id'>, browserKey: string | null): CacheProvider {
+  const browser = browserKey ? hashKey(browserKey) : null;
+  return {
+    saveAsync: async (id, value) => {
+      if (!browser) throw new Error('A SAML request needs the browser key');
+      await saveSamlRequest(em, id, provider.id, browser, value, SAML_REQUEST_TTL_MINUTES);
+      return { value, createdAt: Date.now() };
+    },
+    getAsync: async (id) => (browser ? samlRequestIssued(em, id, provider.id, browser) : null),
+    removeAsync: async (id) => (id && browser ? consumeSamlRequest(em, id, provider.id, browser) : null),
+  };
+}
+
+export const UNSPECIFIED = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
+
+/** The subject as the assertion named it: what a LogoutRequest repeats and an IdP's LogoutRequest names. */
+function sessionFacts(provider: IdentityProvider, profile: Profile): SamlSessionFacts {
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+  return {
+    providerId: provider.id,
+    nameId: profile.nameID,
+    nameIdFormat: text(profile.nameIDFormat),
+    nameQualifier: text(profile.nameQualifier),
+    spNameQualifier: text(profile.spNameQualifier),
+    sessionIndex: text(profile.sessionIndex),
+  };
+}
 
 function failed(provider: IdentityProvider, reason: string): string {
   return `Signing in with ${provider.label} did not work: ${reason}. Try again; if it keeps failing, tell an administrator.`;

@@ -42,3 +42,42 @@ export async function recordSamlAssertion(em: EntityManager, providerId: number,
   );
   return rows.length === 1;
 }
+
+/**
+ * Stores a provider's first SP key pair; a pair another request (or instance) stored first wins.
+ * Returns the stored pair either way.
+ */
+export async function storeSpKeys(em: EntityManager, providerId: number, keySealed: string, certificatePem: string): Promise<{ keySealed: string; certificatePem: string } | null> {
+  await em.execute(`update identity_providers set sp_key_sealed = ?, sp_certificate = ? where id = ? and sp_key_sealed is null`, [keySealed, certificatePem, providerId]);
+  const [row]: { sp_key_sealed: string | null; sp_certificate: string | null }[] = await em.execute(
+    `select sp_key_sealed, sp_certificate from identity_providers where id = ?`,
+    [providerId],
+  );
+  return row?.sp_key_sealed && row.sp_certificate ? { keySealed: row.sp_key_sealed, certificatePem: row.sp_certificate } : null;
+}
+
+/** A user whose Tessera sessions an IdP's LogoutRequest ended. */
+export interface EndedSessions {
+  user_id: number;
+  username: string | null;
+  sessions: number;
+}
+
+/**
+ * Ends the Tessera sessions that signed in through this SAML provider as this NameID (and, when
+ * the IdP names one, this SessionIndex; a session whose sign-in had none is ended too). Reads the
+ * session document written at sign-in (`SamlSessionFacts` under `ssoSignOut.saml`), through the
+ * partial index `session_saml_name_id_idx`.
+ */
+export async function endSamlSessions(em: EntityManager, providerId: number, nameId: string, sessionIndex: string | null): Promise<EndedSessions[]> {
+  return em.execute<EndedSessions[]>(
+    `with ended as (
+       delete from session
+        where sess #>> '{ssoSignOut,saml,providerId}' = ? and sess #>> '{ssoSignOut,saml,nameId}' = ?
+          and (?::text is null or sess #>> '{ssoSignOut,saml,sessionIndex}' is null or sess #>> '{ssoSignOut,saml,sessionIndex}' = ?)
+       returning (sess #>> '{passport,user,id}')::int as user_id
+     )
+     select e.user_id, u.username, count(*)::int as sessions from ended e left join users u on u.id = e.user_id group by e.user_id, u.username order by e.user_id`,
+    [String(providerId), nameId, sessionIndex, sessionIndex],
+  );
+}
