@@ -34,14 +34,14 @@ export class AuditController {
 
   @Get()
   async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
-    // The client time zone only matters for the date fields (every page shows dates in it through the view helpers).
-    const timeZone = query.from || query.to ? (await this.settings.get()).timeZone : 'UTC';
+    // The client time zone is read only for the date fields (the view helpers show dates in it by themselves).
+    const timeZone = query.from || query.to ? (await this.settings.get()).timeZone : null;
     const filter = {
       q: queryText(query.q) || undefined,
       action: queryText(query.action) || undefined,
       objectType: queryText(query.objectType) || undefined,
-      from: day(query.from, timeZone),
-      to: day(query.to, timeZone, 1),
+      from: timeZone === null ? undefined : day(query.from, timeZone),
+      to: timeZone === null ? undefined : day(query.to, timeZone, 1),
       before: queryText(query.before) || undefined,
       size: pageSize(query.size),
     };
