@@ -32,6 +32,9 @@ describe('sign-in timing does not reveal whether a username exists', () => {
     await t.close();
   });
 
+  /** Every measured try's duration, for the scale of the allowed gap. */
+  const tries: number[] = [];
+
   /** Milliseconds one refused `authenticate` call takes. */
   async function timeRefusal(username: string, try_: number): Promise<number> {
     // A new address per try keeps the address throttle out of the measurement.
@@ -40,6 +43,7 @@ describe('sign-in timing does not reveal whether a username exists', () => {
     const error = await RequestContext.create(orm.em, () => auth.authenticate(username, `Wrong-pass-${try_}`, ip).then(() => null, (e: unknown) => e));
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     expect(error).toMatchObject({ code: 'invalid_credentials' });
+    tries.push(ms);
     return ms;
   }
 
@@ -48,7 +52,7 @@ describe('sign-in timing does not reveal whether a username exists', () => {
     return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
   };
 
-  it('an unknown username and a user without a password take as long as a wrong password (medians within 2 ms)', async () => {
+  it('an unknown username and a user without a password take as long as a wrong password (medians within 2 ms, or 5 % of a try on a slow machine)', async () => {
     let try_ = 0;
     /**
      * One pair: a wrong password for the known user and a refusal of the other kind, started
@@ -62,6 +66,7 @@ describe('sign-in timing does not reveal whether a username exists', () => {
     };
     // Warm-up: the first calls prepare the pool's connections and the caches.
     for (let i = 0; i < 6; i++) await gap(i % 2 ? 'timing-nobody' : 'timing-nopass', i);
+    tries.length = 0;
 
     // Blocks of 50 pairs (50 tries of each kind), interleaved; each block's median gap, then the
     // median over the blocks, so that one block spoiled by a burst of load does not decide.
@@ -76,8 +81,15 @@ describe('sign-in timing does not reveal whether a username exists', () => {
       blocks.noPassword.push(median(gaps.noPassword));
     }
     const fmt = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
-    console.log(`median gap known − unknown per block (ms): ${fmt(blocks.unknown)}; known − no password: ${fmt(blocks.noPassword)}`);
-    expect(Math.abs(median(blocks.unknown))).toBeLessThan(2);
-    expect(Math.abs(median(blocks.noPassword))).toBeLessThan(2);
+    // The leak this guards against is a skipped or cheaper hash: a gap of most of a try (the
+    // argon2id verification is 25 ms of a 30 ms try on a quiet machine). Noise grows with the
+    // try itself when other test files load the machine (a try then takes 80–100 ms), so the
+    // allowed gap is 2 ms or 5 % of the median try, whichever is larger: still a tenth of the leak.
+    const allowed = Math.max(2, 0.05 * median(tries));
+    console.log(
+      `median gap known − unknown per block (ms): ${fmt(blocks.unknown)}; known − no password: ${fmt(blocks.noPassword)}; median try ${median(tries).toFixed(1)} ms, allowed gap ${allowed.toFixed(2)} ms`,
+    );
+    expect(Math.abs(median(blocks.unknown))).toBeLessThan(allowed);
+    expect(Math.abs(median(blocks.noPassword))).toBeLessThan(allowed);
   });
 });
