@@ -1,6 +1,7 @@
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import type { Writable } from 'node:stream';
 import { columnLetter, looksLikeFormula, TEXT_FORMAT } from './cells';
+import { SheetRowXml } from './sheet-xml';
 import { catalogue, COLUMN_DOCS, ERRORS_COLUMN, ENABLED_CHOICES, PropertyColumn, STANDARD_COLUMNS, StandardColumn } from './columns';
 
 /**
@@ -13,6 +14,14 @@ import { catalogue, COLUMN_DOCS, ERRORS_COLUMN, ENABLED_CHOICES, PropertyColumn,
 
 
 export { ERRORS_COLUMN };
+
+/**
+ * exceljs, loaded on the first workbook written: its 25 MiB of code stay out of a server that
+ * never exports (the import reads with yauzl + saxes).
+ */
+function excel(): typeof ExcelJS {
+  return require('exceljs') as typeof ExcelJS;
+}
 
 const HEADER_FONT = { bold: true } as const;
 const TEMPLATE_ROWS = 10_000;
@@ -44,7 +53,7 @@ export interface TemplateData {
 
 /** The import template: Users (headers, list validations, notes), Columns (documentation), Reference data. */
 export async function writeTemplate(out: Writable, data: TemplateData): Promise<void> {
-  const wb = new ExcelJS.Workbook();
+  const wb = new (excel().Workbook)();
   wb.creator = 'Tessera';
   const users = wb.addWorksheet('Users', { views: [{ state: 'frozen', ySplit: 1 }] });
   const docs = wb.addWorksheet('Columns');
@@ -125,32 +134,41 @@ export async function writeTemplate(out: Writable, data: TemplateData): Promise<
 }
 
 /**
- * A streaming workbook writer: rows go straight to `out` and are committed one by one, so memory
- * stays flat however many rows there are.
+ * A streaming workbook writer: rows go straight to `out`, so memory stays flat however many rows
+ * there are. exceljs makes the package (zip, workbook, styles, the sheet's frame and header row);
+ * the data rows are written as sheet XML by `SheetRowXml` into exceljs's own sheet stream — the
+ * same bytes exceljs would write, at a fifth of the CPU (BENCHMARKS.md "Export").
  */
 export function streamingWorkbook(out: Writable, sheetName: string) {
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  const { stream, ValueType } = excel();
+  const wb = new stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   const ws = wb.addWorksheet(sheetName, { views: [{ state: 'frozen', ySplit: 1 }] });
-  // Every data cell shares one of two style objects: exceljs caches a style's id by object
-  // identity, so it serialises each style once instead of once per cell (that halved the CPU
-  // time of a 100,000-row export). Same result as setSafe().
-  const plain: Partial<ExcelJS.Style> = {};
+  // The style exceljs gives a string cell with the Text format (as setSafe() sets it), added on
+  // first use as exceljs does, so that styles.xml is the same too.
   const text: Partial<ExcelJS.Style> = { numFmt: TEXT_FORMAT };
+  const rowXml = new SheetRowXml(() => (wb as unknown as WriterInternals).styles.addStyleModel(text, ValueType.String));
+  // The sheet's part in the zip; its first write opens it (exceljs does so for the header row).
+  const sheetStream = () => (ws as unknown as SheetInternals).stream;
+  let rowNumber = 0;
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    void sheetStream().write(pending);
+    pending = '';
+  };
   return {
+    /** The header row, in bold (written by exceljs, which starts the sheet's data with it). */
     header(values: string[]) {
       const row = ws.addRow(values);
       row.font = HEADER_FONT;
       row.commit();
+      rowNumber = row.number;
     },
+    /** One data row; after header(), which opens the sheet's data. */
     row(values: (string | null | undefined)[]) {
-      const row = ws.addRow([]);
-      values.forEach((v, i) => {
-        if (v === null || v === undefined || v === '') return;
-        const cell = row.getCell(i + 1);
-        cell.value = v;
-        cell.style = looksLikeFormula(v) ? text : plain;
-      });
-      row.commit();
+      if (rowNumber === 0) throw new Error('streamingWorkbook: header() comes first.');
+      pending += rowXml.row(++rowNumber, values);
+      if (pending.length >= FLUSH_CHARS) flush();
     },
     /**
      * Waits until exceljs has compressed most of what was written. Its sheet stream pushes into
@@ -159,9 +177,10 @@ export function streamingWorkbook(out: Writable, sheetName: string) {
      * receiver went away (then, as before, the rest is written into the void).
      */
     async drain(maxPendingBytes = 4 * 1024 * 1024) {
-      const input = (ws as unknown as { stream?: { pipes?: { _writableState?: { length: number }; once(e: 'drain', f: () => void): void }[] } }).stream?.pipes?.[0];
-      const pending = () => input?._writableState?.length ?? 0;
-      while (pending() > maxPendingBytes && !out.destroyed && !out.writableEnded) {
+      flush();
+      const input = sheetStream().pipes?.[0];
+      const queued = () => input?._writableState?.length ?? 0;
+      while (queued() > maxPendingBytes && !out.destroyed && !out.writableEnded) {
         await new Promise<void>((resolve) => {
           const done = () => {
             out.off('close', done);
@@ -173,8 +192,23 @@ export function streamingWorkbook(out: Writable, sheetName: string) {
       }
     },
     async finish() {
+      flush();
       ws.commit();
       await wb.commit();
     },
+  };
+}
+
+/** Characters of row XML collected before they are handed to the sheet stream in one write. */
+const FLUSH_CHARS = 64 * 1024;
+
+/** What streamingWorkbook() uses of exceljs's streaming writer beyond its typed API. */
+interface WriterInternals {
+  styles: { addStyleModel(style: Partial<ExcelJS.Style>, cellType: ExcelJS.ValueType): number };
+}
+interface SheetInternals {
+  stream: {
+    write(data: string): unknown;
+    pipes?: { _writableState?: { length: number }; once(e: 'drain', f: () => void): void }[];
   };
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type nodemailer from 'nodemailer';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config';
 
@@ -26,6 +26,11 @@ interface Sender {
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
+/** nodemailer, loaded with the first mail: a server that sends none keeps its 5–10 MiB of code out. */
+function mailer(): typeof nodemailer {
+  return require('nodemailer') as typeof nodemailer;
+}
+
 /** Most SMTP connections the pool keeps open (also the dispatcher's send concurrency). */
 export const SMTP_POOL_SIZE = 5;
 
@@ -38,7 +43,7 @@ export const SMTP_POOL_SIZE = 5;
 export class MailTransport implements OnApplicationShutdown {
   private readonly logger = new Logger('Mail');
   private smtp: Sender | null = null;
-  private readonly fileTransport: Sender = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  private fileTransport: Sender | null = null;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -56,6 +61,7 @@ export class MailTransport implements OnApplicationShutdown {
       if (info.rejected && info.rejected.length > 0) throw new Error(`The mail server refused the recipient ${mail.to}.`);
       return { emlFile: null };
     }
+    this.fileTransport ??= mailer().createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
     const info = await this.fileTransport.sendMail(mail);
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(6).toString('hex')}.eml`;
     await mkdir(this.mailDir, { recursive: true, mode: 0o700 });
@@ -65,7 +71,7 @@ export class MailTransport implements OnApplicationShutdown {
 
   private pool(): Sender {
     if (!this.smtp) {
-      this.smtp = nodemailer.createTransport({
+      this.smtp = mailer().createTransport({
         url: this.config.smtpUrl!,
         pool: true,
         maxConnections: SMTP_POOL_SIZE,
