@@ -4,10 +4,8 @@ import type { AuditChanges } from './audit-event.entity';
 
 /** The audit log's SQL, as typed functions run on the entity manager they are given. */
 
-/** An entry of the audit log as `/audit` shows it (`id` is a bigint, read as text). */
-export interface AuditRow {
-  id: string;
-  occurredAt: Date;
+/** What every audit row holds, as read for the log and as written with a statement. */
+interface AuditEntryFields {
   actorName: string | null;
   ip: string | null;
   action: string;
@@ -16,6 +14,12 @@ export interface AuditRow {
   objectLabel: string | null;
   changes: AuditChanges | null;
   detail: string | null;
+}
+
+/** An entry of the audit log as `/audit` shows it (`id` is a bigint, read as text). */
+export interface AuditRow extends AuditEntryFields {
+  id: string;
+  occurredAt: Date;
 }
 
 /** One page of audit events matching `where`, newest first. */
@@ -45,16 +49,8 @@ export async function auditActions(em: EntityManager): Promise<string[]> {
 }
 
 /** An audit row's fields (`AuditService`'s `auditFields` makes them from an entry). */
-export interface AuditRowFields {
+export interface AuditRowFields extends AuditEntryFields {
   actorId: number | null;
-  actorName: string | null;
-  ip: string | null;
-  action: string;
-  objectType: string | null;
-  objectId: string | null;
-  objectLabel: string | null;
-  changes: AuditChanges | null;
-  detail: string | null;
 }
 
 /**
