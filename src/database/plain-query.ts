@@ -14,10 +14,11 @@ interface KnexClient {
  * client, so the same type parsers: timestamps as text, as `em.execute` returns them), without
  * MikroORM's and knex's query building around it: on the pages read on every click (the users
  * list) that was about a millisecond of CPU per statement. `?` placeholders, as for `em.execute`.
- * Inside a transaction the statement runs on it, through `em.execute`.
+ * Inside a transaction the statement runs on it, through `em.execute`; so does a statement with
+ * an array parameter, which knex expands (`in (?)` → `in ($1, $2, …)`) and pg would not.
  */
 export async function plainRows<T>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<T[]> {
-  if (em.isInTransaction()) return em.execute(sql, [...params]);
+  if (em.isInTransaction() || params.some(Array.isArray)) return em.execute(sql, [...params]);
   const client = em.getConnection().getKnex().client as unknown as KnexClient;
   const connection = await client.acquireConnection();
   try {
