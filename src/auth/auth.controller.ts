@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Query, Render, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import passport from 'passport';
 import { Public, SessionSetupRoute } from '../access/decorators';
