@@ -136,6 +136,28 @@ export async function countListedUsers(em: EntityManager, where: SqlCondition, c
   return n;
 }
 
+/** A user the list's condition selects, with the contact it reads the name and e-mail from. */
+export interface ListedUserMatch {
+  id: number;
+  contactId: number;
+}
+
+/** The users `where` selects, at most `max + 1` of them (in no particular order). */
+export function listedUserMatches(em: EntityManager, where: SqlCondition, max: number): Promise<ListedUserMatch[]> {
+  return plainRows<ListedUserMatch>(em, `select u.id, u.contact_id as "contactId" from users u where ${where.sql} limit ${max + 1}`, where.params);
+}
+
+/**
+ * The condition "one of `matches`", for `userListRows`: both sides of its join by primary key (with
+ * the users side alone the planner hashes the whole contacts table), the ids as array literals.
+ */
+export function amongMatches(matches: ListedUserMatch[]): SqlCondition {
+  return {
+    sql: 'u.id = any(cast(? as int[])) and c.id = any(cast(? as int[]))',
+    params: [`{${matches.map((m) => m.id).join(',')}}`, `{${matches.map((m) => m.contactId).join(',')}}`],
+  };
+}
+
 /** The planner's estimate of how many users `where` selects (it reads statistics, not rows). */
 export async function estimatedListedUsers(em: EntityManager, where: SqlCondition): Promise<number> {
   const [plan] = await plainRows<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(em, `explain (format json) select 1 from users u where ${where.sql}`, where.params);
