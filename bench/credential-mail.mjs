@@ -5,7 +5,12 @@
 // cores, see bench/lib.mjs `hashingFloor`), the CPU each dispatcher used, and checks that every
 // user got exactly one mail.
 //
-//   npm run build && node bench/credential-mail.mjs [count] [dispatchers]
+//   npm run build && node bench/credential-mail.mjs [count] [dispatchers] [--profile]
+//
+// Beside the dispatchers' CPU it prints the CPU of the PostgreSQL cluster and of this process (the
+// SMTP sink) during the sends. --profile takes a CPU profile of each dispatcher's main thread
+// while it sends (node:inspector; the hashes run on libuv's threads, outside it) and prints where
+// that time goes, per mail.
 //
 // Target (issue #15): wall time ≤ 1.15 × the hashing floor. Results, the machine they were
 // measured on and what bounds them: BENCHMARKS.md.
@@ -16,15 +21,19 @@ import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ADMIN_PASSWORD, dist, hashingFloor, machine, printTable, run, startDatabase, sql } from './lib.mjs';
+import { ADMIN_PASSWORD, cpu, dist, hashingFloor, machine, printTable, run, startDatabase, sql } from './lib.mjs';
+import { profiled, summarise } from './cpu-profile.mjs';
 
 const require = createRequire(import.meta.url);
 const load = () => loadavg()[0].toFixed(2);
 
-if (process.argv[2] === '--dispatcher') await dispatcher(process.argv[3], process.argv[4], process.argv[5]);
-else await main(Number(process.argv[2] ?? 10000), Number(process.argv[3] ?? 2));
+const profile = process.argv.includes('--profile');
+const positional = process.argv.slice(2).filter((a) => a !== '--profile');
+if (positional[0] === '--dispatcher') await dispatcher(positional[1], positional[2], positional[3]);
+else await main(Number(positional[0] ?? 10000), Number(positional[1] ?? 2));
 
 /**
  * One dispatcher process: the app's module as `npm start` builds it (scheduler off), which
@@ -43,15 +52,23 @@ async function dispatcher(databaseUrl, smtpUrl, dataDir) {
   console.log('ready');
   for await (const line of lines) if (line === 'go') break;
   const cpu0 = process.cpuUsage();
-  const result = await app.get(CredentialDispatcher).dispatchDue();
-  const cpu = process.cpuUsage(cpu0);
-  console.log(JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000 }));
+  const send = () => app.get(CredentialDispatcher).dispatchDue();
+  const [result, cpuProfile] = profile ? await profiled(send) : [await send(), null];
+  const used = process.cpuUsage(cpu0);
+  // The profile goes to a file: a large stdout line could be cut off by the exit below.
+  const profileFile = cpuProfile ? join(dataDir, 'dispatch.cpuprofile') : null;
+  if (profileFile) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(profileFile, JSON.stringify(cpuProfile));
+  }
+  console.log(JSON.stringify({ ...result, cpuMs: (used.user + used.system) / 1000, profileFile }));
   await app.close();
   process.exit(0);
 }
 
 function startDispatcher(databaseUrl, smtpUrl, dataDir) {
-  const child = spawn(process.execPath, [import.meta.filename, '--dispatcher', databaseUrl, smtpUrl, dataDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const args = [import.meta.filename, '--dispatcher', databaseUrl, smtpUrl, dataDir, ...(profile ? ['--profile'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const { value, done } = await lines.next();
@@ -112,8 +129,10 @@ async function main(count, dispatchers) {
       for (const child of children) await child.ready();
       console.log(`Sending ${count} credential mails with ${dispatchers} dispatcher process(es) to ${smtpUrl} …`);
       const started = performance.now();
+      const cpu0 = cpu(process.pid, work);
       const results = await Promise.all(children.map((child) => child.go()));
       const wallMs = performance.now() - started;
+      const cpu1 = cpu(process.pid, work);
       const floorAfter = await hashingFloor(count);
       const loadEnd = load();
       const floorMs = (floorBefore.floorMs + floorAfter.floorMs) / 2;
@@ -139,10 +158,17 @@ async function main(count, dispatchers) {
           mails_per_s: (sent / (wallMs / 1000)).toFixed(0),
           dispatcher_cpu_s: results.map((r) => (r.cpuMs / 1000).toFixed(1)).join(' / '),
           cpu_ms_per_mail: (results.reduce((n, r) => n + r.cpuMs, 0) / sent).toFixed(1),
+          pg_cpu_ms_per_mail: cpu0.pg === null ? 'n/a' : ((cpu1.pg - cpu0.pg) / sent).toFixed(1),
+          sink_cpu_ms_per_mail: ((cpu1.node - cpu0.node) / sent).toFixed(1),
           load_start: loadStart,
           load_end: loadEnd,
         },
       ]);
+      for (const [i, r] of results.entries()) {
+        if (!r.profileFile) continue;
+        console.log(`\nDispatcher ${i + 1}'s main thread while it sent ${r.sent} mails (the hashes run on libuv's threads, not here):`);
+        summarise(JSON.parse(readFileSync(r.profileFile, 'utf8')), undefined, undefined, r.sent, 'mail');
+      }
       if (sent !== count || twice !== 0) process.exitCode = 1;
     } finally {
       await new Promise((resolve) => sink.close(resolve));
