@@ -12,6 +12,7 @@ import { Migration20261203170000_identity_providers } from '../../migrations/Mig
 import { Migration20261203175000_saml_round_trip } from '../../migrations/Migration20261203175000_saml_round_trip';
 import { Migration20261204100000_saml_single_logout } from '../../migrations/Migration20261204100000_saml_single_logout';
 import { Migration20261204110000_list_choices_version } from '../../migrations/Migration20261204110000_list_choices_version';
+import { Migration20261204120000_organization_member_counts } from '../../migrations/Migration20261204120000_organization_member_counts';
 
 /**
  * The migrations in order. Listed in code so that the compiled app, `npm run migrate` and the
@@ -32,4 +33,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261203175000_saml_round_trip', class: Migration20261203175000_saml_round_trip },
   { name: 'Migration20261204100000_saml_single_logout', class: Migration20261204100000_saml_single_logout },
   { name: 'Migration20261204110000_list_choices_version', class: Migration20261204110000_list_choices_version },
+  { name: 'Migration20261204120000_organization_member_counts', class: Migration20261204120000_organization_member_counts },
 ];

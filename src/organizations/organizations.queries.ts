@@ -32,18 +32,44 @@ export interface TreeRow {
 }
 
 /**
- * Every organization whose path starts with `pathPrefix`, parents before children and siblings
- * by name, with its member count (an index-only count per organization: measured as fast as one
- * aggregate over the subtree's memberships, which reads the same index entries; BENCHMARKS.md).
+ * An organization's member count: the sum of its rows in `organization_member_counts`, which
+ * statement triggers on `memberships` append to (migration 20261204120000), read through its index.
  */
-export function subtreeWithMemberCounts(db: EntityManager, pathPrefix: string): Promise<TreeRow[]> {
-  return db.execute(
-    `select o.id, o.name, o.parent_id as "parentId",
-            (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount"
-       from organizations o
+const MEMBER_COUNT = (organization: string) =>
+  `(select coalesce(sum(k.delta), 0)::int from organization_member_counts k where k.organization_id = ${organization})`;
+
+/** Up to this many rows of `organization_member_counts` may wait to be folded into one per organization. */
+export const FOLDABLE_COUNTS_MAX = 1000;
+
+/**
+ * Every organization whose path starts with `pathPrefix`, parents before children and siblings
+ * by name, with its member count; and how many rows of the counts table `compactMemberCounts`
+ * would fold away (the sums are read in one pass over that table, whatever the subtree).
+ */
+export async function subtreeWithMemberCounts(db: EntityManager, pathPrefix: string): Promise<{ rows: TreeRow[]; foldableCounts: number }> {
+  const rows: (TreeRow & { foldableCounts: number })[] = await db.execute(
+    `with counts as (select organization_id, sum(delta)::int as n, count(*)::int as parts from organization_member_counts group by organization_id)
+     select o.id, o.name, o.parent_id as "parentId", coalesce(c.n, 0) as "memberCount",
+            (select coalesce(sum(parts) - count(*), 0)::int from counts) as "foldableCounts"
+       from organizations o left join counts c on c.organization_id = o.id
       where o.path like ?
       order by o.depth, lower(o.name), o.id`,
     [`${pathPrefix}%`],
+  );
+  return { rows: rows.map(({ foldableCounts: _, ...row }) => row), foldableCounts: rows[0]?.foldableCounts ?? 0 };
+}
+
+/**
+ * Folds `organization_member_counts` into one row per organization (none for an organization
+ * with no members, or one that no longer exists), in one statement: rows appended meanwhile by
+ * other transactions are not seen by its delete and stay as they are, so no count changes.
+ */
+export async function compactMemberCounts(db: EntityManager): Promise<void> {
+  await db.execute(
+    `with folded as (delete from organization_member_counts returning organization_id, delta)
+     insert into organization_member_counts (organization_id, delta)
+     select f.organization_id, sum(f.delta) from folded f join organizations o on o.id = f.organization_id
+      group by f.organization_id having sum(f.delta) <> 0`,
   );
 }
 
@@ -60,12 +86,12 @@ export interface OrganizationPageRow extends OrganizationRow {
 export async function findOrganizationPage(db: EntityManager, id: number): Promise<OrganizationPageRow | null> {
   const rows: OrganizationPageRow[] = await db.execute(
     `select o.id, o.name, o.description, o.path, o.depth, o.parent_id as "parentId",
-            (select count(*)::int from memberships m where m.organization_id = o.id) as "memberCount",
+            ${MEMBER_COUNT('o.id')} as "memberCount",
             coalesce((select json_agg(json_build_object('id', a.id, 'name', a.name, 'path', a.path) order by a.depth)
                         from organizations a
                        where a.id = any(string_to_array(trim(both '/' from o.path), '/')::int[]) and a.id <> o.id), '[]') as ancestors,
             coalesce((select json_agg(json_build_object('id', c.id, 'name', c.name,
-                                                        'memberCount', (select count(*) from memberships m where m.organization_id = c.id))
+                                                        'memberCount', ${MEMBER_COUNT('c.id')})
                                       order by lower(c.name), c.id)
                         from organizations c where c.parent_id = o.id), '[]') as children
        from organizations o where o.id = ?`,

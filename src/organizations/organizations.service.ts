@@ -25,6 +25,8 @@ import {
   organizationsOutside,
   setMembershipAdmin,
   subtreeWithMemberCounts,
+  compactMemberCounts,
+  FOLDABLE_COUNTS_MAX,
   updateOrganization,
   usersWithMembership,
 } from './organizations.queries';
@@ -137,7 +139,11 @@ export class OrganizationsService {
   async tree(actor: Actor): Promise<TreeItem[]> {
     if (!allows(actor, 'manage_organizations')) throw new ForbiddenError();
     const scope = actor.isAdministrator ? '/' : actor.currentOrganization.path;
-    return treeItems(await subtreeWithMemberCounts(this.db, scope));
+    const { rows, foldableCounts } = await subtreeWithMemberCounts(this.db, scope);
+    // Housekeeping of the counts table the membership triggers append to: it keeps the next
+    // reads at one row per organization, on whichever instance shows the tree.
+    if (foldableCounts > FOLDABLE_COUNTS_MAX) await compactMemberCounts(this.db);
+    return treeItems(rows);
   }
 
   /** The organization page: details, breadcrumbs inside the scope, sub-organizations, counts. */
