@@ -47,6 +47,13 @@ describe('demo data', () => {
                 where v.single is distinct from not p.multi_valued) as wrong_single`,
     );
     expect(copies).toEqual({ users: 600, differing: 0, values: 1950, wrong_single: 0 });
+    // The member counts the statement triggers keep (which stay on during the load) match the memberships.
+    const wrongCounts = await t.sql(
+      `select o.id from organizations o
+        where (select count(*) from memberships m where m.organization_id = o.id)
+              <> (select coalesce(sum(k.delta), 0) from organization_member_counts k where k.organization_id = o.id)`,
+    );
+    expect(wrongCounts).toEqual([]);
     expect(result).toMatchObject({ organizations: 40, users: 600 });
     const [counts] = await t.sql<Record<string, number>>(
       `select (select count(*)::int from organizations) as orgs,
