@@ -27,3 +27,14 @@ export async function usageOf(db: EntityManager, kind: HeldObject, id: number): 
   const [usage]: { user_count: number; is_default: boolean }[] = await db.execute(USAGE_SQL[kind], [id, id]);
   return usage;
 }
+
+/** The rows of a `select … from <table> <alias>` of named settings, by name in any letter case, then id. */
+export function listByName<R>(db: EntityManager, select: string, alias: string): Promise<R[]> {
+  return db.execute(`${select} order by lower(${alias}.name), ${alias}.id`);
+}
+
+/** The row of that `select` with this id, or null. */
+export async function findById<R>(db: EntityManager, select: string, alias: string, id: number): Promise<R | null> {
+  const [row]: R[] = await db.execute(`${select} where ${alias}.id = ?`, [id]);
+  return row ?? null;
+}

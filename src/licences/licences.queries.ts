@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { findById, listByName } from '../common/names.queries';
 
 /*
  * The licence types' SQL. Each function runs on the entity manager it is given: inside
@@ -24,23 +25,18 @@ const SELECT_LICENCES = `
 
 /** Every licence type by name, with its usage and whether it is the default licence. */
 export function listLicences(db: EntityManager): Promise<LicenceRow[]> {
-  return db.execute(`${SELECT_LICENCES} order by lower(l.name), l.id`);
+  return listByName(db, SELECT_LICENCES, 'l');
 }
 
 /** One licence type with its usage, or null. */
-export async function findLicence(db: EntityManager, id: number): Promise<LicenceRow | null> {
-  const [row]: LicenceRow[] = await db.execute(`${SELECT_LICENCES} where l.id = ?`, [id]);
-  return row ?? null;
+export function findLicence(db: EntityManager, id: number): Promise<LicenceRow | null> {
+  return findById(db, SELECT_LICENCES, 'l', id);
 }
 
 /** How many enabled users hold the licence (they occupy its seats). */
 export async function seatsUsed(db: EntityManager, id: number): Promise<number> {
   const [{ used }]: { used: number }[] = await db.execute('select count(*)::int as used from users where licence_id = ? and enabled', [id]);
   return used;
-}
-
-export async function deleteLicence(tx: EntityManager, id: number): Promise<void> {
-  await tx.execute('delete from licence_types where id = ?', [id]);
 }
 
 /** The licence type's name and seats, its row locked until the transaction ends; null when it does not exist. */

@@ -1,15 +1,12 @@
-import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
-import { allows } from '../access/policy';
-import { usageOf } from '../common/names.queries';
-import { assertNameFree } from '../common/unique-name';
-import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
-import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { NamedSettingKind, NamedSettings, usersHold } from '../common/named-settings';
+import { AuditService } from '../audit/audit.service';
+import { FieldErrors, NotFoundError, ValidationError } from '../common/errors';
 import { LicenceType } from './licence-type.entity';
 import { isFull, parseSeats, usageText } from './licence-usage';
-import { LicenceRow, deleteLicence, findLicence, listLicences, seatsUsed } from './licences.queries';
+import { LicenceRow, findLicence, listLicences, seatsUsed } from './licences.queries';
 
 export const LICENCE_NAME_MAX = 100;
 
@@ -35,17 +32,24 @@ export interface LicenceView {
   isDefault: boolean;
 }
 
-const NAME_TAKEN = 'Another licence type already has this name.';
-const UNIQUE_NAME = { licence_types_name_unique: ['name', NAME_TAKEN] as [string, string] };
-
 function snapshot(licence: LicenceType): Record<string, unknown> {
   return { name: licence.name, seats: licence.seats };
 }
 
-/** The same fields, all empty: what a created object changes from and a deleted one changes to. */
-function usersHold(count: number): string {
-  return count === 1 ? '1 user holds' : `${count} users hold`;
-}
+const LICENCES: NamedSettingKind<LicenceType> = {
+  entity: LicenceType,
+  table: 'licence_types',
+  kind: 'licence',
+  uniqueIndex: 'licence_types_name_unique',
+  nameTaken: 'Another licence type already has this name.',
+  snapshot,
+  deletion: {
+    builtIn: (name) => `${name} is a built-in licence type and cannot be deleted.`,
+    inUse: (name, count) => `Cannot delete ${name}: ${usersHold(count)} this licence. Give them another licence first.`,
+    inUseRace: 'Cannot delete this licence type: users hold it. Give them another licence first.',
+    wasDefault: 'was the default licence of the client settings (now none)',
+  },
+};
 
 function toView(r: LicenceRow): LicenceView {
   return {
@@ -68,76 +72,55 @@ function toView(r: LicenceRow): LicenceView {
  */
 @Injectable()
 export class LicencesService {
+  private readonly named: NamedSettings<LicenceType>;
+
   constructor(
     private readonly em: EntityManager,
-    private readonly audit: AuditService,
-  ) {}
+    audit: AuditService,
+  ) {
+    this.named = new NamedSettings(em, audit, LICENCES);
+  }
 
   async list(actor: Actor): Promise<LicenceView[]> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const rows = await listLicences(this.em);
     return rows.map(toView);
   }
 
   async details(actor: Actor, id: number): Promise<LicenceView> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const row = await findLicence(this.em, id);
     if (!row) throw new NotFoundError();
     return toView(row);
   }
 
   async create(actor: Actor, input: LicenceInput): Promise<{ id: number; name: string }> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const values = validate(input);
-    try {
-      return await this.em.transactional(async (tx) => {
-        await assertNameFree(tx, 'licence_types', values.name, null, NAME_TAKEN);
-        const licence = tx.create(LicenceType, values);
-        await tx.flush();
-        await this.audit.record(
-          actor,
-          { action: 'licence.created', objectType: 'licence', objectId: licence.id, objectLabel: licence.name, changes: createdChanges(snapshot(licence)) },
-          tx,
-        );
-        return { id: licence.id, name: licence.name };
-      });
-    } catch (error) {
-      throw uniqueViolation(error, UNIQUE_NAME) ?? error;
-    }
+    return this.named.create(actor, values.name, (tx) => tx.create(LicenceType, values));
   }
 
   /** Renames and/or changes the seats; fewer seats than enabled users already holding it is refused. */
   async update(actor: Actor, id: number, input: LicenceInput): Promise<{ id: number; name: string; changed: boolean }> {
-    this.assertAllowed(actor);
-    try {
-      return await this.em.transactional(async (tx) => {
-        // The row lock serializes this with seat assignments, which lock the licence type too.
-        const licence = await tx.findOne(LicenceType, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-        if (!licence) throw new NotFoundError();
-        const values = validate(input);
-        await assertNameFree(tx, 'licence_types', values.name, licence.id, NAME_TAKEN);
-        if (values.seats !== null && values.seats !== licence.seats) {
-          const used = await seatsUsed(tx, id);
-          if (values.seats < used) {
-            const holders = used === 1 ? '1 enabled user already holds' : `${used} enabled users already hold`;
-            const seats = values.seats === 1 ? '1 seat' : `${values.seats} seats`;
-            throw ValidationError.single('seats', `Cannot set ${seats}: ${holders} ${licence.name}.`);
-          }
+    this.named.assertAllowed(actor);
+    return this.named.write(async (tx) => {
+      // The row lock serializes this with seat assignments, which lock the licence type too.
+      const licence = await this.named.lock(tx, id);
+      const values = validate(input);
+      await this.named.assertNameFree(tx, values.name, licence.id);
+      if (values.seats !== null && values.seats !== licence.seats) {
+        const used = await seatsUsed(tx, id);
+        if (values.seats < used) {
+          const holders = used === 1 ? '1 enabled user already holds' : `${used} enabled users already hold`;
+          const seats = values.seats === 1 ? '1 seat' : `${values.seats} seats`;
+          throw ValidationError.single('seats', `Cannot set ${seats}: ${holders} ${licence.name}.`);
         }
-
-        const before = snapshot(licence);
+      }
+      return this.named.applyChanges(actor, tx, licence, () => {
         licence.name = values.name;
         licence.seats = values.seats;
-        const changes = diffChanges(before, snapshot(licence));
-        if (changes) {
-          await tx.flush();
-          await this.audit.record(actor, { action: 'licence.updated', objectType: 'licence', objectId: licence.id, objectLabel: licence.name, changes }, tx);
-        }
-        return { id: licence.id, name: licence.name, changed: changes !== null };
       });
-    } catch (error) {
-      throw uniqueViolation(error, UNIQUE_NAME) ?? error;
-    }
+    });
   }
 
   /**
@@ -145,48 +128,8 @@ export class LicencesService {
    * the default licence of the client settings, the database clears that default; `wasDefault` says so.
    */
   async delete(actor: Actor, id: number): Promise<{ name: string; wasDefault: boolean }> {
-    this.assertAllowed(actor);
-    try {
-      return await this.em.transactional(async (tx) => {
-        const licence = await tx.findOne(LicenceType, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-        if (!licence) throw new NotFoundError();
-        if (licence.builtInKey !== null) {
-          throw new BusinessRuleError('licence_built_in', `${licence.name} is a built-in licence type and cannot be deleted.`);
-        }
-        const usage = await usageOf(tx, 'licence', id);
-        if (usage.user_count > 0) {
-          throw new BusinessRuleError(
-            'licence_in_use',
-            `Cannot delete ${licence.name}: ${usersHold(usage.user_count)} this licence. Give them another licence first.`,
-          );
-        }
-        const before = snapshot(licence);
-        const name = licence.name;
-        await deleteLicence(tx, id);
-        await this.audit.record(
-          actor,
-          {
-            action: 'licence.deleted',
-            objectType: 'licence',
-            objectId: id,
-            objectLabel: name,
-            changes: deletedChanges(before),
-            detail: usage.is_default ? 'was the default licence of the client settings (now none)' : undefined,
-          },
-          tx,
-        );
-        return { name, wasDefault: usage.is_default };
-      });
-    } catch (error) {
-      if ((error as { code?: string })?.code === '23503') {
-        throw new BusinessRuleError('licence_in_use', 'Cannot delete this licence type: users hold it. Give them another licence first.');
-      }
-      throw error;
-    }
-  }
-
-  private assertAllowed(actor: Actor): void {
-    if (!allows(actor, 'manage_settings')) throw new ForbiddenError();
+    this.named.assertAllowed(actor);
+    return this.named.delete(actor, id);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { findById, listByName } from '../common/names.queries';
 import type { ProfileStartPage } from './user-profile.entity';
 
 /*
@@ -24,15 +25,10 @@ const SELECT_PROFILES = `
 
 /** Every profile by name, with how many users have it and whether it is the default profile. */
 export function listProfiles(db: EntityManager): Promise<ProfileRow[]> {
-  return db.execute(`${SELECT_PROFILES} order by lower(p.name), p.id`);
+  return listByName(db, SELECT_PROFILES, 'p');
 }
 
 /** One profile with its usage, or null. */
-export async function findProfile(db: EntityManager, id: number): Promise<ProfileRow | null> {
-  const [row]: ProfileRow[] = await db.execute(`${SELECT_PROFILES} where p.id = ?`, [id]);
-  return row ?? null;
-}
-
-export async function deleteProfile(tx: EntityManager, id: number): Promise<void> {
-  await tx.execute('delete from user_profiles where id = ?', [id]);
+export function findProfile(db: EntityManager, id: number): Promise<ProfileRow | null> {
+  return findById(db, SELECT_PROFILES, 'p', id);
 }

@@ -1,14 +1,11 @@
-import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
-import { allows } from '../access/policy';
-import { usageOf } from '../common/names.queries';
-import { assertNameFree } from '../common/unique-name';
-import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
-import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { NamedSettingKind, NamedSettings } from '../common/named-settings';
+import { AuditService } from '../audit/audit.service';
+import { FieldErrors, NotFoundError, ValidationError } from '../common/errors';
 import { ProfileStartPage, UserProfile } from './user-profile.entity';
-import { ProfileRow, deleteProfile, findProfile, listProfiles } from './profiles.queries';
+import { ProfileRow, findProfile, listProfiles } from './profiles.queries';
 
 export const PROFILE_NAME_MAX = 100;
 export const PROFILE_DESCRIPTION_MAX = 1000;
@@ -36,9 +33,6 @@ export interface ProfileView {
   isDefault: boolean;
 }
 
-const NAME_TAKEN = 'Another user profile already has this name.';
-const UNIQUE_NAME = { user_profiles_name_unique: ['name', NAME_TAKEN] as [string, string] };
-
 function isStartPage(value: string): value is ProfileStartPage {
   return value === 'administrator' || value === 'self_service';
 }
@@ -47,10 +41,25 @@ function snapshot(profile: UserProfile): Record<string, unknown> {
   return { name: profile.name, description: profile.description, startPage: profile.startPage };
 }
 
-/** The same fields, all empty: what a created object changes from and a deleted one changes to. */
+/** "1 user has" or "3 users have". */
 function usersHave(count: number): string {
   return count === 1 ? '1 user has' : `${count} users have`;
 }
+
+const PROFILES: NamedSettingKind<UserProfile> = {
+  entity: UserProfile,
+  table: 'user_profiles',
+  kind: 'profile',
+  uniqueIndex: 'user_profiles_name_unique',
+  nameTaken: 'Another user profile already has this name.',
+  snapshot,
+  deletion: {
+    builtIn: (name) => `${name} is a built-in user profile and cannot be deleted.`,
+    inUse: (name, count) => `Cannot delete ${name}: ${usersHave(count)} this user profile. Give them another profile first.`,
+    inUseRace: 'Cannot delete this user profile: users have it. Give them another profile first.',
+    wasDefault: 'was the default profile of the client settings (now none)',
+  },
+};
 
 function toView(r: ProfileRow): ProfileView {
   return {
@@ -71,67 +80,47 @@ function toView(r: ProfileRow): ProfileView {
  */
 @Injectable()
 export class ProfilesService {
+  private readonly named: NamedSettings<UserProfile>;
+
   constructor(
     private readonly em: EntityManager,
-    private readonly audit: AuditService,
-  ) {}
+    audit: AuditService,
+  ) {
+    this.named = new NamedSettings(em, audit, PROFILES);
+  }
 
   async list(actor: Actor): Promise<ProfileView[]> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const rows = await listProfiles(this.em);
     return rows.map(toView);
   }
 
   async details(actor: Actor, id: number): Promise<ProfileView> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const row = await findProfile(this.em, id);
     if (!row) throw new NotFoundError();
     return toView(row);
   }
 
   async create(actor: Actor, input: ProfileInput): Promise<{ id: number; name: string }> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const values = validate(input);
-    try {
-      return await this.em.transactional(async (tx) => {
-        await assertNameFree(tx, 'user_profiles', values.name, null, NAME_TAKEN);
-        const profile = tx.create(UserProfile, values);
-        await tx.flush();
-        await this.audit.record(
-          actor,
-          { action: 'profile.created', objectType: 'profile', objectId: profile.id, objectLabel: profile.name, changes: createdChanges(snapshot(profile)) },
-          tx,
-        );
-        return { id: profile.id, name: profile.name };
-      });
-    } catch (error) {
-      throw uniqueViolation(error, UNIQUE_NAME) ?? error;
-    }
+    return this.named.create(actor, values.name, (tx) => tx.create(UserProfile, values));
   }
 
+  /** Changes name, description and start page; a built-in profile keeps its start page. */
   async update(actor: Actor, id: number, input: ProfileInput): Promise<{ id: number; name: string; changed: boolean }> {
-    this.assertAllowed(actor);
-    try {
-      return await this.em.transactional(async (tx) => {
-        const profile = await tx.findOne(UserProfile, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-        if (!profile) throw new NotFoundError();
-        const values = validate(profile.builtInKey !== null ? { ...input, startPage: profile.startPage } : input);
-        await assertNameFree(tx, 'user_profiles', values.name, profile.id, NAME_TAKEN);
-
-        const before = snapshot(profile);
+    this.named.assertAllowed(actor);
+    return this.named.write(async (tx) => {
+      const profile = await this.named.lock(tx, id);
+      const values = validate(profile.builtInKey !== null ? { ...input, startPage: profile.startPage } : input);
+      await this.named.assertNameFree(tx, values.name, profile.id);
+      return this.named.applyChanges(actor, tx, profile, () => {
         profile.name = values.name;
         profile.description = values.description;
         profile.startPage = values.startPage;
-        const changes = diffChanges(before, snapshot(profile));
-        if (changes) {
-          await tx.flush();
-          await this.audit.record(actor, { action: 'profile.updated', objectType: 'profile', objectId: profile.id, objectLabel: profile.name, changes }, tx);
-        }
-        return { id: profile.id, name: profile.name, changed: changes !== null };
       });
-    } catch (error) {
-      throw uniqueViolation(error, UNIQUE_NAME) ?? error;
-    }
+    });
   }
 
   /**
@@ -139,49 +128,8 @@ export class ProfilesService {
    * the client settings, the database clears that default (`on delete set null`); `wasDefault` says so.
    */
   async delete(actor: Actor, id: number): Promise<{ name: string; wasDefault: boolean }> {
-    this.assertAllowed(actor);
-    try {
-      return await this.em.transactional(async (tx) => {
-        // The row lock makes a concurrent assignment of the profile wait until this ends.
-        const profile = await tx.findOne(UserProfile, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-        if (!profile) throw new NotFoundError();
-        if (profile.builtInKey !== null) {
-          throw new BusinessRuleError('profile_built_in', `${profile.name} is a built-in user profile and cannot be deleted.`);
-        }
-        const usage = await usageOf(tx, 'profile', id);
-        if (usage.user_count > 0) {
-          throw new BusinessRuleError(
-            'profile_in_use',
-            `Cannot delete ${profile.name}: ${usersHave(usage.user_count)} this user profile. Give them another profile first.`,
-          );
-        }
-        const before = snapshot(profile);
-        const name = profile.name;
-        await deleteProfile(tx, id);
-        await this.audit.record(
-          actor,
-          {
-            action: 'profile.deleted',
-            objectType: 'profile',
-            objectId: id,
-            objectLabel: name,
-            changes: deletedChanges(before),
-            detail: usage.is_default ? 'was the default profile of the client settings (now none)' : undefined,
-          },
-          tx,
-        );
-        return { name, wasDefault: usage.is_default };
-      });
-    } catch (error) {
-      if ((error as { code?: string })?.code === '23503') {
-        throw new BusinessRuleError('profile_in_use', 'Cannot delete this user profile: users have it. Give them another profile first.');
-      }
-      throw error;
-    }
-  }
-
-  private assertAllowed(actor: Actor): void {
-    if (!allows(actor, 'manage_settings')) throw new ForbiddenError();
+    this.named.assertAllowed(actor);
+    return this.named.delete(actor, id);
   }
 }
 

@@ -27,10 +27,6 @@ export function listRoles(db: EntityManager): Promise<RoleListRow[]> {
   );
 }
 
-export async function deleteRole(tx: EntityManager, id: number): Promise<void> {
-  await tx.execute('delete from roles where id = ?', [id]);
-}
-
 /** Whether the user holds the role. */
 export async function holdsRole(db: EntityManager, userId: number, roleId: number): Promise<boolean> {
   const held = await db.execute('select 1 from user_roles where user_id = ? and role_id = ?', [userId, roleId]);

@@ -1,15 +1,13 @@
-import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
 import { PERMISSIONS, PERMISSION_LABELS, Permission, isPermission } from '../access/permissions';
-import { allows } from '../access/policy';
 import { usageOf } from '../common/names.queries';
-import { assertNameFree } from '../common/unique-name';
-import { AuditService, createdChanges, deletedChanges, diffChanges } from '../audit/audit.service';
-import { BusinessRuleError, FieldErrors, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
+import { NamedSettingKind, NamedSettings, usersHold } from '../common/named-settings';
+import { AuditService } from '../audit/audit.service';
+import { FieldErrors, NotFoundError, ValidationError } from '../common/errors';
 import { Role } from './role.entity';
-import { deleteRole, holdsRole, listRoles } from './roles.queries';
+import { holdsRole, listRoles } from './roles.queries';
 
 export const ROLE_NAME_MAX = 100;
 export const ROLE_DESCRIPTION_MAX = 1000;
@@ -47,8 +45,6 @@ export interface RoleDetails {
   isDefault: boolean;
 }
 
-const NAME_TAKEN = 'Another role already has this name.';
-const UNIQUE_NAME = { roles_name_unique: ['name', NAME_TAKEN] as [string, string] };
 
 /** The permissions in catalogue order, without duplicates. */
 function inCatalogueOrder(keys: readonly Permission[]): Permission[] {
@@ -59,10 +55,20 @@ function snapshot(role: Role): Record<string, unknown> {
   return { name: role.name, description: role.description, permissions: inCatalogueOrder(role.permissions) };
 }
 
-/** The same fields, all empty: what a created object changes from and a deleted one changes to. */
-function usersHold(count: number): string {
-  return count === 1 ? '1 user holds' : `${count} users hold`;
-}
+const ROLES: NamedSettingKind<Role> = {
+  entity: Role,
+  table: 'roles',
+  kind: 'role',
+  uniqueIndex: 'roles_name_unique',
+  nameTaken: 'Another role already has this name.',
+  snapshot,
+  deletion: {
+    builtIn: (name) => `${name} is a built-in role and cannot be deleted.`,
+    inUse: (name, count) => `Cannot delete ${name}: ${usersHold(count)} this role. Remove it from them first.`,
+    inUseRace: 'Cannot delete this role: users hold it. Remove it from them first.',
+    wasDefault: 'removed from the default roles of the client settings',
+  },
+};
 
 /**
  * Roles (user groups): named sets of permissions from the fixed catalogue (SPEC §2). Managed by
@@ -70,13 +76,17 @@ function usersHold(count: number): string {
  */
 @Injectable()
 export class RolesService {
+  private readonly named: NamedSettings<Role>;
+
   constructor(
     private readonly em: EntityManager,
-    private readonly audit: AuditService,
-  ) {}
+    audit: AuditService,
+  ) {
+    this.named = new NamedSettings(em, audit, ROLES);
+  }
 
   async list(actor: Actor): Promise<RoleSummary[]> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const rows = await listRoles(this.em);
     return rows.map((r) => ({
       id: r.id,
@@ -91,7 +101,7 @@ export class RolesService {
 
   /** One role with its permissions, how many users hold it and whether it is a default role. */
   async details(actor: Actor, id: number): Promise<RoleDetails> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const role = await this.em.findOne(Role, { id }, { refresh: true });
     if (!role) throw new NotFoundError();
     const counts = await usageOf(this.em, 'role', id);
@@ -112,23 +122,9 @@ export class RolesService {
   }
 
   async create(actor: Actor, input: RoleInput): Promise<{ id: number; name: string }> {
-    this.assertAllowed(actor);
+    this.named.assertAllowed(actor);
     const values = validate(input);
-    try {
-      return await this.em.transactional(async (tx) => {
-        await assertNameFree(tx, 'roles', values.name, null, NAME_TAKEN);
-        const role = Object.assign(new Role(), values);
-        await tx.persistAndFlush(role);
-        await this.audit.record(
-          actor,
-          { action: 'role.created', objectType: 'role', objectId: role.id, objectLabel: role.name, changes: createdChanges(snapshot(role)) },
-          tx,
-        );
-        return { id: role.id, name: role.name };
-      });
-    } catch (error) {
-      throw uniqueViolation(error, UNIQUE_NAME) ?? error;
-    }
+    return this.named.create(actor, values.name, () => Object.assign(new Role(), values));
   }
 
   /**
@@ -136,29 +132,18 @@ export class RolesService {
    * permissions and keeps (or gets back) every permission of the catalogue.
    */
   async update(actor: Actor, id: number, input: RoleInput): Promise<{ id: number; name: string; changed: boolean }> {
-    this.assertAllowed(actor);
-    try {
-      return await this.em.transactional(async (tx) => {
-        const role = await tx.findOne(Role, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-        if (!role) throw new NotFoundError();
-        const values = validate(role.isAdministratorRole ? { ...input, permissions: [...PERMISSIONS] } : input);
-        await assertNameFree(tx, 'roles', values.name, role.id, NAME_TAKEN);
-        await this.assertNotOwnRoleEscalation(tx, actor, role, values.permissions);
-
-        const before = snapshot(role);
+    this.named.assertAllowed(actor);
+    return this.named.write(async (tx) => {
+      const role = await this.named.lock(tx, id);
+      const values = validate(role.isAdministratorRole ? { ...input, permissions: [...PERMISSIONS] } : input);
+      await this.named.assertNameFree(tx, values.name, role.id);
+      await this.assertNotOwnRoleEscalation(tx, actor, role, values.permissions);
+      return this.named.applyChanges(actor, tx, role, () => {
         role.name = values.name;
         role.description = values.description;
         role.permissions = values.permissions;
-        const changes = diffChanges(before, snapshot(role));
-        if (changes) {
-          await tx.flush();
-          await this.audit.record(actor, { action: 'role.updated', objectType: 'role', objectId: role.id, objectLabel: role.name, changes }, tx);
-        }
-        return { id: role.id, name: role.name, changed: changes !== null };
       });
-    } catch (error) {
-      throw uniqueViolation(error, UNIQUE_NAME) ?? error;
-    }
+    });
   }
 
   /**
@@ -166,41 +151,8 @@ export class RolesService {
    * settings is removed from them by the database (`on delete cascade`); `wasDefault` says so.
    */
   async delete(actor: Actor, id: number): Promise<{ name: string; wasDefault: boolean }> {
-    this.assertAllowed(actor);
-    try {
-      return await this.em.transactional(async (tx) => {
-        // The row lock makes a concurrent assignment of the role wait until this ends.
-        const role = await tx.findOne(Role, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-        if (!role) throw new NotFoundError();
-        if (role.builtInKey !== null) throw new BusinessRuleError('role_built_in', `${role.name} is a built-in role and cannot be deleted.`);
-        const usage = await usageOf(tx, 'role', id);
-        if (usage.user_count > 0) {
-          throw new BusinessRuleError('role_in_use', `Cannot delete ${role.name}: ${usersHold(usage.user_count)} this role. Remove it from them first.`);
-        }
-        const before = snapshot(role);
-        const name = role.name;
-        await deleteRole(tx, id);
-        await this.audit.record(
-          actor,
-          {
-            action: 'role.deleted',
-            objectType: 'role',
-            objectId: id,
-            objectLabel: name,
-            changes: deletedChanges(before),
-            detail: usage.is_default ? 'removed from the default roles of the client settings' : undefined,
-          },
-          tx,
-        );
-        return { name, wasDefault: usage.is_default };
-      });
-    } catch (error) {
-      // A user given the role between the check and the delete (the lock makes this unlikely).
-      if ((error as { code?: string })?.code === '23503') {
-        throw new BusinessRuleError('role_in_use', 'Cannot delete this role: users hold it. Remove it from them first.');
-      }
-      throw error;
-    }
+    this.named.assertAllowed(actor);
+    return this.named.delete(actor, id);
   }
 
   /**
@@ -219,9 +171,6 @@ export class RolesService {
     );
   }
 
-  private assertAllowed(actor: Actor): void {
-    if (!allows(actor, 'manage_settings')) throw new ForbiddenError();
-  }
 }
 
 function validate(input: RoleInput): { name: string; description: string | null; permissions: Permission[] } {

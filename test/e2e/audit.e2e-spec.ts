@@ -1,7 +1,9 @@
 import request from 'supertest';
-import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { ADMIN_PASSWORD, TestApp } from '../support/app';
 import { createUser } from '../support/factories';
 import { Agent, csrfFrom, login } from '../support/http';
+import { textOf } from '../support/html';
+import { appWithAdmin } from '../support/sessions';
 
 /**
  * The audit log page `/audit` (SPEC §4 "Audit log"): sign-in events with who, from where and
@@ -16,20 +18,6 @@ interface AuditRow {
   /** Object cell as text: type, “label”, #id and the detail line. */
   object: string;
   changes: string;
-}
-
-function textOf(html: string): string {
-  return html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&quot;/g, '"')
-    .replace(/&#x27;/g, "'")
-    .replace(/&#x3D;/g, '=')
-    .replace(/&#x60;/g, '`')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ')
-    .trim();
 }
 
 /** The event rows of the audit table (the "No audit events match." row is not one). */
@@ -69,8 +57,7 @@ describe('audit log page', () => {
   let admin: Agent;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    admin = await login(t.http, 'admin', ADMIN_PASSWORD);
+    ({ t, admin } = await appWithAdmin());
     // A stranger behind the (trusted, loopback) proxy types an unknown username…
     const ghost = await attemptLogin(request.agent(t.http), 'ghost-typed', GHOST_PASSWORD, '203.0.113.9');
     expect(ghost.status).toBe(422);

@@ -1,10 +1,10 @@
-import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { TestApp } from '../support/app';
 import { createOrganization, createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { dataTable } from '../support/html';
 import { openForm, RenderedForm } from '../support/forms';
-import { Agent, login } from '../support/http';
-import { loginTo } from '../support/sessions';
+import { Agent } from '../support/http';
+import { appWithAdmin, loginTo } from '../support/sessions';
 import { createProperty, setPropertyValues } from '../support/users-factories';
 
 /** `/custom-properties` (SPEC §2 "Custom properties"): list, create, edit, delete, with their guards. */
@@ -12,13 +12,8 @@ describe('custom properties', () => {
   let t: TestApp;
   let admin: Agent;
 
-  beforeAll(async () => {
-    t = await createTestApp();
-    admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  beforeAll(async () => ({ t, admin } = await appWithAdmin()));
+  afterAll(() => t.close());
 
   const MODES = { single: 'One value (single-valued)', multi: 'Several values (multi-valued)' };
 

@@ -5,6 +5,7 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { Agent, csrfFrom, login, postForm } from '../support/http';
+import { appWithAdmin } from '../support/sessions';
 
 /**
  * Error pages, security headers, the health check and static files (SPEC §5: errors never show
@@ -77,13 +78,8 @@ describe('error pages, security headers, health', () => {
   let t: TestApp;
   let admin: Agent;
 
-  beforeAll(async () => {
-    t = await createTestApp();
-    admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  beforeAll(async () => ({ t, admin } = await appWithAdmin()));
+  afterAll(() => t.close());
 
   describe('error pages', () => {
     it('answers an unknown path with the 404 page in the layout', async () => {

@@ -1,10 +1,13 @@
 import { Client } from 'pg';
 import request from 'supertest';
-import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { TestApp } from '../support/app';
+import { auditEvents, waitForLockWait } from '../support/audit';
 import { createOrganization, createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { dataTable, textOf } from '../support/html';
 import { formOf, openForm, RenderedForm } from '../support/forms';
 import { Agent, csrfFrom, login, postForm } from '../support/http';
+import { appWithAdmin } from '../support/sessions';
 
 /**
  * User profiles at /profiles and licence types at /licences (SPEC §2 "Roles, permissions,
@@ -12,15 +15,6 @@ import { Agent, csrfFrom, login, postForm } from '../support/http';
  * client-settings defaults, seats never below usage), audit events with the changed fields, and
  * access: only sessions allowed `manage_settings`.
  */
-
-interface AuditRow {
-  actor_name: string;
-  object_type: string;
-  object_id: string;
-  object_label: string;
-  changes: Record<string, { from: unknown; to: unknown }> | null;
-  detail: string | null;
-}
 
 interface ProfileRow {
   id: number;
@@ -37,26 +31,6 @@ interface LicenceRow {
   built_in_key: string | null;
 }
 
-function textOf(html: string): string {
-  return html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&quot;/g, '"')
-    .replace(/&#x27;/g, "'")
-    .replace(/&#x3D;/g, '=')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-/** The body rows of the first data table, each as its cells' text. */
-function tableRows(html: string): string[][] {
-  const tbody = /<tbody>([\s\S]*?)<\/tbody>/.exec(html);
-  if (!tbody) throw new Error(`No table in the page:\n${html.slice(0, 800)}`);
-  return [...tbody[1].matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((tr) => [...tr[1].matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => textOf(m[1])));
-}
-
 /** State of a start page radio button of the profile form. */
 function radio(html: string, value: string): { checked: boolean; disabled: boolean } {
   const input = new RegExp(`<input[^>]*id="start-page-${value}"[^>]*>`).exec(html);
@@ -70,34 +44,14 @@ function inputValue(html: string, name: string): string | null {
   return m ? m[1] : null;
 }
 
-/** Waits until some session of the test database waits for a lock (a blocked statement). */
-async function waitForLockWait(t: TestApp): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const rows = await t.sql(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
-    if (rows.length > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('No session started waiting for a lock');
-}
-
 describe('user profiles and licence types', () => {
   let t: TestApp;
   let admin: Agent;
 
-  beforeAll(async () => {
-    t = await createTestApp();
-    admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  beforeAll(async () => ({ t, admin } = await appWithAdmin()));
+  afterAll(() => t.close());
 
-  async function audit(action: string, objectId: number): Promise<AuditRow[]> {
-    return t.sql<AuditRow>(
-      'select actor_name, object_type, object_id, object_label, changes, detail from audit_events where action = $1 and object_id = $2 order by id',
-      [action, String(objectId)],
-    );
-  }
+  const audit = (action: string, objectId: number) => auditEvents(t, action, objectId);
 
   /** The start pages by the label a person picks them by. */
   const START_PAGES: Record<string, string> = { administrator: 'Administrator startboard', self_service: 'Self-service' };
@@ -141,7 +95,7 @@ describe('user profiles and licence types', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('<h1>User profiles</h1>');
       expect(page.text).toContain('href="/profiles/new"');
-      expect(tableRows(page.text)).toEqual([
+      expect(dataTable(page.text).rows).toEqual([
         ['Administrator (built-in)', 'Administrator startboard with every area the user may manage.', 'Administrator startboard', '1'],
         ['Self-service (built-in) (default for new users)', 'The user manages their own account and password.', 'Self-service', '2'],
       ]);
@@ -375,7 +329,7 @@ describe('user profiles and licence types', () => {
       const list = await admin.get('/licences');
       expect(list.status).toBe(200);
       expect(list.text).toContain('<h1>Licence types</h1>');
-      const rows = tableRows(list.text);
+      const rows = dataTable(list.text).rows;
       expect(rows).toContainEqual(['Gold', '5', '3 of 5 seats used']);
       expect(rows).toContainEqual(['Bronze', 'Unlimited', '0 used (unlimited)']);
       expect(rows).toContainEqual(['Frozen', '0', '0 of 0 seats used (full)']);

@@ -1,11 +1,14 @@
 import { Client } from 'pg';
 import request from 'supertest';
 import { PERMISSIONS, PERMISSION_LABELS } from '../../src/access/permissions';
-import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { TestApp } from '../support/app';
+import { auditEvents, waitForLockWait } from '../support/audit';
 import { createOrganization, createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
+import { dataTable, textOf } from '../support/html';
 import { formOf, openForm } from '../support/forms';
 import { Agent, csrfFrom, login, postForm } from '../support/http';
+import { appWithAdmin } from '../support/sessions';
 
 /**
  * Roles (user groups) at /roles (SPEC §2 "Roles, permissions, profiles, licences"): list, show,
@@ -21,35 +24,6 @@ interface RoleRow {
   built_in_key: string | null;
 }
 
-interface AuditRow {
-  actor_name: string;
-  object_type: string;
-  object_id: string;
-  object_label: string;
-  changes: Record<string, { from: unknown; to: unknown }> | null;
-  detail: string | null;
-}
-
-function textOf(html: string): string {
-  return html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&quot;/g, '"')
-    .replace(/&#x27;/g, "'")
-    .replace(/&#x3D;/g, '=')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-/** The body rows of the first data table, each as its cells' text. */
-function tableRows(html: string): string[][] {
-  const tbody = /<tbody>([\s\S]*?)<\/tbody>/.exec(html);
-  if (!tbody) throw new Error(`No table in the page:\n${html.slice(0, 800)}`);
-  return [...tbody[1].matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((tr) => [...tr[1].matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => textOf(m[1])));
-}
-
 /** State of a permission checkbox of the role form. */
 function checkbox(html: string, key: string): { checked: boolean; disabled: boolean; label: string | null } {
   const input = new RegExp(`<input[^>]*id="permission-${key}"[^>]*>`).exec(html);
@@ -60,27 +34,12 @@ function checkbox(html: string, key: string): { checked: boolean; disabled: bool
 
 const FORBIDDEN_TEXT = 'You are not allowed to do this.';
 
-/** Waits until some session of the test database waits for a lock (a blocked insert). */
-async function waitForLockWait(t: TestApp): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const rows = await t.sql(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
-    if (rows.length > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('No session started waiting for a lock');
-}
-
 describe('roles (user groups)', () => {
   let t: TestApp;
   let admin: Agent;
 
-  beforeAll(async () => {
-    t = await createTestApp();
-    admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  beforeAll(async () => ({ t, admin } = await appWithAdmin()));
+  afterAll(() => t.close());
 
   async function role(name: string): Promise<RoleRow | undefined> {
     const [row] = await t.sql<RoleRow>('select id, name, description, permissions, built_in_key from roles where lower(name) = lower($1)', [name]);
@@ -92,12 +51,7 @@ describe('roles (user groups)', () => {
     return row;
   }
 
-  async function audit(action: string, objectId: number): Promise<AuditRow[]> {
-    return t.sql<AuditRow>(
-      'select actor_name, object_type, object_id, object_label, changes, detail from audit_events where action = $1 and object_id = $2 order by id',
-      [action, String(objectId)],
-    );
-  }
+  const audit = (action: string, objectId: number) => auditEvents(t, action, objectId);
 
   /**
    * Presses the button of the role form at `page` (new or edit) with the name (and description)
@@ -128,7 +82,7 @@ describe('roles (user groups)', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('<h1>Roles (user groups)</h1>');
       expect(page.text).toContain('href="/roles/new"');
-      const rows = tableRows(page.text);
+      const rows = dataTable(page.text).rows;
       expect(rows).toEqual([
         ['Administrator (built-in)', 'Everything, everywhere.', String(PERMISSIONS.length), '1'],
         ['Member (built-in) (default for new users)', 'Signs in and manages their own account.', '0', '0'],
@@ -154,7 +108,7 @@ describe('roles (user groups)', () => {
       expect(page.text).not.toContain(`<li>${PERMISSION_LABELS.view_audit_log}</li>`);
       expect(text).toContain('User manager is a built-in role and cannot be deleted.');
       expect(page.text).not.toContain(`action="/roles/${userManager.id}/delete"`);
-      expect(tableRows((await admin.get('/roles')).text)[2]).toEqual([
+      expect(dataTable((await admin.get('/roles')).text).rows[2]).toEqual([
         'User manager (built-in)',
         'Manages users, contacts, credentials and Excel imports/exports.',
         '4',
@@ -227,7 +181,7 @@ describe('roles (user groups)', () => {
           detail: null,
         },
       ]);
-      expect(tableRows((await admin.get('/roles')).text)).toContainEqual(['Auditors', 'Read the audit log.', '2', '0']);
+      expect(dataTable((await admin.get('/roles')).text).rows).toContainEqual(['Auditors', 'Read the audit log.', '2', '0']);
     });
 
     it('creates a role without permissions or description', async () => {
@@ -457,7 +411,7 @@ describe('roles (user groups)', () => {
       const list = await admin.get('/roles');
       expect(list.text).toContain('Role Temporary deleted.');
       expect(list.text).not.toContain('default role');
-      expect(tableRows(list.text).map((r) => r[0])).not.toContain('Temporary');
+      expect(dataTable(list.text).rows.map((r) => r[0])).not.toContain('Temporary');
       expect(await role('Temporary')).toBeUndefined();
       expect(await audit('role.deleted', row.id)).toEqual([
         {

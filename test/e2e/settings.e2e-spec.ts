@@ -1,19 +1,15 @@
-import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
+import { TestApp } from '../support/app';
 import { createUser } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
 import { Agent, csrfToken, login } from '../support/http';
+import { appWithAdmin } from '../support/sessions';
 
 /** Client settings pages (SPEC §2 "Client settings"). */
 describe('settings', () => {
   let t: TestApp;
   let admin: Agent;
-  beforeAll(async () => {
-    t = await createTestApp();
-    admin = await login(t.http, 'admin', ADMIN_PASSWORD);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  beforeAll(async () => ({ t, admin } = await appWithAdmin()));
+  afterAll(() => t.close());
 
   const limit = async () => (await t.sql<{ v: boolean }>('select limit_member_visibility as v from client_settings'))[0].v;
 

@@ -1,5 +1,11 @@
-import type { TestApp } from './app';
+import { ADMIN_PASSWORD, createTestApp, TestApp, TestAppOptions } from './app';
 import { Agent, csrfFrom, login } from './http';
+
+/** The application on a database of the test file's own, with a session of its Administrator. */
+export async function appWithAdmin(options?: TestAppOptions): Promise<{ t: TestApp; admin: Agent }> {
+  const t = await createTestApp(options);
+  return { t, admin: await login(t.http, 'admin', ADMIN_PASSWORD) };
+}
 
 /**
  * A signed-in agent working in `org`: signs in, then chooses the organization the way the chooser
