@@ -6,6 +6,7 @@ import { flash } from '../common/flash';
 import { FormView, RefusalView, isRefusal, list, parseId, queryText, text } from '../common/form';
 import { ParseIdPipe } from '../common/parse-id.pipe';
 import { pageLinks, pageSize } from '../common/pagination';
+import { organizationTreeLinks } from '../organizations/organization-tree-panel';
 import type { ContactKind } from './contact.entity';
 import { CONTACT_SORTS, ContactSort } from './contact-list';
 import type { ContactInput } from './contact-form';
@@ -23,16 +24,19 @@ export class ContactsController {
   ) {}
 
   @Get()
-  async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Res() res: Response) {
+  async index(@CurrentActor() actor: Actor, @Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response) {
     const q = queryText(query.q);
     const kind = parseKind(query.kind);
     const sort: ContactSort = (CONTACT_SORTS as string[]).includes(queryText(query.sort)) ? (queryText(query.sort) as ContactSort) : 'name';
     const organizationId = queryText(query.org) ? parseId(queryText(query.org)) ?? 0 : null;
-    const page = await this.contacts.list(actor, { q, kind: kind ?? undefined, organizationId, sort, after: queryText(query.after) || undefined, size: pageSize(query.size) });
+    const [page, tree] = await Promise.all([
+      this.contacts.list(actor, { q, kind: kind ?? undefined, organizationId, sort, after: queryText(query.after) || undefined, size: pageSize(query.size) }),
+      this.contacts.organizationTree(actor, organizationId ?? undefined, req.sessionCompanions?.listChoicesVersion),
+    ]);
     res.render('contacts/index', {
       title: 'Contacts',
       contacts: page.rows.map((row) => ({ ...row, kindLabel: KIND_LABELS[row.kind] })),
-      organizations: page.organizations,
+      tree: organizationTreeLinks(tree, '/contacts', query),
       filter: { q, kind: kind ?? '', org: page.filterOrganization?.id ?? '', sort },
       filtered: Boolean(q || kind || page.filterOrganization),
       can: page.can,

@@ -7,6 +7,7 @@ import { AuditService, createdChanges, deletedChanges, diffChanges } from '../au
 import { BusinessRuleError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../common/errors';
 import { decodeCursor, encodeCursor, keysetPage, seekCondition, splitKeys } from '../common/pagination';
 import { SqlCondition, allOf, textSearch } from '../common/search';
+import { OrganizationTree, OrganizationTreePanel } from '../organizations/organization-tree-panel';
 import { uniquenessProblems } from '../provisioning/provisioning.service';
 import type { ContactKind } from './contact.entity';
 import { ContactInput, checkContactFields } from './contact-form';
@@ -68,6 +69,7 @@ export class ContactsService {
     private readonly em: EntityManager,
     private readonly audit: AuditService,
     private readonly access: AccessService,
+    private readonly treePanel: OrganizationTreePanel,
   ) {}
 
   // ---------------------------------------------------------------------------------------------
@@ -101,7 +103,7 @@ export class ContactsService {
     return (await this.access.userTarget(contact.userId)) ?? null;
   }
 
-  /** One page of the contacts list, with the organizations the filter offers. */
+  /** One page of the contacts list (organizations to filter by: `organizationTree`). */
   async list(actor: Actor, query: ContactListQuery) {
     if (!canListContacts(actor)) throw new ForbiddenError();
     const keys = SORT_KEYS[query.sort];
@@ -135,10 +137,18 @@ export class ContactsService {
         }),
       ),
       next,
-      organizations: await this.organizationOptions(actor),
       filterOrganization,
       can: { create: allows(actor, 'manage_contacts'), enableAccess: actor.isAdministrator || allows(actor, 'manage_users') },
     };
+  }
+
+  /**
+   * The organization tree panel of the contacts list: the session's subtree (all of it for an
+   * Administrator), see `OrganizationTreePanel`; its links filter by home organization and below.
+   */
+  async organizationTree(actor: Actor, selectedId: number | undefined, choicesVersion?: number | null): Promise<OrganizationTree> {
+    if (!canListContacts(actor)) throw new ForbiddenError();
+    return this.treePanel.tree(actor.isAdministrator ? null : actor.currentOrganization.organizationId, selectedId, choicesVersion);
   }
 
   /** The contact page: details and what the session may do with it. */

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SqlCondition } from '../common/search';
+import { plainRows } from '../database/plain-query';
 
 /*
  * The organization tree's SQL. Each function runs on the entity manager it is given: inside
@@ -231,5 +232,40 @@ export function candidatePage(db: EntityManager, where: SqlCondition, limit: num
       order by lower(u.username)
       limit ?`,
     [...where.params, limit],
+  );
+}
+
+export interface TreePanelRow {
+  id: number;
+  name: string;
+  parent_id: number | null;
+  has_children: boolean;
+  /** Organizations in scope. */
+  total: number;
+  /** The selected organization or one of its ancestors. */
+  on_path: boolean;
+}
+
+/**
+ * The organizations of the tree panel, in one query: the subtree of `rootId` (`null`: the whole
+ * tree) when it has at most `fullMax` organizations; beyond, only the branch of `selectedId`
+ * (the root, each ancestor's children and the selected organization's children).
+ */
+export function treePanelRows(em: EntityManager, rootId: number | null, selectedId: number | undefined, fullMax: number): Promise<TreePanelRow[]> {
+  return plainRows(
+    em,
+    `with root as (select id, path from organizations where ${rootId === null ? 'parent_id is null' : 'id = ?'}),
+          scope as (select o.id, o.name, o.parent_id, o.path from root, organizations o where o.path like root.path || '%'),
+          size as (select count(*)::int as n from scope),
+          -- The selected organization and its ancestors (its path lists their ids), within the scope.
+          branch as (select coalesce((select string_to_array(trim(both '/' from s.path), '/')::int[] from scope s where s.id = ?), '{}'::int[]) as ids)
+     select s.id, s.name, s.parent_id, size.n as total,
+            exists (select 1 from organizations k where k.parent_id = s.id) as has_children,
+            s.id = any(branch.ids) as on_path
+       from scope s, size, root, branch
+      where size.n <= ?
+         or s.id = root.id
+         or s.parent_id = any(branch.ids || root.id)`,
+    [...(rootId === null ? [] : [rootId]), selectedId ?? null, fullMax],
   );
 }

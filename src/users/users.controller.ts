@@ -11,11 +11,12 @@ import { ParseIdPipe, requireId } from '../common/parse-id.pipe';
 import { pageLinks, pageSize } from '../common/pagination';
 import { CredentialsService } from '../credentials/credentials.service';
 import { UsersExportService } from '../imports/users-export';
+import { organizationTreeLinks } from '../organizations/organization-tree-panel';
 import { BulkAction, BulkActionRunner } from './bulk-actions';
 import { UserAdminService } from './user-admin.service';
 import { UserPageService } from './user-page.service';
 import { backToList, filterFields, filterQueryString, isFiltered, parseUserFilter } from './user-filter';
-import { BulkResult, MATCHING_MAX, OrganizationNode, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
+import { BulkResult, MATCHING_MAX, USER_SORTS, UserListQuery, UserSort, UsersService } from './users.service';
 
 /** The page sizes the list offers (any size up to 200 is understood). */
 const PAGE_SIZES = [50, 100, 200];
@@ -91,15 +92,6 @@ export class UsersController {
       this.users.filterOptions(actor, choicesVersion),
       this.users.organizationTree(actor, q.organizationId, choicesVersion),
     ]);
-    // A tree link filters by its organization, keeping the other filters and starting at page 1.
-    const orgHref = (id: number | null) => {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && !['org', 'after', 'before'].includes(k)) params.set(k, v);
-      if (id !== null) params.set('org', String(id));
-      return `/users${params.size > 0 ? `?${params.toString()}` : ''}`;
-    };
-    const withLinks = (nodes: OrganizationNode[]): unknown[] =>
-      nodes.map((n) => ({ ...n, href: orgHref(n.id), folded: n.hasChildren && n.children.length === 0, children: withLinks(n.children) }));
     const createIn = q.organizationId ?? actor.currentOrganization.organizationId;
     // Sort links keep the filters and start again at the first page.
     const sortLink = (sort: UserSort) => {
@@ -141,7 +133,7 @@ export class UsersController {
       canExport: allows(actor, 'import_export_users'),
       exportHref: `/users/export${filterQueryString(q) ? `?${filterQueryString(q)}` : ''}`,
       options,
-      tree: { roots: withLinks(tree.roots), total: tree.total, collapsed: tree.collapsed, selected: tree.selected, anyHref: orgHref(null) },
+      tree: organizationTreeLinks(tree, '/users', query),
       sorts: {
         username: { href: sortLink('username'), current: q.sort === 'username' ? q.direction : null },
         name: { href: sortLink('name'), current: q.sort === 'name' ? q.direction : null },

@@ -217,41 +217,6 @@ export async function filterChoices(em: EntityManager): Promise<FilterChoices> {
   return options;
 }
 
-export interface TreeRow {
-  id: number;
-  name: string;
-  parent_id: number | null;
-  has_children: boolean;
-  /** Organizations in scope. */
-  total: number;
-  /** The selected organization or one of its ancestors. */
-  on_path: boolean;
-}
-
-/**
- * The organizations of the tree panel, in one query: the subtree of `rootId` (`null`: the whole
- * tree) when it has at most `fullMax` organizations; beyond, only the branch of `selectedId`
- * (the root, each ancestor's children and the selected organization's children).
- */
-export function treeRows(em: EntityManager, rootId: number | null, selectedId: number | undefined, fullMax: number): Promise<TreeRow[]> {
-  return plainRows(
-    em,
-    `with root as (select id, path from organizations where ${rootId === null ? 'parent_id is null' : 'id = ?'}),
-          scope as (select o.id, o.name, o.parent_id, o.path from root, organizations o where o.path like root.path || '%'),
-          size as (select count(*)::int as n from scope),
-          -- The selected organization and its ancestors (its path lists their ids), within the scope.
-          branch as (select coalesce((select string_to_array(trim(both '/' from s.path), '/')::int[] from scope s where s.id = ?), '{}'::int[]) as ids)
-     select s.id, s.name, s.parent_id, size.n as total,
-            exists (select 1 from organizations k where k.parent_id = s.id) as has_children,
-            s.id = any(branch.ids) as on_path
-       from scope s, size, root, branch
-      where size.n <= ?
-         or s.id = root.id
-         or s.parent_id = any(branch.ids || root.id)`,
-    [...(rootId === null ? [] : [rootId]), selectedId ?? null, fullMax],
-  );
-}
-
 // ----- one user's status -----------------------------------------------------------------------
 
 /** The user's status, its row locked for the rest of the transaction; `undefined` when gone. */

@@ -10,6 +10,7 @@ import { SortKey, decodeCursor, encodeCursor, keysetPage, seekCondition, splitKe
 import { SqlCondition, allOf, likePattern } from '../common/search';
 import { VersionedCache } from '../common/versioned-cache';
 import { LicenceFullError } from '../licences/licence-seats';
+import { OrganizationTree, OrganizationTreePanel } from '../organizations/organization-tree-panel';
 import { LOCAL_PROVIDER } from './user.entity';
 import { applyEnabled, applyUnlock } from './user-status';
 import {
@@ -26,7 +27,6 @@ import {
   lockUserStatus,
   matchingUserIds,
   organizationPath,
-  treeRows,
   userListRows,
 } from './users.queries';
 
@@ -99,33 +99,6 @@ export interface UserListPage {
 }
 
 /**
- * Up to this many organizations in scope the tree panel shows them all; beyond, only the branch
- * of the selected organization (a full tree of 1,000 links is ~150 KB on every page and no
- * longer something to scan by eye).
- */
-export const TREE_FULL_MAX = 150;
-
-export interface OrganizationNode {
-  id: number;
-  name: string;
-  selected: boolean;
-  /** The selected organization or one of its ancestors. */
-  onPath: boolean;
-  hasChildren: boolean;
-  /** Empty when it has none, or (collapsed tree) when they are not shown. */
-  children: OrganizationNode[];
-}
-
-export interface OrganizationTree {
-  roots: OrganizationNode[];
-  /** Organizations in scope. */
-  total: number;
-  /** Only the selected branch is shown. */
-  collapsed: boolean;
-  selected: OrganizationNode | null;
-}
-
-/**
  * Up to this many matches the list counts them; beyond, it shows PostgreSQL's estimate. The
  * count runs on every page: a capped count of 10,000 visited up to 10,001 index entries (and, for
  * an organization administrator, a subtree check for each), tens of milliseconds on every click,
@@ -190,14 +163,15 @@ const SORTS: Record<UserSort, SortKey[]> = {
  */
 @Injectable()
 export class UsersService {
-  /** The filter choices and tree panels, under `list_choices_version` (see `VersionedCache`). */
-  private readonly choices = new VersionedCache<FilterChoices | OrganizationTree>();
+  /** The filter choices, under `list_choices_version` (see `VersionedCache`). */
+  private readonly choices = new VersionedCache<FilterChoices>();
   private readonly estimates = new Map<string, { at: number; value: Promise<number> }>();
 
   constructor(
     private readonly em: EntityManager,
     private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly treePanel: OrganizationTreePanel,
   ) {}
 
   async list(actor: Actor, query: UserListQuery): Promise<UserListPage> {
@@ -388,33 +362,11 @@ export class UsersService {
 
   /**
    * The organization tree panel of the users list: the session's subtree (all of it for an
-   * Administrator), in one query. Up to `TREE_FULL_MAX` organizations the whole tree; beyond,
-   * only the branch of `selectedId`: the scope's root, each ancestor's children and the selected
-   * organization's children (a few dozen links at 1,000 organizations instead of 1,000, on every
-   * list page). Siblings by name. An organization outside the scope selects nothing here (the
-   * list itself answers 404 for it).
+   * Administrator), see `OrganizationTreePanel`.
    */
   async organizationTree(actor: Actor, selectedId: number | undefined, choicesVersion?: number | null): Promise<OrganizationTree> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    const rootId = actor.isAdministrator ? null : actor.currentOrganization.organizationId;
-    return this.choices.get(choicesVersion, `tree:${rootId}:${selectedId}`, () => this.readTree(rootId, selectedId)) as Promise<OrganizationTree>;
-  }
-
-  private async readTree(rootId: number | null, selectedId: number | undefined): Promise<OrganizationTree> {
-    const rows = await treeRows(this.em, rootId, selectedId, TREE_FULL_MAX);
-    const total = rows[0]?.total ?? 0;
-    const collapsed = total > TREE_FULL_MAX;
-    const byId = new Map<number, OrganizationNode>();
-    for (const r of rows) byId.set(r.id, { id: r.id, name: r.name, selected: r.id === selectedId, onPath: r.on_path, hasChildren: r.has_children, children: [] });
-    const roots: OrganizationNode[] = [];
-    for (const r of rows) {
-      const parent = r.parent_id === null ? undefined : byId.get(r.parent_id);
-      (parent ? parent.children : roots).push(byId.get(r.id)!);
-    }
-    const byName = (a: OrganizationNode, b: OrganizationNode) => a.name.localeCompare(b.name, 'en', { sensitivity: 'base' }) || a.id - b.id;
-    for (const node of byId.values()) node.children.sort(byName);
-    roots.sort(byName);
-    return { roots, total, collapsed, selected: selectedId === undefined ? null : (byId.get(selectedId) ?? null) };
+    return this.treePanel.tree(actor.isAdministrator ? null : actor.currentOrganization.organizationId, selectedId, choicesVersion);
   }
 
   /**
@@ -424,7 +376,7 @@ export class UsersService {
    */
   async filterOptions(actor: Actor, choicesVersion?: number | null): Promise<FilterChoices> {
     if (!canListUsers(actor)) throw new ForbiddenError();
-    return this.choices.get(choicesVersion, 'filter', () => filterChoices(this.em)) as Promise<FilterChoices>;
+    return this.choices.get(choicesVersion, 'filter', () => filterChoices(this.em));
   }
 
   /**

@@ -7,8 +7,9 @@ import { createOrganization, createUser, globalOrganization, OrgRow } from '../s
 /**
  * An Administrator in Debian's Chromium with JavaScript switched off: creates a person contact,
  * enables access for it, lands on the new user's page and comes back to it through "Open User";
- * then, on the users list, disables two users and sets a password send date for two others with
- * the checkbox form. Only locators, `fill`, `check`, `selectOption` and `click`.
+ * filters the contacts list with a link of the organization tree panel; then, on the users list,
+ * disables two users and sets a password send date for two others with the checkbox form. Only
+ * locators, `fill`, `check`, `selectOption` and `click`.
  */
 
 jest.setTimeout(120_000);
@@ -66,6 +67,17 @@ describe('contacts and users in a browser (JavaScript off)', () => {
     await page.getByRole('link', { name: 'Open User' }).click();
     await helpers.waitForPath(userPath);
     expect(await helpers.text('h1')).toBe('User jsmith');
+  });
+
+  it('filters the contacts list by home organization with a link of the tree panel', async () => {
+    await page.goto(`${baseUrl}/contacts?q=smith`);
+    await page.getByRole('navigation', { name: 'Organizations' }).getByRole('link', { name: 'A', exact: true }).click();
+    await helpers.waitForPath('/contacts');
+    expect(new URL(page.url()).searchParams.get('q')).toBe('smith');
+    expect(new URL(page.url()).searchParams.get('org')).toBe(String(A.id));
+    expect(await page.locator('.org-tree a[aria-current="true"]').innerText()).toBe('A');
+    expect(await page.locator('table.data tbody tr').allInnerTexts()).toEqual([expect.stringContaining('John Smith')]);
+    await page.screenshot({ path: join(ARTIFACTS, 'contacts-tree.png'), fullPage: true });
   });
 
   it('disables two users from the list with the checkbox form', async () => {

@@ -2,8 +2,8 @@ import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { createContact, createDepartment } from '../support/contacts-factories';
 import { createOrganization, createUser, OrgRow } from '../support/factories';
 import { databaseFingerprint } from '../support/fingerprint';
-import { columnValues, dataTable, decodeEntities, nextPageLink, textOf } from '../support/html';
-import { formOf, openForm } from '../support/forms';
+import { columnValues, currentInTree, dataTable, decodeEntities, nextPageLink, textOf, treeLinkHref, treeLinks, treePanel } from '../support/html';
+import { formIn, formOf, openForm } from '../support/forms';
 import { Agent, login, postForm } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { buildWorld } from '../support/world';
@@ -223,6 +223,40 @@ describe('contacts', () => {
       expect(none.text).toContain('No contacts match.');
     });
 
+    it('filters by home organization and below through the tree panel, keeping search, kind and sort and starting at page 1', async () => {
+      const first = await admin.get('/contacts?q=list.example&sort=email&size=1');
+      expect(first.status).toBe(200);
+      // The tree replaces the organization pull-down: nothing named org is sent until one is chosen.
+      expect(first.text).not.toContain('id="contact-org"');
+      expect(Object.keys(formIn(first.text, 'Search').values())).not.toContain('org');
+      expect(textOf(formIn(first.text, 'Search').html)).toContain('any (choose in the tree)');
+      const second = await admin.get(nextPageLink(first.text)!);
+      const chosenPath = treeLinkHref(second.text, 'Listing');
+      expect(chosenPath).not.toContain('after=');
+      const chosen = await admin.get(chosenPath);
+      expect(chosen.status).toBe(200);
+      expect(currentInTree(chosen.text)).toBe('Listing');
+      // Sorted by e-mail, one a page, from the first: the search and the sort are kept.
+      expect(columnValues(chosen.text, 'Name')).toEqual(['Zed Last']);
+      expect(await allNames(chosenPath)).toEqual(['Zed Last', 'Alpha One', 'Percent 100%', 'Beta Company']);
+      // The search form shows the choice and sends it along.
+      const form = formIn(chosen.text, 'Search');
+      expect(form.values().org).toBe(String(L.id));
+      expect(textOf(chosen.text)).toContain('Home organization (and below) Listing (choose in the tree)');
+      const organizations = await formOf(admin, chosen.text, 'Search', chosenPath).select('Kind', 'Organization contact').submit('Search');
+      expect(columnValues(organizations.text, 'Name')).toEqual(['Beta Company']);
+      expect(currentInTree(organizations.text)).toBe('Listing');
+
+      // A sub-organization's link keeps the kind chosen meanwhile; "All organizations" clears the choice.
+      const sub = await admin.get(treeLinkHref(organizations.text, 'Listing sub'));
+      expect(columnValues(sub.text, 'Name')).toEqual(['Beta Company']);
+      const all = await admin.get(treeLinkHref(sub.text, 'All organizations'));
+      expect(currentInTree(all.text)).toBe('All organizations');
+      expect(Object.keys(formIn(all.text, 'Search').values())).not.toContain('org');
+      expect(columnValues(all.text, 'Kind').every((k) => k === 'Organization contact')).toBe(true);
+      expect(columnValues(all.text, 'Name')).toContain('Beta Company');
+    });
+
     it('shows whether a contact has a user, with Open User for sessions that may manage users', async () => {
       const user = await createUser(t, { username: 'listed_user', fullName: 'Listed User', memberships: [{ org: L }] });
       const page = await admin.get(`/contacts?org=${L.id}&q=Listed`);
@@ -248,6 +282,13 @@ describe('contacts', () => {
       expect(res.text).not.toContain(`<option value="${B.id}"`);
       expect(res.text).not.toContain(`<option value="${global.id}"`);
       expect((await orgAdmin.get(`/contacts?org=${B.id}`)).status).toBe(404);
+      // The tree panel holds A1's subtree only, and no other organization's name.
+      expect(treeLinks(res.text)).toEqual(['0:All of A1', '0:A1', '1:A11']);
+      expect(textOf(treePanel(res.text))).not.toMatch(/\bB\b|\bGlobal\b/);
+      expect(res.text).not.toContain(`org=${B.id}`);
+      const chosen = await orgAdmin.get(treeLinkHref(res.text, 'A11'));
+      expect(columnValues(chosen.text, 'Name')).toEqual(['Be Low']);
+      expect(currentInTree(chosen.text)).toBe('A11');
       expect((await orgAdmin.get(`/contacts/${below.id}`)).status).toBe(200);
       expect((await orgAdmin.get(`/contacts/${inside.id}/edit`)).status).toBe(200);
     });
@@ -351,6 +392,34 @@ describe('contacts', () => {
       );
       expect(audit.actor_name).toBe('oa_manager');
       expect(audit.changes.name).toEqual({ from: 'Gone Ltd', to: null });
+    });
+  });
+
+  describe('at 200 organizations', () => {
+    it('shows a collapsed tree, not a pull-down of every organization, and still filters through it', async () => {
+      const big = await createOrganization(t, 'Big');
+      await t.sql(`insert into organizations (name, parent_id) select 'Dept ' || g, $1::int from generate_series(1, 20) g`, [big.id]);
+      await t.sql(`insert into organizations (name, parent_id) select p.name || '-' || g, p.id from organizations p cross join generate_series(1, 9) g where p.parent_id = $1`, [big.id]);
+      const [{ n }] = await t.sql<{ n: number }>('select count(*)::int as n from organizations');
+      expect(n).toBeGreaterThan(200);
+      const [dept7] = await t.sql<{ id: number }>(`select id from organizations where name = 'Dept 7-3'`);
+      await createContact(t, { first: 'Deep', last: 'Down', email: 'deep@big.example', org: { id: dept7.id } as OrgRow });
+
+      const list = await admin.get('/contacts');
+      expect(list.status).toBe(200);
+      expect((list.text.match(/<option\b/g) ?? []).length).toBeLessThan(10);
+      expect(textOf(list.text)).toContain(`${n} organizations: the tree shows the branch of the one you chose.`);
+      // Global and its children only.
+      expect(treeLinks(list.text).length).toBeLessThan(12);
+      expect(treeLinks(list.text)).not.toContain('2:Dept 7');
+
+      const bigPage = await admin.get(treeLinkHref(list.text, 'Big'));
+      const dept = await admin.get(treeLinkHref(bigPage.text, 'Dept 7'));
+      const leaf = await admin.get(treeLinkHref(dept.text, 'Dept 7-3'));
+      expect(currentInTree(leaf.text)).toBe('Dept 7-3');
+      expect(columnValues(leaf.text, 'Name')).toEqual(['Deep Down']);
+      expect(treeLinks(leaf.text)).not.toContain('3:Dept 6-1');
+      expect(leaf.text.length).toBeLessThan(30_000);
     });
   });
 });

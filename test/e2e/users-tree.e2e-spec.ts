@@ -1,7 +1,7 @@
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
 import { OrgRow } from '../support/factories';
 import { formIn, formOf } from '../support/forms';
-import { linkHref, textOf, usernamesIn } from '../support/html';
+import { currentInTree, linkHref, textOf, treeLinks, usernamesIn } from '../support/html';
 import { Agent, login } from '../support/http';
 import { loginTo } from '../support/sessions';
 import { buildWorld } from '../support/world';
@@ -15,26 +15,6 @@ import { buildWorld } from '../support/world';
 jest.setTimeout(120_000);
 
 const PASSWORD = 'Secret-pass-1';
-
-/** The tree panel's links, as "depth:name" in document order (depth 0 = the roots of the panel). */
-function treeLinks(html: string): string[] {
-  const nav = /<nav class="org-tree"[^>]*>([\s\S]*?)<\/nav>/.exec(html);
-  if (!nav) throw new Error('No organization tree panel in the page');
-  const out: string[] = [];
-  let depth = -1;
-  for (const m of nav[1].matchAll(/<ul>|<\/ul>|<a\b[^>]*>([\s\S]*?)<\/a>/g)) {
-    if (m[0] === '<ul>') depth++;
-    else if (m[0] === '</ul>') depth--;
-    else out.push(`${depth}:${textOf(m[1])}`);
-  }
-  return out;
-}
-
-function currentInTree(html: string): string | null {
-  const nav = /<nav class="org-tree"[^>]*>([\s\S]*?)<\/nav>/.exec(html)![1];
-  const m = /<a\b[^>]*aria-current="true"[^>]*>([\s\S]*?)<\/a>/.exec(nav);
-  return m ? textOf(m[1]) : null;
-}
 
 describe('users list: organization tree panel', () => {
   let t: TestApp;

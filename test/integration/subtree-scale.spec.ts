@@ -2,6 +2,7 @@ import request from 'supertest';
 import { AccessService } from '../../src/access/access.service';
 import type { Actor } from '../../src/access/actor';
 import { AuditService } from '../../src/audit/audit.service';
+import { OrganizationTreePanel } from '../../src/organizations/organization-tree-panel';
 import * as plainQuery from '../../src/database/plain-query';
 import { UsersService } from '../../src/users/users.service';
 import { ADMIN_PASSWORD, createTestApp, TestApp } from '../support/app';
@@ -135,7 +136,7 @@ describe('subtree queries at scale (1,000+ organizations, 10,000 users)', () => 
     const spy = jest.spyOn(plainQuery, 'plainRows');
     let statement: [string, unknown[]];
     try {
-      const page = await new UsersService(em, access, new AuditService(em)).list(actor, { size: 50, sort: 'username', direction: 'asc' });
+      const page = await new UsersService(em, access, new AuditService(em), new OrganizationTreePanel(em)).list(actor, { size: 50, sort: 'username', direction: 'asc' });
       expect(page.rows).toHaveLength(50);
       expect(page.next).not.toBeNull();
       const call = spy.mock.calls.find(([, sql]) => /from users u join contacts c/.test(sql));

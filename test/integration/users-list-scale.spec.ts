@@ -1,6 +1,7 @@
 import { AccessService } from '../../src/access/access.service';
 import type { Actor } from '../../src/access/actor';
 import { AuditService } from '../../src/audit/audit.service';
+import { OrganizationTreePanel } from '../../src/organizations/organization-tree-panel';
 import * as plainQuery from '../../src/database/plain-query';
 import { UserListQuery, UsersService } from '../../src/users/users.service';
 import { createTestApp, TestApp } from '../support/app';
@@ -88,7 +89,7 @@ describe('users list at scale (100,000 users, 300 organizations)', () => {
    */
   async function planOf(actor: Actor, query: Partial<UserListQuery>) {
     const em = t.em();
-    const service = new UsersService(em, new AccessService(em), new AuditService(em));
+    const service = new UsersService(em, new AccessService(em), new AuditService(em), new OrganizationTreePanel(em));
     const connection = em.getConnection();
     // The list's statements run through plainRows (the ORM's connections, no query building).
     const spy = jest.spyOn(plainQuery, 'plainRows');
@@ -208,7 +209,7 @@ describe('users list at scale (100,000 users, 300 organizations)', () => {
 
   it('the tree panel of 300 organizations is one query showing only the chosen branch', async () => {
     const em = t.em();
-    const service = new UsersService(em, new AccessService(em), new AuditService(em));
+    const service = new UsersService(em, new AccessService(em), new AuditService(em), new OrganizationTreePanel(em));
     const spy = jest.spyOn(plainQuery, 'plainRows');
     try {
       const tree = await service.organizationTree(admin, leaf.id);

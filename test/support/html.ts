@@ -124,3 +124,33 @@ export function linkHref(html: string, text: string): string {
   if (!link) throw new Error(`No link "${text}" in the page (links: ${links.map((a) => visibleText(a).replace(/\s+/g, ' ').trim()).join(' | ')})`);
   return link.getAttribute('href')!;
 }
+
+/** The organization tree panel beside a list (users, contacts): the `<nav class="org-tree">` markup. */
+export function treePanel(html: string): string {
+  const nav = /<nav class="org-tree"[^>]*>([\s\S]*?)<\/nav>/.exec(html);
+  if (!nav) throw new Error('No organization tree panel in the page');
+  return nav[1];
+}
+
+/** The tree panel's links, as "depth:name" in document order (depth 0 = the roots of the panel). */
+export function treeLinks(html: string): string[] {
+  const out: string[] = [];
+  let depth = -1;
+  for (const m of treePanel(html).matchAll(/<ul>|<\/ul>|<a\b[^>]*>([\s\S]*?)<\/a>/g)) {
+    if (m[0] === '<ul>') depth++;
+    else if (m[0] === '</ul>') depth--;
+    else out.push(`${depth}:${textOf(m[1])}`);
+  }
+  return out;
+}
+
+/** The organization the tree panel marks as chosen, or `null`. */
+export function currentInTree(html: string): string | null {
+  const m = /<a\b[^>]*aria-current="true"[^>]*>([\s\S]*?)<\/a>/.exec(treePanel(html));
+  return m ? textOf(m[1]) : null;
+}
+
+/** The href of the tree panel's link whose visible text is `text`, as a person follows it. */
+export function treeLinkHref(html: string, text: string): string {
+  return linkHref(treePanel(html), text);
+}
