@@ -82,35 +82,41 @@ describe('users list at scale (100,000 users, 300 organizations)', () => {
     await t.close();
   });
 
+  /** A statement's plan as its nodes and a one-line summary of each. */
+  async function planNodesOf([sql, params]: [string, unknown[]]) {
+    const [row] = await t.em().getConnection().execute<{ 'QUERY PLAN': { Plan: PlanNode }[] }[]>(`explain (format json) ${sql}`, params);
+    const nodes = planNodes(row['QUERY PLAN'][0].Plan);
+    const summary = nodes.map((n) => `${n['Node Type']}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}${n['Index Name'] ? ` using ${n['Index Name']}` : ''}`);
+    return { nodes, summary };
+  }
+
   /**
-   * The statements the list sends for `query` to find its rows — the page's, and for a search with
-   * up to 1,000 matches the one finding those matches before it — their plans together, the
-   * page's SQL, and the page it returned.
+   * The page statement the list sends for `query`, its plan and SQL, the page it returned, and —
+   * for a search with up to 1,000 matches, which the list finds before the page — the plan of the
+   * statement finding them (`matches`).
    */
   async function planOf(actor: Actor, query: Partial<UserListQuery>) {
     const em = t.em();
     const service = new UsersService(em, new AccessService(em), new AuditService(em), new OrganizationTreePanel(em));
-    const connection = em.getConnection();
     // The list's statements run through plainRows (the ORM's connections, no query building).
     const spy = jest.spyOn(plainQuery, 'plainRows');
-    let statements: [string, unknown[]][];
+    let pageStatement: [string, unknown[]];
+    let matchesStatement: [string, unknown[]] | undefined;
     let page;
     try {
       page = await service.list(actor, { sort: 'username', direction: 'asc', size: 50, ...query });
-      statements = spy.mock.calls
-        .filter(([, sql]) => /from users u join contacts c|^select u\.id, u\.contact_id/.test(sql))
-        .map(([, sql, params]) => [sql, [...(params ?? [])]]);
-      if (!statements.some(([sql]) => /from users u join contacts c/.test(sql))) throw new Error('UsersService.list sent no users query');
+      const statement = (test: RegExp): [string, unknown[]] | undefined => {
+        const call = spy.mock.calls.find(([, sql]) => test.test(sql));
+        return call ? [call[1], [...(call[2] ?? [])]] : undefined;
+      };
+      const found = statement(/from users u join contacts c/);
+      if (!found) throw new Error('UsersService.list sent no users query');
+      pageStatement = found;
+      matchesStatement = statement(/^with matches as materialized/);
     } finally {
       spy.mockRestore();
     }
-    const nodes: PlanNode[] = [];
-    for (const [sql, params] of statements) {
-      const [row] = await connection.execute<{ 'QUERY PLAN': { Plan: PlanNode }[] }[]>(`explain (format json) ${sql}`, params);
-      nodes.push(...planNodes(row['QUERY PLAN'][0].Plan));
-    }
-    const summary = nodes.map((n) => `${n['Node Type']}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}${n['Index Name'] ? ` using ${n['Index Name']}` : ''}`);
-    return { nodes, summary, page, sql: statements.find(([sql]) => /from users u join contacts c/.test(sql))![0] };
+    return { ...(await planNodesOf(pageStatement)), matches: matchesStatement ? await planNodesOf(matchesStatement) : null, page, sql: pageStatement[0] };
   }
 
   function expectIndexBacked(result: { nodes: PlanNode[]; summary: string[] }) {
@@ -146,7 +152,10 @@ describe('users list at scale (100,000 users, 300 organizations)', () => {
   it('a search goes through the trigram indexes of username, full name and e-mail', async () => {
     const result = await planOf(admin, { q: 'user4242' });
     expectIndexBacked(result);
-    const indexes = result.nodes.map((n) => n['Index Name']).filter(Boolean);
+    // One match: the list finds it through the trigram indexes, then the page reads it by id.
+    expect(result.matches).not.toBeNull();
+    expect(result.matches!.summary.filter((n) => n.startsWith('Seq Scan on users'))).toEqual([]);
+    const indexes = [...result.nodes, ...result.matches!.nodes].map((n) => n['Index Name']).filter(Boolean);
     expect(indexes).toEqual(expect.arrayContaining(['users_username_trgm_idx', 'users_full_name_trgm_idx', 'users_email_trgm_idx']));
     expect(result.page.rows.map((r) => r.username)).toContain('uuser4242');
     const byName = await planOf(admin, { q: 'Last4242 ', sort: 'name' });
