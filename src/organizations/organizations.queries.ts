@@ -48,16 +48,18 @@ export const FOLDABLE_COUNTS_MAX = 1000;
  * would fold away (the sums are read in one pass over that table, whatever the subtree).
  */
 export async function subtreeWithMemberCounts(db: EntityManager, pathPrefix: string): Promise<{ rows: TreeRow[]; foldableCounts: number }> {
-  const rows: (TreeRow & { foldableCounts: number })[] = await db.execute(
+  // One row holding the tree as a JSON array of [id, name, parent id, count] arrays: for 1,000
+  // organizations the driver's per-row work (protocol messages, row objects) cost about 4 ms of
+  // node's time a page, parsing one JSON value a fraction of that.
+  const [row]: { tree: [number, string, number | null, number][]; foldableCounts: number }[] = await db.execute(
     `with counts as (select organization_id, sum(delta)::int as n, count(*)::int as parts from organization_member_counts group by organization_id)
-     select o.id, o.name, o.parent_id as "parentId", coalesce(c.n, 0) as "memberCount",
-            (select coalesce(sum(parts) - count(*), 0)::int from counts) as "foldableCounts"
-       from organizations o left join counts c on c.organization_id = o.id
-      where o.path like ?
-      order by o.depth, lower(o.name), o.id`,
+     select coalesce((select json_agg(json_build_array(o.id, o.name, o.parent_id, coalesce(c.n, 0)) order by o.depth, lower(o.name), o.id)
+                        from organizations o left join counts c on c.organization_id = o.id
+                       where o.path like ?), '[]') as tree,
+            (select coalesce(sum(parts) - count(*), 0)::int from counts) as "foldableCounts"`,
     [`${pathPrefix}%`],
   );
-  return { rows: rows.map(({ foldableCounts: _, ...row }) => row), foldableCounts: rows[0]?.foldableCounts ?? 0 };
+  return { rows: row.tree.map(([id, name, parentId, memberCount]) => ({ id, name, parentId, memberCount })), foldableCounts: row.foldableCounts };
 }
 
 /**
