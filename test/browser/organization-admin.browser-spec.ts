@@ -74,6 +74,11 @@ describe('organization administrator in a browser (JavaScript off)', () => {
     for (const outside of ['Global', 'B']) expect(mainText).not.toMatch(new RegExp(`\\b${outside}\\b`));
     expect(await page.locator('ul.tree').getByRole('link', { name: 'A', exact: true }).count()).toBe(0);
 
+    // Each organization shows its member count (kept by the membership triggers).
+    const a1Count = async () => (await page.locator('ul.tree a:text-is("A1") + small').innerText()).trim();
+    const countBefore = await a1Count();
+    expect(countBefore).toMatch(/^· \d+ members?$/);
+
     // A1 → Add members → search → tick → add.
     await page.locator('ul.tree').getByRole('link', { name: 'A1', exact: true }).click();
     await waitForPath(`/organizations/${A1.id}`);
@@ -100,6 +105,13 @@ describe('organization administrator in a browser (JavaScript off)', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'organization-admin.png'), fullPage: true });
+
+    // Back in the tree, A1 counts one member more.
+    await page.locator('header nav').getByRole('link', { name: 'Organizations', exact: true }).click();
+    await waitForPath('/organizations');
+    const before = Number(/\d+/.exec(countBefore)![0]);
+    expect(await a1Count()).toBe(`· ${before + 1} members`);
+    await page.screenshot({ path: join(ARTIFACTS, 'organization-tree-counts.png'), fullPage: true });
 
     expect(await t!.sql('select 1 from memberships m join users u on u.id = m.user_id where u.username = $1 and m.organization_id = $2', ['candice', A1.id])).toHaveLength(1);
   });
